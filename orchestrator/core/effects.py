@@ -1,0 +1,81 @@
+"""What ``process`` returns besides the new state: actions, hits, timers, step failures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from orchestrator.core.state import CustomerState, Timer
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JourneyRef(_Value):
+    id: str
+    version: int
+    step: str
+    variant: str | None = None
+
+
+class Action(_Value):
+    """An outbound message for a channel worker; ``action_id`` is its idempotency key."""
+
+    action_id: str
+    channel: str
+    customer_id: str
+    to: dict[str, str]
+    content: dict[str, str]
+    journey: JourneyRef
+    scenario: str | None
+    created_at: AwareDatetime
+    not_after: AwareDatetime
+
+
+class ScenarioHit(_Value):
+    scenario: str
+    customer_id: str
+    occurrence: str  # stable per moment: the same moment never yields two hits
+    at: AwareDatetime
+    evidence: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def hit_id(self) -> str:
+        return f"{self.scenario}:{self.customer_id}:{self.occurrence}"
+
+
+class StepFailure(_Value):
+    journey_id: str
+    version: int
+    step: str
+    instance_id: str
+    reason: str
+
+
+def action_id(journey: str, version: int, instance: str, step: str, customer: str) -> str:
+    """The deterministic idempotency key: the same occurrence always gets the same id."""
+    return f"{journey}:{version}:{instance}:{step}:{customer}"
+
+
+class Outcome(_Value):
+    """Everything one input did to one customer. ``duplicate`` means it was seen before."""
+
+    state: CustomerState
+    actions: tuple[Action, ...] = ()
+    hits: tuple[ScenarioHit, ...] = ()
+    timers_set: tuple[Timer, ...] = ()
+    timers_cancelled: tuple[str, ...] = ()
+    failures: tuple[StepFailure, ...] = ()
+    journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
+    duplicate: bool = False
+
+
+def is_due(timer: Timer, now: datetime) -> bool:
+    return timer.due_at <= now
+
+
+def hit_payload(hit: ScenarioHit) -> dict[str, Any]:
+    return {"hit_id": hit.hit_id, **hit.model_dump(mode="json")}

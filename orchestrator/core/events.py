@@ -1,0 +1,80 @@
+"""The input contract: the event envelope and the timer firing, as frozen values."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from orchestrator.errors import InputError
+
+# Identity keys an event may carry; OneID (later) maps any of them to one customer.
+IDENTITY_KEYS = ("member_id", "phone", "wecom_external_id", "unionid", "openid", "email")
+
+
+class Event(BaseModel):
+    """A customer event as it arrives on ``xo.events``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: Literal["event"] = "event"
+    id: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+    time: AwareDatetime
+    source: str | None = Field(default=None, max_length=200)
+    identity: dict[str, str]
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("identity")
+    @classmethod
+    def _one_identifier(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {k: v for k, v in value.items() if k in IDENTITY_KEYS and v}
+        if not known:
+            raise ValueError(f"needs at least one identifier of {', '.join(IDENTITY_KEYS)}")
+        return value
+
+
+class TimerFired(BaseModel):
+    """A durable timer came due; it travels the same path as events, keyed by customer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["timer"] = "timer"
+    customer_id: str
+    timer_id: str
+    due_at: AwareDatetime
+
+
+Input = Event | TimerFired
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the field path: ``data.items.0.qty: Input should be …``."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_event(payload: dict[str, Any]) -> Event:
+    """Validate a decoded JSON object as an event, or raise InputError naming the field."""
+    try:
+        return Event.model_validate(payload)
+    except ValidationError as exc:
+        raise InputError(f"invalid event: {describe_validation_error(exc)}") from exc
+
+
+def customer_key(event: Event) -> str:
+    """The canonical customer id. For now the member id; this is the OneID seam."""
+    member = event.identity.get("member_id")
+    if not member:
+        raise InputError("invalid event: identity.member_id: required to route the event")
+    return member

@@ -1,0 +1,24 @@
+"""The product catalog operators maintain in ``journeys/catalog.yaml``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat
+
+
+class Product(BaseModel):
+    """How long one unit of a SKU lasts, and how early to act before it runs out."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    category: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
+    days_per_unit: PositiveFloat
+    lead_days: NonNegativeInt = 3
+
+
+class ProductCatalog(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    products: dict[str, Product] = Field(default_factory=dict)
+    # A cycle whose run-out passed longer ago than this is history, not a moment to act on.
+    stale_after_days: NonNegativeInt = 7

@@ -1,0 +1,85 @@
+"""A customer's whole state: profile, journey instances, timers, dedupe window. Frozen."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+# Event ids remembered per customer to drop redeliveries; redelivery only re-reads
+# records whose offsets were not committed, i.e. the most recent ones.
+SEEN_WINDOW = 256
+PURCHASE_WINDOW = 100
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Purchase(_Value):
+    order_id: str
+    time: AwareDatetime
+    sku: str
+    category: str
+    qty: float
+    days: float  # qty × days of use per unit
+    lead_days: int
+    product_name: str
+    refunded: bool = False
+
+
+class Profile(_Value):
+    name: str | None = None
+    tz: str = "Asia/Shanghai"
+    identity: dict[str, str] = Field(default_factory=dict)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    consent: dict[str, bool] = Field(default_factory=dict)
+    lifecycle: str = "registered"
+    orders: int = 0
+    spent: float = 0.0
+    first_seen_at: AwareDatetime | None = None
+    last_event_at: AwareDatetime | None = None
+    last_order_at: AwareDatetime | None = None
+    purchases: tuple[Purchase, ...] = ()
+
+
+class Timer(_Value):
+    id: str
+    due_at: AwareDatetime
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class Instance(_Value):
+    """One customer's run through one journey version."""
+
+    id: str
+    journey_id: str
+    version: int
+    step: str | None  # the step the instance waits at
+    entered_at: AwareDatetime
+    scenario: str | None = None
+    scenario_data: dict[str, Any] = Field(default_factory=dict)
+    variant: str | None = None
+
+
+class CustomerState(_Value):
+    customer_id: str
+    version: int = 0
+    profile: Profile = Profile()
+    instances: dict[str, Instance] = Field(default_factory=dict)
+    last_entered: dict[str, AwareDatetime] = Field(default_factory=dict)
+    timers: dict[str, Timer] = Field(default_factory=dict)
+    seen: tuple[str, ...] = ()
+    fired: tuple[str, ...] = ()  # scenario occurrences that already fired
+
+    @classmethod
+    def new(cls, customer_id: str) -> CustomerState:
+        return cls(customer_id=customer_id)
+
+    def remember(self, event_id: str) -> tuple[str, ...]:
+        return (*self.seen, event_id)[-SEEN_WINDOW:]
+
+    def entered(self, journey_id: str) -> datetime | None:
+        return self.last_entered.get(journey_id)

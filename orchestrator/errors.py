@@ -1,0 +1,45 @@
+"""Every error the engine raises, classified by what the shell does with it.
+
+    OrchestratorError
+    ├── InputError        a record that does not decode or validate → dead-letter topic, then acked
+    ├── ConfigError       operator files are invalid (file:line: field) → refuse to start
+    ├── StepError         a journey step failed (e.g. template render) → the instance ends in error
+    └── TransientError    the outside world hiccuped → retry with backoff
+        └── StateConflict another writer committed a customer's state first → reload and retry
+
+Anything else is a bug and crashes the worker loudly. Every message names *where*.
+"""
+
+from __future__ import annotations
+
+
+class OrchestratorError(Exception):
+    """Root of the engine's errors."""
+
+
+class InputError(OrchestratorError):
+    """An input record is not a valid event; ``reason`` is what the DLQ record carries."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConfigError(OrchestratorError):
+    """Operator configuration is invalid. ``problems`` are ``file:line: field: message`` lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class StepError(OrchestratorError):
+    """A journey step could not run (a template failed to render, a recipient is missing)."""
+
+
+class TransientError(OrchestratorError):
+    """A dependency is unavailable for now; the operation is safe to retry."""
+
+
+class StateConflict(TransientError):
+    """A customer's state changed under us (version mismatch); reload and retry."""
