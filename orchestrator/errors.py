@@ -18,11 +18,16 @@ class OrchestratorError(Exception):
 
 
 class InputError(OrchestratorError):
-    """An input record is not a valid event; ``reason`` is what the DLQ record carries."""
+    """An input record is not a valid event; ``reason`` is what the DLQ record carries.
 
-    def __init__(self, reason: str) -> None:
+    ``code`` is a short class of the reason (``json``, ``schema``, ``data``, ``routing``)
+    for the rejects metric, whose labels must stay few.
+    """
+
+    def __init__(self, reason: str, code: str = "schema") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 class ConfigError(OrchestratorError):

@@ -77,4 +77,4 @@ def check_data(event: Event) -> None:
     try:
         model.model_validate(event.data)
     except ValidationError as exc:
-        raise InputError(f"invalid {event.type} data: {describe_validation_error(exc)}") from exc
+        raise InputError(f"invalid {event.type} data: {describe_validation_error(exc)}", "data") from exc

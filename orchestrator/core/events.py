@@ -76,5 +76,5 @@ def customer_key(event: Event) -> str:
     """The canonical customer id. For now the member id; this is the OneID seam."""
     member = event.identity.get("member_id")
     if not member:
-        raise InputError("invalid event: identity.member_id: required to route the event")
+        raise InputError("invalid event: identity.member_id: required to route the event", "routing")
     return member

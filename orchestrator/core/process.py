@@ -31,8 +31,8 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         state = _on_event(state, inp, ctx, fx)
     else:
         timer = state.timers.get(inp.timer_id)
-        if timer is None or timer.due_at != inp.due_at:
-            return Outcome(state=state, duplicate=True)  # already fired, moved or cancelled
+        if timer is None or timer.due_at > now:
+            return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(state, inp, timer, ctx, fx)
     return Outcome(
         state=state.model_copy(update={"version": state.version + 1}),

@@ -1,0 +1,1 @@
+"""Implementations of the ports: Redis, memory, Kafka, Prometheus."""

@@ -1,0 +1,56 @@
+"""Every Prometheus metric of the engine, defined here and nowhere else (prefix ``xo_``).
+
+No customer or instance labels: journey, version, step, channel, type and reason only.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from orchestrator.service.report import BatchReport
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
+        self.rejected = Counter("xo_events_rejected", "Records sent to the DLQ, by reason and stage.",
+                                ["reason", "stage"], registry=r)
+        self.duplicates = Counter("xo_inputs_duplicate", "Inputs seen before (redeliveries), ignored.", registry=r)
+        self.timers_fired = Counter("xo_timers_fired", "Timers that came due and were processed.", registry=r)
+        self.hits = Counter("xo_scenario_hits", "Scenario hits, by scenario.", ["scenario"], registry=r)
+        self.journeys = Counter("xo_journey_transitions",
+                                "Journey instances entered, completed, exited, reached goal or failed.",
+                                ["journey", "version", "transition"], registry=r)
+        self.actions = Counter("xo_actions", "Actions produced and acknowledged, by channel.", ["channel"], registry=r)
+        self.step_errors = Counter("xo_step_errors", "Journey steps that failed, by journey and step.",
+                                   ["journey", "step"], registry=r)
+        self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.",
+                                   registry=r)
+        self.latency = Histogram("xo_event_to_action_seconds",
+                                 "From the input record's arrival in the worker to the action's produce ack.",
+                                 buckets=LATENCY_BUCKETS, registry=r)
+
+    def observe(self, report: BatchReport, stage: str) -> None:
+        for kind, count in report.events.items():
+            self.events.labels(kind).inc(count)
+        for reason, count in report.rejected.items():
+            self.rejected.labels(reason, stage).inc(count)
+        self.duplicates.inc(report.duplicates)
+        self.timers_fired.inc(report.timers_fired)
+        for scenario, count in report.hits.items():
+            self.hits.labels(scenario).inc(count)
+        for (transition, journey, version), count in report.journeys.items():
+            self.journeys.labels(journey, str(version), transition).inc(count)
+        for channel, seconds in report.actions:
+            self.actions.labels(channel).inc()
+            self.latency.observe(seconds)
+        for failure in report.failures:
+            self.step_errors.labels(failure.journey_id, failure.step).inc()
+        self.republished.inc(report.republished)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

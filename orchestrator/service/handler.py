@@ -1,0 +1,173 @@
+"""handle(batch): the commit order that makes every effect happen exactly once.
+
+1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
+   acked with the batch;
+2. load the batch's customers in one round trip: state at version v and any outbox
+   entries still pending from an earlier crash;
+3. ``core.process`` each input, in order, per customer (pure);
+4. **one** atomic, version-checked commit per customer, all in one round trip: state
+   v+1, new timers, the seen event id, and the outbox of actions and hits to send;
+5. produce the outbox (old pending entries first) and the DLQ records; await every ack;
+6. settle: mark the outbox sent and drop finished timer index entries;
+7. return, and the caller acks the batch (offsets are committed after this).
+
+A crash before 4 changes nothing. A crash between 4 and 6 leaves outbox entries that
+are re-produced, byte for byte, when the records are redelivered (the input is then a
+duplicate, so nothing is recomputed). Should the records not come back (their offsets
+were committed), the commit also set an ``outbox`` sweep timer for the customer: when it
+fires, the pending entries are produced then. Duplicates downstream carry the same
+action_id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, World, process
+from orchestrator.errors import InputError, StateConflict
+from orchestrator.service import codec
+from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
+from orchestrator.service.report import BatchReport
+from orchestrator.service.topics import Topics
+
+
+# The id of the per-customer timer that re-produces an outbox left pending by a crash.
+OUTBOX_SWEEP = "outbox"
+OUTBOX_SWEEP_AFTER = timedelta(seconds=30)
+
+
+@dataclass(frozen=True)
+class InRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    received: float  # Clock.monotonic() when the worker got it
+
+
+@dataclass
+class _Customer:
+    """One customer's slice of a batch while it is being processed."""
+
+    loaded: Loaded
+    partition: int
+    inputs: list[tuple[InRecord, Input]] = field(default_factory=list)
+    state: CustomerState | None = None
+    outbox: dict[str, OutRecord] = field(default_factory=dict)
+    timers_due: list[TimerRef] = field(default_factory=list)
+    timers_done: list[TimerRef] = field(default_factory=list)
+    received: dict[str, float] = field(default_factory=dict)  # outbox key → receipt time
+    changed: bool = False
+
+
+class Handler:
+    def __init__(self, world: World, store: StateStore, publisher: Publisher, clock: Clock, topics: Topics) -> None:
+        self.world = world
+        self.store = store
+        self.publisher = publisher
+        self.clock = clock
+        self.topics = topics
+
+    async def handle(self, records: Sequence[InRecord]) -> BatchReport:
+        report = BatchReport()
+        dlq, decoded = self._decode(records, report)
+        customers = await self._load(decoded)
+        self._process(customers, report)
+        conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
+        if conflicts:
+            raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
+        await self._publish(customers, dlq, report)
+        return report
+
+    def _commit(self, cid: str, customer: _Customer) -> Commit:
+        assert customer.state is not None  # noqa: S101 - set by _process for every customer
+        due = list(customer.timers_due)
+        if customer.outbox:
+            sweep_ms = int((self.clock.now() + OUTBOX_SWEEP_AFTER).timestamp() * 1000)
+            due.append(TimerRef(customer.partition, cid, OUTBOX_SWEEP, sweep_ms))
+        version = customer.loaded.state.version if customer.loaded.state else 0
+        return Commit(cid, version, customer.state, customer.outbox, tuple(due))
+
+    def _decode(self, records: Sequence[InRecord], report: BatchReport) -> tuple[list[OutRecord], list[tuple[str, InRecord, Input]]]:
+        dlq: list[OutRecord] = []
+        decoded: list[tuple[str, InRecord, Input]] = []
+        for record in records:
+            try:
+                cid, inp = codec.decode_input(record.value)
+            except InputError as exc:
+                report.rejected[exc.code] += 1
+                where = f"{self.topics.by_customer}[{record.partition}]@{record.offset}"
+                dlq.append(OutRecord(self.topics.dlq, (record.key or b"").decode(errors="replace"),
+                                     codec.dead_letter(record.value, exc.reason, where)))
+                continue
+            decoded.append((cid, record, inp))
+        return dlq, decoded
+
+    async def _load(self, decoded: list[tuple[str, InRecord, Input]]) -> dict[str, _Customer]:
+        ids = list(dict.fromkeys(cid for cid, _, _ in decoded))
+        loaded = await self.store.load(ids) if ids else {}
+        customers: dict[str, _Customer] = {}
+        for cid, record, inp in decoded:
+            customer = customers.get(cid)
+            if customer is None:
+                customer = customers[cid] = _Customer(loaded=loaded.get(cid, Loaded(None)), partition=record.partition)
+            customer.inputs.append((record, inp))
+        return customers
+
+    def _process(self, customers: dict[str, _Customer], report: BatchReport) -> None:
+        now = self.clock.now()
+        for cid, customer in customers.items():
+            state = customer.loaded.state or CustomerState.new(cid)
+            for record, inp in customer.inputs:
+                outcome = process(state, inp, now, self.world)
+                self._account(customer, record, inp, outcome, report)
+                state = outcome.state
+            customer.state = state
+
+    def _account(self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport) -> None:
+        if isinstance(inp, Event):
+            report.events[inp.type] += 1
+        else:
+            report.timers_fired += 0 if outcome.duplicate else 1
+            customer.timers_done.append(TimerRef(customer.partition, inp.customer_id, inp.timer_id, 0))
+        if outcome.duplicate:
+            report.duplicates += 1
+            return
+        customer.changed = True
+        cid = outcome.state.customer_id
+        for action in outcome.actions:
+            customer.outbox[action.action_id] = OutRecord(self.topics.actions(action.channel), cid, codec.encode_action(action))
+            customer.received[action.action_id] = record.received
+        for hit in outcome.hits:
+            customer.outbox[hit.hit_id] = OutRecord(self.topics.scenarios, cid, codec.encode_hit(hit))
+            report.hits[hit.scenario] += 1
+        for timer in outcome.timers_set:
+            customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
+        customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)
+        report.journeys.update(outcome.journey_events)
+        report.failures.extend(outcome.failures)
+
+    async def _publish(self, customers: dict[str, _Customer], dlq: list[OutRecord], report: BatchReport) -> None:
+        pending = [r for c in customers.values() for r in c.loaded.outbox.values()]
+        fresh = [r for c in customers.values() for r in c.outbox.values()]
+        report.republished = len(pending)
+        await self.publisher.publish([*pending, *fresh, *dlq])
+        acked = self.clock.monotonic()
+        for customer in customers.values():
+            for key, received in customer.received.items():
+                report.actions.append((customer.outbox[key].topic.rsplit(".", 1)[-1], acked - received))
+        settles = []
+        for cid, c in customers.items():
+            done = list(c.timers_done)
+            if c.loaded.outbox or c.outbox:
+                done.append(TimerRef(c.partition, cid, OUTBOX_SWEEP, 0))
+            if done:
+                settles.append(Settle(cid, (*c.loaded.outbox, *c.outbox), tuple(done)))
+        if settles:
+            await self.store.settle(settles)
+
+
+def _ms(timer: Timer) -> int:
+    return int(timer.due_at.timestamp() * 1000)

@@ -1,0 +1,46 @@
+"""The timer pump: due timers of the partitions this worker owns go back into the stream.
+
+A due timer becomes a record on the by-customer topic, keyed by its customer, so it is
+processed in order with that customer's events by the same handler. After the produce
+is acknowledged the index entry is leased (pushed ``lease`` into the future) rather than
+removed: the handler removes it once the timer's effects are committed, and if the
+record were lost the lease expires and the timer fires again (the core ignores a timer
+that already fired).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from orchestrator.core import TimerFired
+from orchestrator.service import codec
+from orchestrator.service.ports import Clock, OutRecord, Publisher, StateStore, TimerRef
+from orchestrator.service.topics import Topics
+
+LEASE = timedelta(seconds=60)
+BATCH = 1000
+
+
+def timer_record(topics: Topics, ref: TimerRef) -> OutRecord:
+    fired = TimerFired(
+        customer_id=ref.customer_id,
+        timer_id=ref.timer_id,
+        due_at=datetime.fromtimestamp(ref.due_ms / 1000, tz=UTC),
+    )
+    return OutRecord(topics.by_customer, ref.customer_id, codec.encode_timer(fired))
+
+
+async def pump_once(
+    store: StateStore, publisher: Publisher, clock: Clock, topics: Topics, partitions: Sequence[int]
+) -> int:
+    """Hand every due timer of ``partitions`` to the stream; return how many."""
+    if not partitions:
+        return 0
+    now_ms = int(clock.now().timestamp() * 1000)
+    due = await store.due_timers(partitions, now_ms, BATCH)
+    if not due:
+        return 0
+    await publisher.publish([timer_record(topics, ref) for ref in due])
+    await store.lease_timers(due, now_ms + int(LEASE.total_seconds() * 1000))
+    return len(due)

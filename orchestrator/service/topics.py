@@ -1,0 +1,29 @@
+"""Topic names, all under one prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str = "xo"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}.events"
+
+    @property
+    def by_customer(self) -> str:
+        return f"{self.prefix}.events.by-customer"
+
+    @property
+    def scenarios(self) -> str:
+        return f"{self.prefix}.scenarios"
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.prefix}.events.dlq"
+
+    def actions(self, channel: str) -> str:
+        return f"{self.prefix}.actions.{channel}"
