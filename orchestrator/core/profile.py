@@ -58,6 +58,7 @@ def _order_paid(profile: Profile, event: Event, products: ProductCatalog) -> Pro
                 days=item.qty * product.days_per_unit,
                 lead_days=product.lead_days,
                 product_name=product.name,
+                refunded=data.order_id in profile.refunded_orders,
             )
         )
     last = profile.last_order_at
@@ -79,7 +80,8 @@ def _order_refunded(profile: Profile, event: Event, _: ProductCatalog) -> Profil
     purchases = tuple(
         p.model_copy(update={"refunded": True}) if p.order_id == order_id else p for p in profile.purchases
     )
-    return profile.model_copy(update={"purchases": purchases})
+    refunded = (*profile.refunded_orders, order_id)[-PURCHASE_WINDOW:]
+    return profile.model_copy(update={"purchases": purchases, "refunded_orders": refunded})
 
 
 def _consent(profile: Profile, event: Event, _: ProductCatalog) -> Profile:

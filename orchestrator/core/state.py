@@ -43,6 +43,7 @@ class Profile(_Value):
     last_event_at: AwareDatetime | None = None
     last_order_at: AwareDatetime | None = None
     purchases: tuple[Purchase, ...] = ()
+    refunded_orders: tuple[str, ...] = ()  # kept so a refund that arrives first still counts
 
 
 class Timer(_Value):

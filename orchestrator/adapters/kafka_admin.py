@@ -1,0 +1,22 @@
+"""Create the engine's topics up front (idempotent), so consumers can be assigned at once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+
+def ensure_topics(bootstrap: str, partitions: Mapping[str, int], options: Mapping[str, object]) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="xo-admin", **options)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(name, count, 1) for name, count in partitions.items() if name not in existing]
+        if wanted:
+            try:
+                admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # created meanwhile by another worker: that is the goal
+    finally:
+        admin.close()

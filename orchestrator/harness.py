@@ -1,0 +1,130 @@
+"""Run a worker as a child process and watch output topics: used by the demo and the tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from orchestrator.embedded import free_port
+
+
+@dataclass(frozen=True)
+class Received:
+    topic: str
+    key: str | None
+    value: dict[str, object]
+
+
+class WorkerProcess:
+    """``python -m orchestrator worker`` with the given environment; logs to a temp file."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.web_port = int(env.get("XO_WEB_PORT") or free_port())
+        self.env = {**os.environ, **env, "XO_WEB_PORT": str(self.web_port)}
+        self.log_path = Path(tempfile.mkstemp(prefix="xo-worker-", suffix=".log")[1])
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> WorkerProcess:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+                [sys.executable, "-m", "orchestrator", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not stop in time; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def produce(bootstrap: str, topic: str, values: Iterable[bytes], options: Mapping[str, object]) -> int:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **options)
+    try:
+        count = 0
+        for value in values:
+            producer.send(topic, value=value)
+            count += 1
+        producer.flush()
+        return count
+    finally:
+        producer.close()
+
+
+class TopicWatcher:
+    """Reads whole topics from the beginning without a consumer group."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str], options: Mapping[str, object]) -> None:
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+            enable_auto_commit=False, fetch_max_wait_ms=20, **options,
+        )
+        partitions = []
+        for topic in topics:
+            for partition in sorted(self.consumer.partitions_for_topic(topic) or {0}):
+                partitions.append(TopicPartition(topic, partition))
+        self.consumer.assign(partitions)
+        self.consumer.seek_to_beginning()
+        self.received: list[Received] = []
+
+    def poll(self) -> list[Received]:
+        batch: list[Received] = []
+        for records in self.consumer.poll(timeout_ms=200).values():
+            for record in records:
+                key = record.key.decode() if record.key is not None else None
+                batch.append(Received(record.topic, key, orjson.loads(record.value)))
+        self.received.extend(batch)
+        return batch
+
+    def wait_for(
+        self,
+        done: Callable[[list[Received]], bool],
+        timeout: float,
+        on_record: Callable[[Received], None] | None = None,
+        alive: Callable[[], bool] | None = None,
+    ) -> bool:
+        """Poll until ``done(received)`` holds; False on timeout or when ``alive()`` turns false."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for record in self.poll():
+                if on_record:
+                    on_record(record)
+            if done(self.received):
+                return True
+            if alive is not None and not alive():
+                return False
+        return False
+
+    def of(self, topic: str) -> list[Received]:
+        return [r for r in self.received if r.topic == topic]
+
+    def close(self) -> None:
+        self.consumer.close()
