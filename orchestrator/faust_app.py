@@ -10,6 +10,7 @@ Nothing here decides anything; agents only batch, call the service and report me
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
@@ -33,22 +34,23 @@ SHUTDOWN_GRACE_S = 15.0
 FETCH_WAIT_MS = {"value": 50}
 
 
-class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):  # type: ignore[misc]
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """faust hard-codes a 1.5 s fetch wait; a broker that holds every fetch that long
     (Tansu does) would add it to every hop. Use the configured wait instead."""
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = FETCH_WAIT_MS["value"]  # read by aiokafka at start()
+        # aiokafka reads this attribute when the consumer starts; there is no public setter.
+        consumer._fetch_max_wait_ms = FETCH_WAIT_MS["value"]  # noqa: SLF001
         return consumer
 
 
-class _Consumer(faust_aiokafka.Consumer):  # type: ignore[misc]
+class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-class _Transport(faust_aiokafka.Transport):  # type: ignore[misc]
+class _Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
 
 
@@ -89,12 +91,12 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     async def process(stream: faust.StreamT[bytes]) -> None:
         await _consume(stream, wired, "process", handler.handle)
 
-    @app.timer(interval=s.xo_timer_interval_s)
+    @app.timer(interval=s.xo_timer_interval_s)  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
         partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)
         await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def declare_outputs() -> None:
         for topic in outputs:
             await topic.maybe_declare()
@@ -113,9 +115,12 @@ async def _consume(
     handle: Callable[[Sequence[InRecord]], Awaitable[BatchReport]],
 ) -> None:
     s = wired.settings
-    async for batch in stream.take_events(s.xo_batch_size, within=s.xo_batch_within_s):
+    # take_events is on faust's Stream, not on the StreamT protocol it is typed as.
+    async for batch in stream.take_events(  # type: ignore[attr-defined]
+        s.xo_batch_size, within=s.xo_batch_within_s
+    ):
         records = _records(batch, wired)
-        task = asyncio.ensure_future(retrying(lambda records=records: handle(records), f"{stage} batch"))
+        task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
         try:
             report = await asyncio.shield(task)
         except asyncio.CancelledError:
@@ -138,9 +143,7 @@ async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str) -> None
 
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
     received = wired.clock.monotonic()
-    return [
-        InRecord(e.message.partition, e.message.offset, e.message.key, e.message.value, received) for e in batch
-    ]
+    return [InRecord(e.message.partition, e.message.offset, e.message.key, e.message.value, received) for e in batch]
 
 
 def _output_topics(wired: Wired) -> list[str]:

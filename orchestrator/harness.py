@@ -36,7 +36,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+            self.proc = subprocess.Popen(
                 [sys.executable, "-m", "orchestrator", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         return self
@@ -84,8 +84,12 @@ class TopicWatcher:
 
     def __init__(self, bootstrap: str, topics: Iterable[str], options: Mapping[str, object]) -> None:
         self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-            enable_auto_commit=False, fetch_max_wait_ms=20, **options,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=20,
+            **options,
         )
         partitions = []
         for topic in topics:

@@ -45,9 +45,8 @@ class Settings(BaseSettings):
 
     def require_servers(self) -> tuple[str, str]:
         """Bootstrap servers and Redis URL, or a message saying which variable is missing."""
-        missing = [name for name, value in (("KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers),
-                                            ("REDIS_URL", self.redis_url)) if not value]
+        kafka, redis = self.kafka_bootstrap_servers or "", self.redis_url or ""
+        missing = [name for name, value in (("KAFKA_BOOTSTRAP_SERVERS", kafka), ("REDIS_URL", redis)) if not value]
         if missing:
             raise ValueError(f"set {' and '.join(missing)} (or run `orchestrator demo` for embedded servers)")
-        assert self.kafka_bootstrap_servers and self.redis_url  # noqa: S101 - narrowed above
-        return self.kafka_bootstrap_servers, self.redis_url
+        return kafka, redis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -14,9 +15,7 @@ def ensure_topics(bootstrap: str, partitions: Mapping[str, int], options: Mappin
         existing = set(admin.list_topics())
         wanted = [NewTopic(name, count, 1) for name, count in partitions.items() if name not in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile by another worker
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # created meanwhile by another worker: that is the goal
     finally:
         admin.close()

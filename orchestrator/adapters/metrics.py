@@ -17,22 +17,29 @@ class Metrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
-        self.rejected = Counter("xo_events_rejected", "Records sent to the DLQ, by reason and stage.",
-                                ["reason", "stage"], registry=r)
+        self.rejected = Counter(
+            "xo_events_rejected", "Records sent to the DLQ, by reason and stage.", ["reason", "stage"], registry=r
+        )
         self.duplicates = Counter("xo_inputs_duplicate", "Inputs seen before (redeliveries), ignored.", registry=r)
         self.timers_fired = Counter("xo_timers_fired", "Timers that came due and were processed.", registry=r)
         self.hits = Counter("xo_scenario_hits", "Scenario hits, by scenario.", ["scenario"], registry=r)
-        self.journeys = Counter("xo_journey_transitions",
-                                "Journey instances entered, completed, exited, reached goal or failed.",
-                                ["journey", "version", "transition"], registry=r)
+        self.journeys = Counter(
+            "xo_journey_transitions",
+            "Journey instances entered, completed, exited, reached goal or failed.",
+            ["journey", "version", "transition"],
+            registry=r,
+        )
         self.actions = Counter("xo_actions", "Actions produced and acknowledged, by channel.", ["channel"], registry=r)
-        self.step_errors = Counter("xo_step_errors", "Journey steps that failed, by journey and step.",
-                                   ["journey", "step"], registry=r)
-        self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.",
-                                   registry=r)
-        self.latency = Histogram("xo_event_to_action_seconds",
-                                 "From the input record's arrival in the worker to the action's produce ack.",
-                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.step_errors = Counter(
+            "xo_step_errors", "Journey steps that failed, by journey and step.", ["journey", "step"], registry=r
+        )
+        self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
+        self.latency = Histogram(
+            "xo_event_to_action_seconds",
+            "From the input record's arrival in the worker to the action's produce ack.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
 
     def observe(self, report: BatchReport, stage: str) -> None:
         for kind, count in report.events.items():

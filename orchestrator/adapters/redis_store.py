@@ -69,12 +69,16 @@ class RedisStore:
         for commit in commits:
             for ref in commit.timers_due:  # index first: a stale entry is harmless, a missing one is not
                 pipe.zadd(self.timer_key(ref.partition), {_member(ref): ref.due_ms})
-            args: list[str | bytes] = [str(commit.expected_version), str(commit.state.version),
-                                       commit.state.model_dump_json()]
+            args: list[str | bytes] = [
+                str(commit.expected_version),
+                str(commit.state.version),
+                commit.state.model_dump_json(),
+            ]
             for key, record in commit.outbox.items():
                 args += [key, _dump_record(record)]
-            await self._commit(keys=[self._state_key(commit.customer_id), self._outbox_key(commit.customer_id)],
-                               args=args, client=pipe)
+            await self._commit(
+                keys=[self._state_key(commit.customer_id), self._outbox_key(commit.customer_id)], args=args, client=pipe
+            )
         replies = await _run(pipe)
         return [c.customer_id for c, ok in zip(commits, _script_results(replies, commits), strict=True) if not ok]
 

@@ -56,8 +56,10 @@ def load_config(journeys_dir: Path, templates_dir: Path) -> Config:
     for journey, loaded in journeys:
         key = (journey.id, journey.version)
         if key in seen:
-            problems.append(f"{loaded.path}:{loaded.line_of(('version',))}: version: "
-                            f"journey {journey.id} version {journey.version} is also defined in {seen[key]}")
+            problems.append(
+                f"{loaded.path}:{loaded.line_of(('version',))}: version: "
+                f"journey {journey.id} version {journey.version} is also defined in {seen[key]}"
+            )
         seen[key] = loaded.path
         problems.extend(check_journey(journey, loaded, templates))
     if problems:
@@ -73,7 +75,10 @@ def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates
         problems.append(f"{loaded.path}:{loaded.line_of(where)}: {_dotted(where)}: {message}")
 
     if journey.trigger.scenario not in SCENARIOS:
-        report(("trigger", "scenario"), f"unknown scenario {journey.trigger.scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+        report(
+            ("trigger", "scenario"),
+            f"unknown scenario {journey.trigger.scenario!r}; known: {', '.join(sorted(SCENARIOS))}",
+        )
     ids = [s.id for s in journey.steps]
     for index, step in enumerate(journey.steps):
         if ids.count(step.id) > 1:
@@ -142,16 +147,23 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif isinstance(node, dict) and part in STEP_KINDS:
+        child = _child(node, part)
+        if child is _MISSING and isinstance(node, dict) and part in STEP_KINDS:
             continue  # the tag pydantic adds for the discriminated step union
-        else:
-            node = None
+        node = None if child is _MISSING else child
         path.append(part)
     return tuple(path)
+
+
+_MISSING = object()
+
+
+def _child(node: Any, part: str | int) -> Any:
+    if isinstance(node, dict):
+        return node.get(part, _MISSING)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return _MISSING
 
 
 def _dotted(where: Path_) -> str:

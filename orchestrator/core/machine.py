@@ -89,13 +89,23 @@ def enter(state: CustomerState, journey: JourneySpec, hit: ScenarioHit, ctx: Ste
         try:
             ok = ctx.world.conditions.evaluate(journey.entry.when, context(state, None, ctx, scenario))
         except StepError as exc:
-            fx.failures.append(StepFailure(journey_id=journey.id, version=journey.version, step="entry",
-                                           instance_id="-", reason=str(exc)))
+            fx.failures.append(
+                StepFailure(
+                    journey_id=journey.id, version=journey.version, step="entry", instance_id="-", reason=str(exc)
+                )
+            )
             return state
         if not ok:
             return state
-    instance = Instance(id=instance_id(journey, hit), journey_id=journey.id, version=journey.version,
-                        step=None, entered_at=ctx.now, scenario=hit.scenario, scenario_data=dict(hit.evidence))
+    instance = Instance(
+        id=instance_id(journey, hit),
+        journey_id=journey.id,
+        version=journey.version,
+        step=None,
+        entered_at=ctx.now,
+        scenario=hit.scenario,
+        scenario_data=dict(hit.evidence),
+    )
     fx.journey_events.append(("entered", journey.id, journey.version))
     state = state.model_copy(update={"last_entered": {**state.last_entered, journey.id: ctx.now}})
     return run(state, instance, journey.steps[0].id, ctx, fx)
@@ -121,12 +131,26 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Step
             elif isinstance(step, ExitStep):
                 return end(state, instance, "exited", fx)
         except StepError as exc:
-            fx.failures.append(StepFailure(journey_id=journey.id, version=journey.version, step=step.id,
-                                           instance_id=instance.id, reason=str(exc)))
+            fx.failures.append(
+                StepFailure(
+                    journey_id=journey.id,
+                    version=journey.version,
+                    step=step.id,
+                    instance_id=instance.id,
+                    reason=str(exc),
+                )
+            )
             return end(state, instance, "failed", fx)
         step_id = journey.following(step_id)
-    fx.failures.append(StepFailure(journey_id=journey.id, version=journey.version, step=str(step_id),
-                                   instance_id=instance.id, reason="too many steps without a wait"))
+    fx.failures.append(
+        StepFailure(
+            journey_id=journey.id,
+            version=journey.version,
+            step=str(step_id),
+            instance_id=instance.id,
+            reason="too many steps without a wait",
+        )
+    )
     return end(state, instance, "failed", fx)
 
 

@@ -32,7 +32,6 @@ from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publish
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
 
-
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
 OUTBOX_SWEEP = "outbox"
 OUTBOX_SWEEP_AFTER = timedelta(seconds=30)
@@ -90,7 +89,9 @@ class Handler:
         version = customer.loaded.state.version if customer.loaded.state else 0
         return Commit(cid, version, customer.state, customer.outbox, tuple(due))
 
-    def _decode(self, records: Sequence[InRecord], report: BatchReport) -> tuple[list[OutRecord], list[tuple[str, InRecord, Input]]]:
+    def _decode(
+        self, records: Sequence[InRecord], report: BatchReport
+    ) -> tuple[list[OutRecord], list[tuple[str, InRecord, Input]]]:
         dlq: list[OutRecord] = []
         decoded: list[tuple[str, InRecord, Input]] = []
         for record in records:
@@ -99,8 +100,13 @@ class Handler:
             except InputError as exc:
                 report.rejected[exc.code] += 1
                 where = f"{self.topics.by_customer}[{record.partition}]@{record.offset}"
-                dlq.append(OutRecord(self.topics.dlq, (record.key or b"").decode(errors="replace"),
-                                     codec.dead_letter(record.value, exc.reason, where)))
+                dlq.append(
+                    OutRecord(
+                        self.topics.dlq,
+                        (record.key or b"").decode(errors="replace"),
+                        codec.dead_letter(record.value, exc.reason, where),
+                    )
+                )
                 continue
             decoded.append((cid, record, inp))
         return dlq, decoded
@@ -126,7 +132,9 @@ class Handler:
                 state = outcome.state
             customer.state = state
 
-    def _account(self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport) -> None:
+    def _account(
+        self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport
+    ) -> None:
         if isinstance(inp, Event):
             report.events[inp.type] += 1
         else:
@@ -138,7 +146,9 @@ class Handler:
         customer.changed = True
         cid = outcome.state.customer_id
         for action in outcome.actions:
-            customer.outbox[action.action_id] = OutRecord(self.topics.actions(action.channel), cid, codec.encode_action(action))
+            customer.outbox[action.action_id] = OutRecord(
+                self.topics.actions(action.channel), cid, codec.encode_action(action)
+            )
             customer.received[action.action_id] = record.received
         for hit in outcome.hits:
             customer.outbox[hit.hit_id] = OutRecord(self.topics.scenarios, cid, codec.encode_hit(hit))

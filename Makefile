@@ -1,0 +1,58 @@
+# One command per job. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PIP) install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(VENV)/.installed ## quick start: embedded Kafka + Redis + a worker, feed examples/events.jsonl, print actions
+	$(BIN)/orchestrator demo
+
+validate: $(VENV)/.installed ## check journeys/, the product catalog and templates
+	$(BIN)/orchestrator validate
+
+worker: $(VENV)/.installed ## run a worker against KAFKA_BOOTSTRAP_SERVERS and REDIS_URL
+	$(BIN)/orchestrator worker
+
+test: check ## install dev dependencies, then lint, type-check, import contracts and the whole test suite
+
+check: lint typecheck imports unit
+
+lint: $(VENV)/.installed-dev ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(VENV)/.installed-dev ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(VENV)/.installed-dev ## mypy --strict on the package
+	$(BIN)/mypy
+
+imports: $(VENV)/.installed-dev ## the architecture contracts (pure core, layers)
+	$(BIN)/lint-imports
+
+unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests
+	$(BIN)/pytest
+
+integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
+	$(BIN)/pytest -m integration
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
