@@ -146,10 +146,10 @@ def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
     """A pydantic location as a path into the data, without the step-union tags."""
     path: list[str | int] = []
     node = data
-    for part in loc:
+    for index, part in enumerate(loc):
+        if part in STEP_KINDS and index > 0 and isinstance(loc[index - 1], int):
+            continue  # the tag pydantic puts after a step's index in a discriminated union
         child = _child(node, part)
-        if child is _MISSING and isinstance(node, dict) and part in STEP_KINDS:
-            continue  # the tag pydantic adds for the discriminated step union
         node = None if child is _MISSING else child
         path.append(part)
     return tuple(path)
