@@ -66,12 +66,15 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
 
-def produce(bootstrap: str, topic: str, values: Iterable[bytes], options: Mapping[str, object]) -> int:
+def produce(
+    bootstrap: str, topic: str, values: Iterable[bytes], options: Mapping[str, object], key: str | None = None
+) -> int:
+    """Send and flush; with ``key`` every record goes to that key's partition, in order."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, **options)
     try:
         count = 0
         for value in values:
-            producer.send(topic, value=value)
+            producer.send(topic, value=value, key=key.encode() if key else None)
             count += 1
         producer.flush()
         return count

@@ -1,0 +1,100 @@
+"""The StateStore contract, passed by the in-memory store and by the Redis store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from redis.asyncio import Redis
+
+from orchestrator.adapters.memory_store import MemoryStore
+from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.core import CustomerState
+from orchestrator.service.ports import Commit, OutRecord, Settle, StateStore, TimerRef
+
+NOW_MS = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1000)
+ACTION = OutRecord("xo.actions.sms", "C1", '{"action_id":"j:1:i:s:C1","text":"你好"}'.encode())
+
+
+def _state(cid: str, version: int) -> CustomerState:
+    return CustomerState.new(cid).model_copy(update={"version": version, "seen": (f"e{version}",)})
+
+
+class StateStoreContract:
+    @pytest.fixture
+    def store(self) -> StateStore:
+        raise NotImplementedError
+
+    async def test_unknown_customers_load_as_new(self, store: StateStore) -> None:
+        loaded = await store.load(["C1", "C2"])
+        assert loaded["C1"].state is None
+        assert loaded["C2"].outbox == {}
+
+    async def test_a_commit_round_trips_state_and_outbox(self, store: StateStore) -> None:
+        assert await store.commit([Commit("C1", 0, _state("C1", 1), {"j:1:i:s:C1": ACTION})]) == []
+        loaded = (await store.load(["C1"]))["C1"]
+        assert loaded.state == _state("C1", 1)
+        assert loaded.outbox == {"j:1:i:s:C1": ACTION}
+
+    async def test_a_stale_version_conflicts_and_writes_nothing(self, store: StateStore) -> None:
+        await store.commit([Commit("C1", 0, _state("C1", 1), {})])
+        conflicts = await store.commit(
+            [Commit("C1", 0, _state("C1", 1), {"x": ACTION}), Commit("C2", 0, _state("C2", 1), {})]
+        )
+        assert conflicts == ["C1"]
+        loaded = await store.load(["C1", "C2"])
+        assert loaded["C1"].outbox == {}
+        assert loaded["C2"].state == _state("C2", 1)
+
+    async def test_settle_marks_the_outbox_sent_and_drops_timers(self, store: StateStore) -> None:
+        timer = TimerRef(1, "C1", "cycle:protein", NOW_MS)
+        await store.commit([Commit("C1", 0, _state("C1", 1), {"a": ACTION, "b": ACTION}, (timer,))])
+        await store.settle([Settle("C1", ("a",), (timer,))])
+        assert (await store.load(["C1"]))["C1"].outbox == {"b": ACTION}
+        assert await store.due_timers([1], NOW_MS, 10) == []
+
+    async def test_due_timers_come_per_partition_oldest_first(self, store: StateStore) -> None:
+        refs = [
+            TimerRef(0, "C1", "late", NOW_MS + 10),
+            TimerRef(0, "C2", "early", NOW_MS - 10),
+            TimerRef(1, "C3", "other-partition", NOW_MS - 20),
+            TimerRef(0, "C4", "future", NOW_MS + 1000),
+        ]
+        for ref in refs:
+            await store.commit([Commit(ref.customer_id, 0, _state(ref.customer_id, 1), {}, (ref,))])
+        due = await store.due_timers([0], NOW_MS + 10, 10)
+        assert [(r.customer_id, r.timer_id, r.due_ms) for r in due] == [
+            ("C2", "early", NOW_MS - 10),
+            ("C1", "late", NOW_MS + 10),
+        ]
+        assert len(await store.due_timers([0, 1], NOW_MS + 10, 2)) == 2
+
+    async def test_a_leased_timer_is_not_due_until_the_lease_ends(self, store: StateStore) -> None:
+        ref = TimerRef(0, "C1", "cycle:x", NOW_MS)
+        await store.commit([Commit("C1", 0, _state("C1", 1), {}, (ref,))])
+        await store.lease_timers([ref], NOW_MS + 60_000)
+        assert await store.due_timers([0], NOW_MS + 1, 10) == []
+        [again] = await store.due_timers([0], NOW_MS + 60_000, 10)
+        assert again.timer_id == "cycle:x"
+        await store.settle([Settle("C1", (), (ref,))])
+        await store.lease_timers([ref], NOW_MS)  # a settled entry is not brought back by a lease
+        assert await store.due_timers([0], NOW_MS + 120_000, 10) == []
+
+
+class TestMemoryStore(StateStoreContract):
+    @pytest.fixture
+    def store(self) -> StateStore:
+        return MemoryStore()
+
+
+@pytest.mark.integration
+class TestRedisStore(StateStoreContract):
+    @pytest.fixture
+    def store(self, redis_client: Redis, prefix: str) -> StateStore:
+        return RedisStore(redis_client, prefix=prefix)
+
+    async def test_keys_share_the_customer_hash_tag(self, redis_client: Redis, prefix: str) -> None:
+        store = RedisStore(redis_client, prefix=prefix)
+        await store.commit([Commit("C1", 0, _state("C1", 1), {"a": ACTION}, (TimerRef(3, "C1", "t", NOW_MS),))])
+        keys = sorted(k.decode() for k in await redis_client.keys(f"{prefix}:*"))
+        assert keys == [f"{prefix}:timers:{{p3}}", f"{prefix}:{{C1}}:outbox", f"{prefix}:{{C1}}:state"]

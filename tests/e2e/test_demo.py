@@ -1,0 +1,32 @@
+"""`make demo`'s command, end to end: embedded servers, a worker, the example events."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fixtures.servers import REPO
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_demo_prints_the_actions_and_agrees_with_the_dry_run(kafka_bootstrap: str, redis_url: str) -> None:
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "REDIS_URL": redis_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "demo", "--timeout", "60"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "→ wecom_private  M1001    王女士，您上次买的乳清蛋白粉 900g，大约还能用 3 天" in out
+    assert "✗ DLQ  invalid JSON" in out
+    assert "actions: 3 (wecom_private × 3); expected by dry run: 3; missing: 0; unexpected: 0" in out
+    assert 'xo_step_errors_total{journey="replenish",step="remind"} 1.0' in out
