@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -71,11 +70,3 @@ class Outcome(_Value):
     failures: tuple[StepFailure, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     duplicate: bool = False
-
-
-def is_due(timer: Timer, now: datetime) -> bool:
-    return timer.due_at <= now
-
-
-def hit_payload(hit: ScenarioHit) -> dict[str, Any]:
-    return {"hit_id": hit.hit_id, **hit.model_dump(mode="json")}

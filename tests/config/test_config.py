@@ -144,3 +144,17 @@ def test_bad_environment_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     monkeypatch.setenv("XO_PARTITIONS", "zero")
     assert main(["validate"]) == 2
     assert "xo_partitions" in capsys.readouterr().err
+
+
+def test_worker_refuses_to_start_on_invalid_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _tree(tmp_path, catalog="products:\n  X: {name: x, category: x, days_per_unit: 0}\n")
+    monkeypatch.setenv("XO_JOURNEYS_DIR", str(root / "journeys"))
+    monkeypatch.setenv("XO_TEMPLATES_DIR", str(root / "templates"))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid configuration, refusing to start" in err
+    assert "catalog.yaml:2: products.X.days_per_unit: Input should be greater than 0" in err
