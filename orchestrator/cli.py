@@ -1,4 +1,4 @@
-"""Command line: ``orchestrator worker | validate | demo | send``."""
+"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send``."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from orchestrator.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -24,20 +23,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args, settings)
     except ConfigError as exc:
+        if getattr(args, "output", "text") == "json":
+            from orchestrator.tools import problems_json
+
+            print(problems_json(exc.problems))
+            return 1
         print("orchestrator: invalid configuration, refusing to start:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
-        return 2
+        return 2 if args.run is _worker else 1
     return result
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orchestrator", description="xo-journeys journey orchestration engine")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
-    worker = sub.add_parser("worker", help="run a worker (needs KAFKA_BOOTSTRAP_SERVERS and REDIS_URL)")
-    worker.set_defaults(run=_worker)
-    validate = sub.add_parser("validate", help="check journeys, the catalog and templates")
+    sub.add_parser("worker", help="run a worker (needs KAFKA_BOOTSTRAP_SERVERS and REDIS_URL)").set_defaults(
+        run=_worker
+    )
+    validate = sub.add_parser("validate", help="check journeys, the catalog, the calendar and templates")
+    validate.add_argument("paths", nargs="*", type=Path, help="journey folders or files (default: XO_JOURNEYS_DIR)")
+    validate.add_argument("--output", choices=["text", "json"], default="text")
     validate.set_defaults(run=_validate)
+    simulate = sub.add_parser("simulate", help="dry-run recorded events through the journeys, offline")
+    simulate.add_argument("--journeys", type=Path, help="journeys folder (default: XO_JOURNEYS_DIR)")
+    simulate.add_argument("--templates", type=Path, help="templates folder (default: XO_TEMPLATES_DIR)")
+    simulate.add_argument("--events", type=Path, required=True, help="JSON lines of events")
+    simulate.add_argument("--until", help="fire timers due up to this ISO time (default: the last event's time)")
+    simulate.add_argument("--out", type=Path, help="write records here (default: stdout)")
+    simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
+    simulate.set_defaults(run=_simulate)
+    graph = sub.add_parser("graph", help="print a journey's steps as a Mermaid diagram")
+    graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
+    graph.set_defaults(run=_graph)
+    plan = sub.add_parser("plan", help="where the instances of one journey version go in another")
+    plan.add_argument("old", help="id@version or a YAML file")
+    plan.add_argument("new", help="id@version or a YAML file")
+    source = plan.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dump", type=Path, help="states as written by simulate --dump-profiles")
+    source.add_argument("--live", action="store_true", help="read the states from REDIS_URL")
+    plan.set_defaults(run=_plan)
+    schema = sub.add_parser("schema", help="write the JSON Schema of journey files")
+    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
+    schema.set_defaults(run=_schema)
     demo = sub.add_parser("demo", help="embedded broker + Redis + worker, feed example events, print actions")
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
@@ -67,12 +95,41 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestrator.bootstrap import load_world
+    from orchestrator.tools import validate_paths
 
-    config, _ = load_world(settings)
-    products = len(config.products.products)
-    print(f"ok: {len(config.journeys)} journey(s), {products} product(s) in {settings.xo_journeys_dir}")
-    return 0
+    return validate_paths(args.paths or [settings.xo_journeys_dir], settings.xo_templates_dir, args.output)
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.tools import SimulateRequest, run_simulate
+
+    request = SimulateRequest(
+        journeys=args.journeys or settings.xo_journeys_dir,
+        templates=args.templates or settings.xo_templates_dir,
+        events=args.events,
+        until=args.until,
+        out=args.out,
+        dump_profiles=args.dump_profiles,
+    )
+    return run_simulate(request)
+
+
+def _graph(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.tools import print_graph
+
+    return print_graph(args.journey, settings)
+
+
+def _plan(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.tools import print_plan
+
+    return print_plan(args.old, args.new, settings, args.dump)
+
+
+def _schema(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.tools import write_schema
+
+    return write_schema(args.out)
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:

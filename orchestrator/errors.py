@@ -12,6 +12,8 @@ Anything else is a bug and crashes the worker loudly. Every message names *where
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 class OrchestratorError(Exception):
     """Root of the engine's errors."""
@@ -31,11 +33,11 @@ class InputError(OrchestratorError):
 
 
 class ConfigError(OrchestratorError):
-    """Operator configuration is invalid. ``problems`` are ``file:line: field: message`` lines."""
+    """Operator configuration is invalid; ``problems`` print as ``file:line:column: field: message``."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+    def __init__(self, problems: Sequence[object]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = list(problems)
 
 
 class StepError(OrchestratorError):

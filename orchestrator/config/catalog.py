@@ -1,29 +1,33 @@
-"""Load and check everything operators wrote: journeys, the product catalog, templates.
+"""Load and check everything operators wrote: journeys, the product catalog, the calendar, templates.
 
-Two passes, both before a worker starts: (1) each file's shape (pydantic, strict YAML);
-(2) cross-references: step targets, channels, scenarios, templates and conditions
-compile. Every problem is one ``file:line: field: message`` line; any problem is a
-ConfigError and the worker refuses to start.
+Two passes, both before a worker starts: (1) each file's shape (strict YAML, pydantic);
+(2) cross-references (``checks.py``). Every problem is one ``file:line:column: field:
+message``; any problem is a ConfigError and the worker refuses to start.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from jinja2 import TemplateNotFound, TemplateSyntaxError
 from pydantic import BaseModel, ValidationError
 
+from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
+from orchestrator.config.checks import check_journey, dotted
+from orchestrator.config.problems import Problem, problem
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
-from orchestrator.core.journey_spec import CHANNELS, STEP_KINDS, JourneySpec, SendStep
+from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
 from orchestrator.core.products import ProductCatalog
-from orchestrator.core.scenarios import SCENARIOS
 from orchestrator.errors import ConfigError
 from orchestrator.templating import Templates
 
 CATALOG_FILE = "catalog.yaml"
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -32,123 +36,95 @@ class Config:
     journeys: tuple[JourneySpec, ...]
     products: ProductCatalog
     templates: Templates
+    calendar: BusinessCalendar
+    sources: dict[tuple[str, int], Path]  # (journey id, version) → file
 
 
-def load_config(journeys_dir: Path, templates_dir: Path) -> Config:
-    """Everything under ``journeys_dir`` and the templates it names, checked, or ConfigError."""
-    problems: list[str] = []
+def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | None = None) -> Config:
+    """Everything under ``journeys_dir`` (or just the files in ``only``), checked, or ConfigError."""
     if not journeys_dir.is_dir():
-        raise ConfigError([f"{journeys_dir}: journeys folder not found"])
-    catalog_path = journeys_dir / CATALOG_FILE
-    products = ProductCatalog()
-    if catalog_path.exists():
-        products = _parse(catalog_path, ProductCatalog, problems) or products
+        raise ConfigError([problem(journeys_dir, (1, 1), "", "journeys folder not found")])
+    problems: list[Problem] = []
+    products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
+    calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
     templates = Templates(templates_dir)
+    files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
     journeys: list[tuple[JourneySpec, LoadedYaml]] = []
-    for path in sorted(journeys_dir.glob("*.yaml")):
-        if path.name == CATALOG_FILE:
+    for path in files:
+        if path.name in SETTINGS_FILES:
             continue
         loaded = _load(path, problems)
         journey = _validate(loaded, JourneySpec, problems) if loaded else None
         if journey is not None and loaded is not None:
             journeys.append((journey, loaded))
-    seen: dict[tuple[str, int], Path] = {}
+    sources: dict[tuple[str, int], Path] = {}
     for journey, loaded in journeys:
         key = (journey.id, journey.version)
-        if key in seen:
+        if key in sources:
             problems.append(
-                f"{loaded.path}:{loaded.line_of(('version',))}: version: "
-                f"journey {journey.id} version {journey.version} is also defined in {seen[key]}"
+                problem(
+                    loaded.path,
+                    loaded.position_of(("version",)),
+                    "version",
+                    f"journey {journey.id} version {journey.version} is also in {sources[key]}",
+                )
             )
-        seen[key] = loaded.path
+        sources[key] = loaded.path
         problems.extend(check_journey(journey, loaded, templates))
     if problems:
-        raise ConfigError(problems)
-    return Config(journeys=tuple(j for j, _ in journeys), products=products, templates=templates)
+        raise ConfigError(sorted(problems))
+    return Config(tuple(j for j, _ in journeys), products, templates, calendar, sources)
 
 
-def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates) -> list[str]:
-    """Pass two: what a schema cannot see."""
-    problems: list[str] = []
-
-    def report(where: Path_, message: str) -> None:
-        problems.append(f"{loaded.path}:{loaded.line_of(where)}: {_dotted(where)}: {message}")
-
-    if journey.trigger.scenario not in SCENARIOS:
-        report(
-            ("trigger", "scenario"),
-            f"unknown scenario {journey.trigger.scenario!r}; known: {', '.join(sorted(SCENARIOS))}",
-        )
-    ids = [s.id for s in journey.steps]
-    for index, step in enumerate(journey.steps):
-        if ids.count(step.id) > 1:
-            report(("steps", index, "id"), f"step id {step.id!r} is used more than once")
-        if step.next is not None and step.next not in ids:
-            report(("steps", index, "next"), f"no step with id {step.next!r}")
-        if step.when:
-            _check_condition(templates, step.when, ("steps", index, "when"), report)
-        if isinstance(step, SendStep):
-            _check_send(step, ("steps", index, "send"), templates, report)
-    if journey.entry.when:
-        _check_condition(templates, journey.entry.when, ("entry", "when"), report)
-    return problems
-
-
-def _check_send(step: SendStep, where: Path_, templates: Templates, report: Any) -> None:
-    if step.send.channel not in CHANNELS:
-        report((*where, "channel"), f"unknown channel {step.send.channel!r}; known: {', '.join(sorted(CHANNELS))}")
+def _load(path: Path, problems: list[Problem]) -> LoadedYaml | None:
     try:
-        templates.compile_template(step.send.template)
-    except TemplateNotFound:
-        report((*where, "template"), f"template {step.send.template!r} not found under {templates.root}")
-    except TemplateSyntaxError as exc:
-        report((*where, "template"), f"{templates.root / step.send.template}:{exc.lineno}: {exc.message}")
-
-
-def _check_condition(templates: Templates, expression: str, where: Path_, report: Any) -> None:
-    try:
-        templates.compile_condition(expression)
-    except TemplateSyntaxError as exc:
-        report(where, f"condition does not compile: {exc.message}")
-
-
-def _load(path: Path, problems: list[str]) -> LoadedYaml | None:
-    try:
-        return load_yaml(path)
+        loaded = load_yaml(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problems.append(f"{path}:{line}: (yaml): {getattr(exc, 'problem', None) or exc}")
+        position = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        problems.append(problem(path, position, "", f"YAML syntax: {getattr(exc, 'problem', None) or exc}"))
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{path}:1: (file): {exc}")
-    return None
+        problems.append(problem(path, (1, 1), "", f"cannot read: {exc}"))
+        return None
+    problems.extend(problem(path, position, "", message) for position, message in loaded.traps)
+    return loaded
 
 
-def _parse(path: Path, model: type[Model], problems: list[str]) -> Model | None:
+def _parse(path: Path, model: type[Model], problems: list[Problem]) -> Model | None:
+    if not path.exists():
+        return None
     loaded = _load(path, problems)
     return _validate(loaded, model, problems) if loaded else None
 
 
-def _validate(loaded: LoadedYaml, model: type[Model], problems: list[str]) -> Model | None:
+def _validate(loaded: LoadedYaml, model: type[Model], problems: list[Problem]) -> Model | None:
     if not isinstance(loaded.data, dict):
-        problems.append(f"{loaded.path}:1: (root): expected a mapping, got {type(loaded.data).__name__}")
+        kind = type(loaded.data).__name__
+        problems.append(problem(loaded.path, (1, 1), "", f"expected a mapping at the top, got {kind}"))
         return None
     try:
         return model.model_validate(loaded.data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
+            if err["type"] == "too_short" and any(
+                e["loc"][: len(err["loc"])] == err["loc"] and e is not err for e in errors
+            ):
+                continue  # "no items left" only echoes the errors of the items themselves
             where = _data_path(loaded.data, err["loc"])
-            problems.append(f"{loaded.path}:{loaded.line_of(where)}: {_dotted(where) or '(root)'}: {err['msg']}")
+            problems.append(problem(loaded.path, loaded.position_of(where), dotted(where) or "(top)", err["msg"]))
     return None
 
 
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:
-    """A pydantic location as a path into the data, without the step-union tags."""
+    """A pydantic location as a path into the data, without the union tags pydantic adds."""
     path: list[str | int] = []
     node = data
     for index, part in enumerate(loc):
-        if part in STEP_KINDS and index > 0 and isinstance(loc[index - 1], int):
-            continue  # the tag pydantic puts after a step's index in a discriminated union
+        previous = loc[index - 1] if index else None
+        if (part in STEP_KINDS and isinstance(previous, int)) or (part in TRIGGER_KINDS and previous == "trigger"):
+            continue
         child = _child(node, part)
         node = None if child is _MISSING else child
         path.append(part)
@@ -164,10 +140,3 @@ def _child(node: Any, part: str | int) -> Any:
     if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
         return node[part]
     return _MISSING
-
-
-def _dotted(where: Path_) -> str:
-    text = ""
-    for part in where:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

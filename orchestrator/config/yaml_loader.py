@@ -1,31 +1,36 @@
-"""A strict YAML loader that remembers the line of every key and list item.
+"""A strict YAML loader that remembers where every key and list item is, and flags YAML 1.1 traps.
 
 PyYAML speaks YAML 1.1: ``at: 10:00`` loads as 600, ``on``/``no``/``yes`` as booleans.
-This loader only accepts ``true``/``false`` as booleans and has no sexagesimal numbers,
-so those values stay the strings operators meant.
+This loader reads only ``true``/``false`` as booleans and has no sexagesimal numbers, and
+it records every plain scalar that YAML 1.1 would have read otherwise, so that
+validation reports it (quote it, or write true/false) instead of guessing.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 Path_ = tuple[str | int, ...]
+Position = tuple[int, int]  # 1-based line and column
+
+# The spellings PyYAML (YAML 1.1) reads as booleans; only true/false are booleans here.
+_BOOL_1_1 = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$")
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_UNDERSCORE_NUMBER = re.compile(r"^[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?$")
 
 
 class StrictLoader(yaml.SafeLoader):
     pass
 
 
+_DROPPED = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 StrictLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, rx)
-        for tag, rx in resolvers
-        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
-    ]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _DROPPED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 StrictLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
@@ -39,48 +44,74 @@ StrictLoader.add_implicit_resolver(
 )
 
 
+@dataclass
 class LoadedYaml:
-    """The data of one file plus the line of each path inside it."""
+    """The data of one file, the position of each path inside it, and the YAML 1.1 traps found."""
 
-    def __init__(self, path: Path, data: Any, lines: dict[Path_, int]) -> None:
-        self.path = path
-        self.data = data
-        self.lines = lines
+    path: Path
+    data: Any
+    positions: dict[Path_, Position] = field(default_factory=dict)
+    traps: list[tuple[Position, str]] = field(default_factory=list)
+
+    def position_of(self, where: Path_) -> Position:
+        """The position of the deepest known prefix of ``where`` (1:1 for the document)."""
+        for end in range(len(where), 0, -1):
+            position = self.positions.get(where[:end])
+            if position is not None:
+                return position
+        return (1, 1)
 
     def line_of(self, where: Path_) -> int:
-        """The line of the deepest known prefix of ``where`` (1 for the document)."""
-        for end in range(len(where), 0, -1):
-            line = self.lines.get(where[:end])
-            if line is not None:
-                return line
-        return 1
+        return self.position_of(where)[0]
 
 
 def load_yaml(path: Path) -> LoadedYaml:
     """Parse ``path``; raises yaml.YAMLError (with a mark) on bad syntax."""
-    text = path.read_text(encoding="utf-8")
-    loader = StrictLoader(text)
+    loader = StrictLoader(path.read_text(encoding="utf-8"))
+    loaded = LoadedYaml(path, None)
     try:
         node = loader.get_single_node()
-        lines: dict[Path_, int] = {}
-        data = _build(loader, node, (), lines) if node is not None else None
+        loaded.data = _build(loader, node, (), loaded) if node is not None else None
     finally:
         loader.dispose()
-    return LoadedYaml(path, data, lines)
+    return loaded
 
 
-def _build(loader: StrictLoader, node: yaml.Node, at: Path_, lines: dict[Path_, int]) -> Any:
+def _position(node: yaml.Node) -> Position:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _build(loader: StrictLoader, node: yaml.Node, at: Path_, loaded: LoadedYaml) -> Any:
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            lines[(*at, key)] = key_node.start_mark.line + 1
-            result[key] = _build(loader, value_node, (*at, key), lines)
+            key = _scalar(loader, key_node, loaded)
+            loaded.positions[(*at, key)] = _position(key_node)
+            result[key] = _build(loader, value_node, (*at, key), loaded)
         return result
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
-            lines[(*at, index)] = item.start_mark.line + 1
-            items.append(_build(loader, item, (*at, index), lines))
+            loaded.positions[(*at, index)] = _position(item)
+            items.append(_build(loader, item, (*at, index), loaded))
         return items
-    return loader.construct_object(node, deep=True)
+    return _scalar(loader, node, loaded)
+
+
+def _scalar(loader: StrictLoader, node: yaml.Node, loaded: LoadedYaml) -> Any:
+    value = loader.construct_object(node, deep=True)
+    if isinstance(node, yaml.ScalarNode) and node.style is None and isinstance(value, str):
+        trap = _trap(value)
+        if trap:
+            loaded.traps.append((_position(node), trap))
+    return value
+
+
+def _trap(text: str) -> str | None:
+    if _BOOL_1_1.match(text) and text not in ("true", "false"):
+        return f'{text!r} is a boolean in YAML 1.1: quote it ("{text}") or write true/false'
+    if _SEXAGESIMAL.match(text):
+        return f'{text!r} is a base-60 number in YAML 1.1: quote it ("{text}")'
+    if _UNDERSCORE_NUMBER.match(text):
+        return f"{text!r} is a number with separators in YAML 1.1: quote it or drop the underscores"
+    return None

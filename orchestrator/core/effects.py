@@ -27,7 +27,7 @@ class Action(_Value):
     channel: str
     customer_id: str
     to: dict[str, str]
-    content: dict[str, str]
+    content: dict[str, Any]
     journey: JourneyRef
     scenario: str | None
     created_at: AwareDatetime
@@ -46,6 +46,17 @@ class ScenarioHit(_Value):
         return f"{self.scenario}:{self.customer_id}:{self.occurrence}"
 
 
+class Suppressed(_Value):
+    """A send the policy did not allow; counted by reason, visible in simulate output."""
+
+    customer_id: str
+    journey_id: str
+    version: int
+    step: str
+    channel: str
+    reason: str
+
+
 class StepFailure(_Value):
     journey_id: str
     version: int
@@ -55,7 +66,10 @@ class StepFailure(_Value):
 
 
 def action_id(journey: str, version: int, instance: str, step: str, customer: str) -> str:
-    """The deterministic idempotency key: the same occurrence always gets the same id."""
+    """The deterministic idempotency key: the same occurrence always gets the same id.
+
+    ``step`` is the step id, with ``#n`` for the n-th run of the step in a loop.
+    """
     return f"{journey}:{version}:{instance}:{step}:{customer}"
 
 
@@ -68,5 +82,6 @@ class Outcome(_Value):
     timers_set: tuple[Timer, ...] = ()
     timers_cancelled: tuple[str, ...] = ()
     failures: tuple[StepFailure, ...] = ()
+    suppressed: tuple[Suppressed, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     duplicate: bool = False

@@ -1,36 +1,105 @@
 """The journey language, as pydantic models of the operator YAML.
 
-A step is a mapping with an ``id`` and exactly one kind key (``send``, ``wait``,
-``exit``); ``next`` names the step that follows (default: the next in the list) and
+A journey has one ``trigger`` (a mapping with exactly one of ``scenario``, ``event``,
+``segment``, ``schedule``, ``date``) and a list of ``steps``. A step is a mapping with an
+``id`` and exactly one kind key (``send``, ``wait``, ``wait_until``, ``wait_for``,
+``branch``, ``split``, ``update``, ``task``, ``goto``, ``exit``); ``next`` names the step
+that follows (default: the next in the list; after the last, the journey completes) and
 ``when`` skips the step when false.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from orchestrator.core.durations import Duration
+from orchestrator.core.cron import Cron
+from orchestrator.core.durations import Duration, SignedDuration
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
+LocalTime = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["10:00"])]
 
 # Channels an action may leave on; each is a topic ``<prefix>.actions.<channel>``.
-CHANNELS = frozenset({"sms", "wecom_private", "wecom_group", "call", "coupon", "webhook"})
-STEP_KINDS = ("send", "wait", "exit")
+CHANNELS = frozenset({"sms", "wecom_private", "wecom_group", "call", "coupon", "webhook", "task"})
+STEP_KINDS = ("send", "wait", "wait_until", "wait_for", "branch", "split", "update", "task", "goto", "exit")
+TRIGGER_KINDS = ("scenario", "event", "segment", "schedule", "date")
+WAITING_KINDS = frozenset({"wait", "wait_until", "wait_for", "task"})
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# --- steps -------------------------------------------------------------------------
+
+
+class Fallback(_Spec):
+    channel: str
+    template: str = Field(min_length=1)
+
+
 class SendSpec(_Spec):
     channel: str
     template: str = Field(min_length=1)
-    # A channel worker must not deliver the action after this long.
-    expires_after: Duration = timedelta(days=1)
+    expires_after: Duration = timedelta(days=1)  # a channel must not deliver it later than this
+    coupon: dict[str, str] | None = Field(default=None, examples=[{"pool": "REPLENISH_20"}])
+    points: int | None = Field(default=None, ge=1, description="reward points granted with the message")
+    fallback: Fallback | None = Field(default=None, description="used when consent or the recipient is missing")
+
+
+class WaitUntilSpec(_Spec):
+    at: LocalTime
+    business_day: bool = False
+    not_before: Duration = timedelta(0)
+
+
+class WaitForSpec(_Spec):
+    event: str
+    when: str | None = None
+    timeout: Duration
+    on_timeout: StepId | None = None  # None: the journey ends when the wait times out
+
+
+class Case(_Spec):
+    when: str
+    next: StepId
+
+
+class BranchSpec(_Spec):
+    cases: tuple[Case, ...] = Field(min_length=1)
+    otherwise: StepId | None = None  # None: the journey completes when no case holds
+
+
+class Variant(_Spec):
+    weight: int = Field(ge=0, le=100)
+    next: StepId | None = None  # None: a holdout; the instance completes here
+
+
+class UpdateSpec(_Spec):
+    set: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    points: int = 0
+
+
+class TaskSpec(_Spec):
+    """A human-confirmed step: an associate does it and reports task.completed / task.skipped."""
+
+    channel: str = Field(description="what the associate does: wecom_private, call, …")
+    template: str = Field(min_length=1)
+    assignee: str = "store_associate"
+    sla: Duration
+    on_timeout: StepId | None = None
+    on_skipped: StepId | None = None
+
+
+class GotoSpec(_Spec):
+    step: StepId
+    max: int = Field(ge=1, le=100, description="jumps allowed per instance; then the step falls through")
 
 
 class _Step(_Spec):
@@ -47,57 +116,192 @@ class WaitStep(_Step):
     wait: Duration
 
 
+class WaitUntilStep(_Step):
+    wait_until: WaitUntilSpec
+
+
+class WaitForStep(_Step):
+    wait_for: WaitForSpec
+
+
+class BranchStep(_Step):
+    branch: BranchSpec
+
+
+class SplitStep(_Step):
+    split: dict[str, Variant] = Field(min_length=1)
+
+
+class UpdateStep(_Step):
+    update: UpdateSpec
+
+
+class TaskStep(_Step):
+    task: TaskSpec
+
+
+class GotoStep(_Step):
+    goto: GotoSpec
+
+
 class ExitStep(_Step):
     exit: Literal[True]
 
 
-def _step_kind(value: Any) -> str | None:
-    if isinstance(value, dict):
-        kinds = [k for k in STEP_KINDS if k in value]
-        return kinds[0] if len(kinds) == 1 else None
-    return next((k for k in STEP_KINDS if hasattr(value, k)), None)
+def _kind_of(kinds: tuple[str, ...]) -> Any:
+    def kind(value: Any) -> str | None:
+        if isinstance(value, dict):
+            present = [k for k in kinds if k in value]
+            return present[0] if len(present) == 1 else None
+        return next((k for k in kinds if getattr(value, k, None) is not None), None)
+
+    return kind
 
 
 Step = Annotated[
-    Annotated[SendStep, Tag("send")] | Annotated[WaitStep, Tag("wait")] | Annotated[ExitStep, Tag("exit")],
+    Annotated[SendStep, Tag("send")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[WaitUntilStep, Tag("wait_until")]
+    | Annotated[WaitForStep, Tag("wait_for")]
+    | Annotated[BranchStep, Tag("branch")]
+    | Annotated[SplitStep, Tag("split")]
+    | Annotated[UpdateStep, Tag("update")]
+    | Annotated[TaskStep, Tag("task")]
+    | Annotated[GotoStep, Tag("goto")]
+    | Annotated[ExitStep, Tag("exit")],
     Discriminator(
-        _step_kind,
+        _kind_of(STEP_KINDS),
         custom_error_type="step_kind",
         custom_error_message=f"a step needs exactly one of: {', '.join(STEP_KINDS)}",
     ),
 ]
+AnyStep = (
+    SendStep
+    | WaitStep
+    | WaitUntilStep
+    | WaitForStep
+    | BranchStep
+    | SplitStep
+    | UpdateStep
+    | TaskStep
+    | GotoStep
+    | ExitStep
+)
 
 
-class Trigger(_Spec):
+def step_kind(step: AnyStep) -> str:
+    return next(k for k in STEP_KINDS if getattr(step, k, None) is not None)
+
+
+# --- triggers ----------------------------------------------------------------------
+
+
+class ScenarioTrigger(_Spec):
     scenario: str = Field(min_length=1)
+    when: str | None = None
 
 
-class Reentry(_Spec):
-    # None: a customer enters at most once per occurrence and never while an instance is active.
-    cooldown: Duration | None = None
+class EventTrigger(_Spec):
+    event: str = Field(min_length=1)
+    when: str | None = None
+
+
+class SegmentTrigger(_Spec):
+    """Enter when this condition over the profile turns from false to true."""
+
+    segment: str = Field(min_length=1)
+
+
+class ScheduleTrigger(_Spec):
+    """A cron schedule (minute hour day month weekday) in the customer's time zone."""
+
+    schedule: str = Field(examples=["0 10 * * 2"])
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        Cron.parse(value)
+        return value
+
+
+class DateSpec(_Spec):
+    attribute: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="profile attribute holding a date")
+    offset: SignedDuration = timedelta(0)
+    at: LocalTime = "10:00"
+    yearly: bool = False
+
+
+class DateTrigger(_Spec):
+    date: DateSpec
+
+
+Trigger = Annotated[
+    Annotated[ScenarioTrigger, Tag("scenario")]
+    | Annotated[EventTrigger, Tag("event")]
+    | Annotated[SegmentTrigger, Tag("segment")]
+    | Annotated[ScheduleTrigger, Tag("schedule")]
+    | Annotated[DateTrigger, Tag("date")],
+    Discriminator(
+        _kind_of(TRIGGER_KINDS),
+        custom_error_type="trigger_kind",
+        custom_error_message=f"a trigger needs exactly one of: {', '.join(TRIGGER_KINDS)}",
+    ),
+]
+
+
+# --- the journey -------------------------------------------------------------------
+
+
+class Cooldown(_Spec):
+    cooldown: Duration
 
 
 class Entry(_Spec):
     when: str | None = None
-    reentry: Reentry = Reentry()
+    # never: once per customer; always: whenever triggered; {cooldown: 30d}: not again within 30 days.
+    reentry: Literal["never", "always"] | Cooldown = "always"
+    max_instances: int = Field(default=1, ge=1, le=20, description="concurrent instances per customer")
 
 
 class Goal(_Spec):
     event: str
+    when: str | None = None
     within: Duration
+
+
+class SendCap(_Spec):
+    max: int = Field(ge=1)
+    per: Duration
+
+
+class Migration(_Spec):
+    from_version: int = Field(ge=1)
+    steps: dict[str, StepId] = Field(description="old step id → new step id; unmapped instances stay")
+
+
+class Sample(_Spec):
+    """Example values to render templates and conditions against in `orchestrator validate`."""
+
+    profile: dict[str, Any] = Field(default_factory=dict)
+    event: dict[str, Any] = Field(default_factory=dict)
+    scenario: dict[str, Any] = Field(default_factory=dict)
 
 
 class JourneySpec(_Spec):
     id: Slug
     name: str = Field(min_length=1)
     version: int = Field(ge=1)
+    priority: int = Field(default=0, description="higher wins when journeys compete for a capped send")
     trigger: Trigger
     entry: Entry = Entry()
     goal: Goal | None = None
     exit_on: tuple[str, ...] = ()
+    send_cap: SendCap | None = None
+    migrate: Migration | None = None
+    sample: Sample = Sample()
     steps: tuple[Step, ...] = Field(min_length=1)
 
-    def step(self, step_id: str) -> SendStep | WaitStep | ExitStep:
+    def step(self, step_id: str) -> AnyStep:
         for step in self.steps:
             if step.id == step_id:
                 return step
@@ -111,3 +315,18 @@ class JourneySpec(_Spec):
             return current.next
         index = ids.index(step_id) + 1
         return ids[index] if index < len(ids) else None
+
+    def channels(self) -> set[str]:
+        found: set[str] = set()
+        for step in self.steps:
+            if isinstance(step, SendStep):
+                found.add(step.send.channel)
+                if step.send.fallback:
+                    found.add(step.send.fallback.channel)
+            elif isinstance(step, TaskStep):
+                found.add("task")
+        return found
+
+
+def is_identifier(text: str) -> bool:
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) is not None

@@ -1,7 +1,7 @@
-"""What the core needs from outside, as values: a renderer and a condition evaluator.
+"""What the core needs from outside, as values: a renderer, a condition evaluator, a calendar.
 
-Both are pure callables compiled at load time (see ``orchestrator.templating``); the
-core never loads a file or a template engine itself.
+The renderer and evaluator are compiled at load time (see ``orchestrator.templating``);
+the core never loads a file or a template engine itself.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import JourneySpec
 from orchestrator.core.products import ProductCatalog
 
@@ -34,8 +35,9 @@ class World:
     products: ProductCatalog
     renderer: Renderer
     conditions: ConditionEvaluator
-    by_scenario: Mapping[str, tuple[JourneySpec, ...]] = field(default_factory=dict)
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     by_version: Mapping[tuple[str, int], JourneySpec] = field(default_factory=dict)
+    newest: Mapping[str, JourneySpec] = field(default_factory=dict)  # only these take new entries
 
     @classmethod
     def build(
@@ -44,23 +46,22 @@ class World:
         products: ProductCatalog,
         renderer: Renderer,
         conditions: ConditionEvaluator,
+        calendar: BusinessCalendar | None = None,
     ) -> World:
-        by_scenario: dict[str, list[JourneySpec]] = {}
+        newest: dict[str, JourneySpec] = {}
         for journey in journeys:
-            by_scenario.setdefault(journey.trigger.scenario, []).append(journey)
+            if journey.id not in newest or journey.version > newest[journey.id].version:
+                newest[journey.id] = journey
         return cls(
             journeys=journeys,
             products=products,
             renderer=renderer,
             conditions=conditions,
-            by_scenario={k: tuple(v) for k, v in by_scenario.items()},
+            calendar=calendar or BusinessCalendar(),
             by_version={(j.id, j.version): j for j in journeys},
+            newest=newest,
         )
 
-    def live(self, journeys: tuple[JourneySpec, ...]) -> tuple[JourneySpec, ...]:
-        """Per journey id, only the newest version takes new entries."""
-        newest: dict[str, JourneySpec] = {}
-        for journey in journeys:
-            if journey.id not in newest or journey.version > newest[journey.id].version:
-                newest[journey.id] = journey
-        return tuple(newest.values())
+    def live(self, kind: type[Any]) -> tuple[JourneySpec, ...]:
+        """The newest version of every journey whose trigger is of ``kind``."""
+        return tuple(j for j in self.newest.values() if isinstance(j.trigger, kind))

@@ -18,6 +18,17 @@ from orchestrator.core.state import Profile, Purchase, Timer
 CYCLE_ENDING = "consumption_cycle_ending"
 CYCLE_PREFIX = "cycle:"
 SCENARIOS = frozenset({CYCLE_ENDING})
+# What each scenario's evidence looks like, for validating templates before anything runs.
+SAMPLE_EVIDENCE: dict[str, dict[str, object]] = {
+    CYCLE_ENDING: {
+        "rule": "last purchase + qty × days_per_unit - lead_days",
+        "category": "protein",
+        "sku": "PRO-900",
+        "product": "乳清蛋白粉 900g",
+        "run_out": "2026-11-25T10:00:00+08:00",
+        "days_left": 3,
+    },
+}
 
 
 def cycle_timers(profile: Profile) -> dict[str, Timer]:

@@ -36,6 +36,7 @@ class Profile(_Value):
     attributes: dict[str, Any] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
     consent: dict[str, bool] = Field(default_factory=dict)
+    points: int = 0
     lifecycle: str = "registered"
     orders: int = 0
     spent: float = 0.0
@@ -62,7 +63,13 @@ class Instance(_Value):
     entered_at: AwareDatetime
     scenario: str | None = None
     scenario_data: dict[str, Any] = Field(default_factory=dict)
+    trigger_event: dict[str, Any] = Field(default_factory=dict)
     variant: str | None = None
+    visits: dict[str, int] = Field(default_factory=dict)  # step id → times run (loops, action ids)
+    task: str | None = None  # the action id of the task the instance waits for
+
+    def visit(self, step_id: str) -> Instance:
+        return self.model_copy(update={"visits": {**self.visits, step_id: self.visits.get(step_id, 0) + 1}})
 
 
 class CustomerState(_Value):
@@ -74,6 +81,8 @@ class CustomerState(_Value):
     timers: dict[str, Timer] = Field(default_factory=dict)
     seen: tuple[str, ...] = ()
     fired: tuple[str, ...] = ()  # scenario occurrences that already fired
+    segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
+    sends: dict[str, tuple[AwareDatetime, ...]] = Field(default_factory=dict)  # journey id → recent sends
 
     @classmethod
     def new(cls, customer_id: str) -> CustomerState:

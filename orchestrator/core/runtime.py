@@ -1,0 +1,122 @@
+"""What a journey step runs with: the context, the effects it accumulates, how it flows on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from orchestrator.core.effects import Action, ScenarioHit, StepFailure, Suppressed
+from orchestrator.core.events import Event
+from orchestrator.core.ports import World
+from orchestrator.core.state import CustomerState, Instance, Profile, Timer
+from orchestrator.errors import StepError
+
+WAIT_PREFIX = "wait:"
+
+
+@dataclass
+class Effects:
+    """Accumulates what one input causes; local to one ``process`` call."""
+
+    actions: list[Action] = field(default_factory=list)
+    hits: list[ScenarioHit] = field(default_factory=list)
+    timers_set: dict[str, Timer] = field(default_factory=dict)
+    timers_cancelled: set[str] = field(default_factory=set)
+    failures: list[StepFailure] = field(default_factory=list)
+    suppressed: list[Suppressed] = field(default_factory=list)
+    journey_events: list[tuple[str, str, int]] = field(default_factory=list)
+    _profile: tuple[Profile, dict[str, Any]] | None = None
+
+    def set_timer(self, state: CustomerState, timer: Timer) -> CustomerState:
+        self.timers_set[timer.id] = timer
+        self.timers_cancelled.discard(timer.id)
+        return state.model_copy(update={"timers": {**state.timers, timer.id: timer}})
+
+    def cancel_timer(self, state: CustomerState, timer_id: str) -> CustomerState:
+        if timer_id not in state.timers:
+            return state
+        self.timers_set.pop(timer_id, None)
+        self.timers_cancelled.add(timer_id)
+        return state.model_copy(update={"timers": {k: v for k, v in state.timers.items() if k != timer_id}})
+
+    def profile_view(self, profile: Profile, now: datetime) -> dict[str, Any]:
+        """The profile as templates and conditions see it, with derived figures; built once per profile."""
+        if self._profile is None or self._profile[0] is not profile:
+            view = profile.model_dump(mode="json")
+            view["days_since_last_order"] = _days(now, profile.last_order_at)
+            view["days_since_first_seen"] = _days(now, profile.first_seen_at)
+            self._profile = (profile, view)
+        return self._profile[1]
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """The input being processed and the world it is processed in."""
+
+    world: World
+    now: datetime
+    event: Event | None
+
+
+@dataclass(frozen=True)
+class Go:
+    """Continue at ``step`` (None: the journey completes)."""
+
+    step: str | None
+
+
+@dataclass(frozen=True)
+class Park:
+    """The instance waits; the state already holds its timer."""
+
+
+@dataclass(frozen=True)
+class End:
+    how: str
+
+
+Flow = Go | Park | End
+
+
+def variables(
+    state: CustomerState, instance: Instance | None, ctx: Ctx, fx: Effects, scenario: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What templates and conditions see: profile, event, scenario, journey, customer_id, now."""
+    event = ctx.event.model_dump(mode="json") if ctx.event else (instance.trigger_event if instance else {})
+    if scenario is None:
+        scenario = {"name": instance.scenario, **instance.scenario_data} if instance else {}
+    journey = {"id": instance.journey_id, "version": instance.version, "variant": instance.variant} if instance else {}
+    return {
+        "profile": fx.profile_view(state.profile, ctx.now),
+        "event": event,
+        "scenario": scenario,
+        "journey": journey,
+        "customer_id": state.customer_id,
+        "now": ctx.now.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """What made a customer enter: a stable key (one instance per key) and the scenario, if any."""
+
+    key: str
+    scenario: dict[str, Any] = field(default_factory=dict)
+
+
+def holds(condition: str, scope: dict[str, Any], ctx: Ctx, fx: Effects, site: StepFailure) -> bool:
+    """Evaluate a condition; a failure is recorded at ``site`` and counts as false."""
+    try:
+        return ctx.world.conditions.evaluate(condition, scope)
+    except StepError as exc:
+        fx.failures.append(site.model_copy(update={"reason": str(exc)}))
+        return False
+
+
+def wait_timer_id(instance: Instance) -> str:
+    return f"{WAIT_PREFIX}{instance.id}"
+
+
+def _days(now: datetime, then: datetime | None) -> int | None:
+    return None if then is None else (now - then).days

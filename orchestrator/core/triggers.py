@@ -1,0 +1,126 @@
+"""How customers enter journeys: scenario hits, events, segments, schedules and dates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from orchestrator.core import machine
+from orchestrator.core.cron import Cron
+from orchestrator.core.effects import ScenarioHit, StepFailure
+from orchestrator.core.events import Event
+from orchestrator.core.journey_spec import (
+    DateTrigger,
+    EventTrigger,
+    JourneySpec,
+    ScenarioTrigger,
+    ScheduleTrigger,
+    SegmentTrigger,
+)
+from orchestrator.core.runtime import Ctx, Effects, Occurrence, holds, variables
+from orchestrator.core.state import CustomerState, Timer
+
+SCHEDULE_PREFIX = "sched:"
+DATE_PREFIX = "date:"
+
+
+def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
+    scenario = {"name": hit.scenario, **hit.evidence}
+    scope = variables(state, None, ctx, fx, scenario)
+    for journey in ctx.world.live(ScenarioTrigger):
+        trigger = journey.trigger
+        assert isinstance(trigger, ScenarioTrigger)  # noqa: S101 - live() filtered by kind
+        if trigger.scenario == hit.scenario and _when(journey, trigger.when, scope, ctx, fx):
+            state = machine.enter(state, journey, Occurrence(hit.hit_id, scenario), ctx, fx)
+    return state
+
+
+def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
+    """Event triggers, then segments whose condition turned true with this event."""
+    for journey in ctx.world.live(EventTrigger):
+        scope = variables(state, None, ctx, fx)
+        trigger = journey.trigger
+        assert isinstance(trigger, EventTrigger)  # noqa: S101 - live() filtered by kind
+        if trigger.event == event.type and _when(journey, trigger.when, scope, ctx, fx):
+            state = machine.enter(state, journey, Occurrence(f"event:{event.id}"), ctx, fx)
+    for journey in ctx.world.live(SegmentTrigger):
+        trigger = journey.trigger
+        assert isinstance(trigger, SegmentTrigger)  # noqa: S101 - live() filtered by kind
+        inside = _when(journey, trigger.segment, variables(state, None, ctx, fx), ctx, fx)
+        was_inside = state.segments.get(journey.id, False)
+        if inside != was_inside:
+            state = state.model_copy(update={"segments": {**state.segments, journey.id: inside}})
+        if inside and not was_inside:
+            state = machine.enter(state, journey, Occurrence(f"segment:{event.id}"), ctx, fx)
+    return state
+
+
+def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
+    """Keep one timer per schedule and date journey at its next occurrence for this customer."""
+    tz = ZoneInfo(state.profile.tz)
+    for journey in ctx.world.live(ScheduleTrigger):
+        timer_id = f"{SCHEDULE_PREFIX}{journey.id}"
+        if timer_id not in state.timers:
+            assert isinstance(journey.trigger, ScheduleTrigger)  # noqa: S101 - live() filtered by kind
+            due = Cron.parse(journey.trigger.schedule).next_after(ctx.now, tz)
+            state = fx.set_timer(state, Timer(id=timer_id, due_at=due))
+    for journey in ctx.world.live(DateTrigger):
+        state = _date_timer(state, journey, ctx, fx, tz)
+    return state
+
+
+def on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
+    """A schedule or date timer fired: enter the journey (the next occurrence is set afterwards)."""
+    journey_id = timer.id.split(":", 1)[1]
+    journey = ctx.world.newest.get(journey_id)
+    if journey is None:
+        return state
+    occurrence = f"{timer.id}:{timer.due_at.isoformat()}"
+    if timer.id.startswith(DATE_PREFIX):
+        state = state.model_copy(update={"fired": (*state.fired, occurrence)[-100:]})
+    return machine.enter(state, journey, Occurrence(occurrence), ctx, fx)
+
+
+def _date_timer(state: CustomerState, journey: JourneySpec, ctx: Ctx, fx: Effects, tz: ZoneInfo) -> CustomerState:
+    assert isinstance(journey.trigger, DateTrigger)  # noqa: S101 - live() filtered by kind
+    spec = journey.trigger.date
+    timer_id = f"{DATE_PREFIX}{journey.id}"
+    base = _as_date(state.profile.attributes.get(spec.attribute))
+    due = None
+    if base is not None:
+        hour, minute = (int(x) for x in spec.at.split(":"))
+        due = datetime.combine(base + timedelta(days=spec.offset.days), time(hour, minute), tz)
+        while spec.yearly and due <= ctx.now:
+            due = _next_year(due)
+        if due <= ctx.now or f"{timer_id}:{due.isoformat()}" in state.fired:
+            due = None
+    current = state.timers.get(timer_id)
+    if due is None:
+        return fx.cancel_timer(state, timer_id)
+    if current is None or current.due_at != due:
+        return fx.set_timer(state, Timer(id=timer_id, due_at=due))
+    return state
+
+
+def _next_year(moment: datetime) -> datetime:
+    try:
+        return moment.replace(year=moment.year + 1)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + 1, day=28)
+
+
+def _as_date(value: object) -> date | None:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
+    if condition is None:
+        return True
+    site = StepFailure(journey_id=journey.id, version=journey.version, step="trigger", instance_id="-", reason="")
+    return holds(condition, scope, ctx, fx, site)
