@@ -147,7 +147,7 @@ def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
 
 
 def _output_topics(wired: Wired) -> list[str]:
-    channels = sorted({s.send.channel for j in wired.world.journeys for s in j.steps if hasattr(s, "send")})
+    channels = sorted({c for j in wired.world.journeys for c in j.channels()})
     t = wired.topics
     return [t.scenarios, t.dlq, *(t.actions(c) for c in channels)]
 

@@ -55,6 +55,11 @@ class CustomerRegistered(_Data):
         return value
 
 
+class ServiceCompleted(_Data):
+    model: str | None = Field(default=None, max_length=100)
+    mileage: NonNegativeFloat | None = None
+
+
 class ConsentChanged(_Data):
     channel: str
     granted: bool
@@ -64,6 +69,8 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "order.paid": OrderPaid,
     "order.refunded": OrderRefunded,
     "customer.registered": CustomerRegistered,
+    "profile.updated": CustomerRegistered,
+    "service.completed": ServiceCompleted,
     "consent.changed": ConsentChanged,
 }
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from orchestrator.core.event_data import ConsentChanged, CustomerRegistered, OrderPaid, OrderRefunded
+from orchestrator.core.event_data import (
+    ConsentChanged,
+    CustomerRegistered,
+    OrderPaid,
+    OrderRefunded,
+    ServiceCompleted,
+)
 from orchestrator.core.events import IDENTITY_KEYS, Event
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.state import PURCHASE_WINDOW, Profile, Purchase
@@ -84,6 +90,16 @@ def _order_refunded(profile: Profile, event: Event, _: ProductCatalog) -> Profil
     return profile.model_copy(update={"purchases": purchases, "refunded_orders": refunded})
 
 
+def _service(profile: Profile, event: Event, _: ProductCatalog) -> Profile:
+    data = ServiceCompleted.model_validate(event.data)
+    attributes = {**profile.attributes, "last_service_date": event.time.date().isoformat()}
+    if data.model:
+        attributes["car_model"] = data.model
+    if data.mileage is not None:
+        attributes["mileage"] = data.mileage
+    return profile.model_copy(update={"attributes": attributes})
+
+
 def _consent(profile: Profile, event: Event, _: ProductCatalog) -> Profile:
     data = ConsentChanged.model_validate(event.data)
     return profile.model_copy(update={"consent": {**profile.consent, data.channel: data.granted}})
@@ -91,6 +107,8 @@ def _consent(profile: Profile, event: Event, _: ProductCatalog) -> Profile:
 
 _FOLDS: dict[str, Fold] = {
     "customer.registered": _registered,
+    "profile.updated": _registered,
+    "service.completed": _service,
     "order.paid": _order_paid,
     "order.refunded": _order_refunded,
     "consent.changed": _consent,
