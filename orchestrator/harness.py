@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +66,30 @@ class WorkerProcess:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+    def metrics(self, timeout: float = 5.0) -> dict[str, float]:
+        """The worker's ``xo_*`` samples by name and labels (``xo_actions_total{channel="sms"}``);
+        empty while its web server is not up (or after it died)."""
+        url = f"http://127.0.0.1:{self.web_port}/metrics"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as response:
+                text = response.read().decode()
+        except OSError:
+            return {}
+        values: dict[str, float] = {}
+        for line in text.splitlines():
+            match = _SAMPLE.match(line)
+            if match:
+                values[match.group(1)] = float(match.group(2))
+        return values
+
+
+_SAMPLE = re.compile(r"^(xo_\S+) (\S+)$")
+
+
+def metric_sum(metrics: Mapping[str, float], name: str) -> float:
+    """The sum of one metric's samples over all its label values."""
+    return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
 
 
 def produce(
