@@ -1,0 +1,109 @@
+"""The operator commands: simulate, graph, plan — through the CLI entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from orchestrator.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+EVENTS = REPO / "examples" / "events.jsonl"
+UNTIL = "2026-11-21T00:00:00+08:00"
+
+
+@pytest.fixture(autouse=True)
+def _repo_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XO_JOURNEYS_DIR", str(REPO / "journeys"))
+    monkeypatch.setenv("XO_TEMPLATES_DIR", str(REPO / "templates"))
+
+
+def _simulate(tmp_path: Path, name: str, *extra: str) -> bytes:
+    out = tmp_path / name
+    assert main(["simulate", "--events", str(EVENTS), "--until", UNTIL, "--out", str(out), *extra]) == 0
+    return out.read_bytes()
+
+
+def test_simulate_is_byte_identical_and_reports_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = _simulate(tmp_path, "a.jsonl")
+    assert first == _simulate(tmp_path, "b.jsonl")
+    records = [orjson.loads(line) for line in first.splitlines()]
+    actions = [r for r in records if "action_id" in r]
+    assert sorted(a["customer_id"] for a in actions) == ["M1001", "M1002", "M1006"]
+    assert any("hit_id" in r for r in records)
+    [failure] = [r["step_failure"] for r in records if "step_failure" in r]
+    assert "no wecom_external_id" in failure["reason"]
+    err = capsys.readouterr().err
+    assert "events.jsonl:15: rejected: invalid JSON" in err
+    assert "3 action(s)" in err
+
+
+def test_dumped_profiles_feed_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    dump = tmp_path / "states.jsonl"
+    _simulate(tmp_path, "out.jsonl", "--dump-profiles", str(dump))
+    states = [orjson.loads(line) for line in dump.read_bytes().splitlines()]
+    assert [s["customer_id"] for s in states] == sorted(s["customer_id"] for s in states)
+    assert {"profile", "instances", "timers"} <= set(states[0])
+    capsys.readouterr()
+    assert main(["plan", "replenish@1", "replenish@1", "--dump", str(dump)]) == 0
+    assert "replenish v1 → v1: 0 instance(s) waiting" in capsys.readouterr().out
+
+
+def test_plan_counts_waiting_instances_and_their_destination(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old.yaml"
+    new = tmp_path / "new.yaml"
+    base = "id: j\nname: j\ntrigger: {event: chat.message}\n"
+    old.write_text(base + "version: 1\nsteps:\n  - {id: pause, wait: 2d}\n  - {id: other, wait: 1d}\n")
+    new.write_text(
+        base + "version: 2\nmigrate: {from_version: 1, steps: {pause: hold}}\nsteps:\n  - {id: hold, wait: 1d}\n"
+    )
+    instance = {"journey_id": "j", "version": 1, "entered_at": "2026-11-20T10:00:00+08:00"}
+    states = [
+        {"customer_id": "C1", "instances": {"i1": {**instance, "id": "i1", "step": "pause"}}},
+        {"customer_id": "C2", "instances": {"i2": {**instance, "id": "i2", "step": "pause"}}},
+        {"customer_id": "C3", "instances": {"i3": {**instance, "id": "i3", "step": "other"}}},
+    ]
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(b"\n".join(orjson.dumps(s) for s in states))
+    assert main(["plan", str(old), str(new), "--dump", str(dump)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "j v1 → v2: 3 instance(s) waiting"
+    assert out[2].split() == ["other", "1", "→", "stays", "on", "v1", "(no", "mapping)"]
+    assert out[3].split() == ["pause", "2", "→", "hold", "(v2)"]
+
+
+def test_graph_prints_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "j.yaml"
+    path.write_text(
+        "id: j\nname: j\nversion: 1\ntrigger: {scenario: consumption_cycle_ending}\nsteps:\n"
+        "  - {id: ab, split: {A: {weight: 90, next: hold}, holdout: {weight: 10}}}\n"
+        "  - {id: hold, wait_for: {event: message.replied, timeout: 2d, on_timeout: bye}}\n"
+        "  - {id: bye, exit: true}\n"
+    )
+    assert main(["graph", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "flowchart TD",
+        '  start(["scenario: consumption_cycle_ending"]) --> ab',
+        '  ab{"ab: split"}',
+        '  hold(["hold: wait_for"])',
+        '  bye["bye: exit"]',
+        '  ab -->|"A 90%"| hold',
+        '  ab -->|"holdout 10%"| done',
+        '  hold -->|"message.replied"| bye',
+        '  hold -->|"timeout"| bye',
+        '  done(["end"])',
+    ]
+
+
+def test_simulate_rejects_a_naive_until(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", "--events", str(EVENTS), "--until", "2026-11-21T00:00:00"]) == 2
+    assert "--until needs a time zone" in capsys.readouterr().err
+
+
+def test_unknown_journey_for_graph(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "nope"]) == 1
+    assert "no journey 'nope'" in capsys.readouterr().err
