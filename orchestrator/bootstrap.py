@@ -28,8 +28,7 @@ class Wired:
 def load_world(settings: Settings) -> tuple[Config, World]:
     """Operator files → the core's World; raises ConfigError listing every problem."""
     config = load_config(settings.xo_journeys_dir, settings.xo_templates_dir)
-    world = World.build(config.journeys, config.products, config.templates, config.templates, config.calendar)
-    return config, world
+    return config, config.world()
 
 
 def build(settings: Settings) -> Wired:

@@ -161,4 +161,4 @@ def _live_states(settings: Settings) -> list[CustomerState]:
 
 
 def _world(config: Config) -> World:
-    return World.build(config.journeys, config.products, config.templates, config.templates, config.calendar)
+    return config.world()

@@ -18,6 +18,7 @@ from orchestrator.core import (
     parse_event,
     process,
 )
+from orchestrator.core.policy import ContactPolicy
 from orchestrator.errors import StepError
 
 CST = timezone(timedelta(hours=8))
@@ -108,8 +109,15 @@ def make_world(
     renderer: FakeRenderer | None = None,
     conditions: FakeConditions | None = None,
     products: ProductCatalog = PRODUCTS,
+    policy: ContactPolicy | None = None,
 ) -> World:
-    return World.build(journeys or (journey(),), products, renderer or FakeRenderer(), conditions or FakeConditions())
+    return World(
+        journeys=journeys or (journey(),),
+        products=products,
+        renderer=renderer or FakeRenderer(),
+        conditions=conditions or FakeConditions(),
+        policy=policy or ContactPolicy(),
+    )
 
 
 def run(world: World, state: CustomerState, *inputs: Event | TimerFired, now: datetime = NOW) -> list[Outcome]:

@@ -33,6 +33,12 @@ class Metrics:
         self.step_errors = Counter(
             "xo_step_errors", "Journey steps that failed, by journey and step.", ["journey", "step"], registry=r
         )
+        self.suppressed = Counter(
+            "xo_sends_suppressed",
+            "Sends the contact policy deferred or dropped.",
+            ["reason", "channel", "outcome"],
+            registry=r,
+        )
         self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
         self.latency = Histogram(
             "xo_event_to_action_seconds",
@@ -57,6 +63,8 @@ class Metrics:
             self.latency.observe(seconds)
         for failure in report.failures:
             self.step_errors.labels(failure.journey_id, failure.step).inc()
+        for (reason, channel, outcome), count in report.suppressed.items():
+            self.suppressed.labels(reason, channel, outcome).inc(count)
         self.republished.inc(report.republished)
 
     def exposition(self) -> bytes:

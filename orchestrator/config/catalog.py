@@ -22,12 +22,15 @@ from orchestrator.config.problems import Problem, problem
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
+from orchestrator.core.policy import ContactPolicy
+from orchestrator.core.ports import World
 from orchestrator.core.products import ProductCatalog
 from orchestrator.errors import ConfigError
 from orchestrator.templating import Templates
 
 CATALOG_FILE = "catalog.yaml"
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE})
+POLICY_FILE = "policy.yaml"
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -37,7 +40,18 @@ class Config:
     products: ProductCatalog
     templates: Templates
     calendar: BusinessCalendar
+    policy: ContactPolicy
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
+
+    def world(self) -> World:
+        return World(
+            journeys=self.journeys,
+            products=self.products,
+            renderer=self.templates,
+            conditions=self.templates,
+            calendar=self.calendar,
+            policy=self.policy,
+        )
 
 
 def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | None = None) -> Config:
@@ -46,6 +60,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
         raise ConfigError([problem(journeys_dir, (1, 1), "", "journeys folder not found")])
     problems: list[Problem] = []
     products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
+    policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
@@ -73,7 +88,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
         problems.extend(check_journey(journey, loaded, templates))
     if problems:
         raise ConfigError(sorted(problems))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, sources)
+    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources)
 
 
 def _load(path: Path, problems: list[Problem]) -> LoadedYaml | None:

@@ -55,6 +55,7 @@ class Suppressed(_Value):
     step: str
     channel: str
     reason: str
+    deferred_until: AwareDatetime | None = None  # None: dropped (or fell back)
 
 
 class StepFailure(_Value):

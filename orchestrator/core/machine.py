@@ -68,7 +68,10 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
         if step_id is None:
             return end(state, instance, "completed", fx)
         step = journey.step(step_id)
-        instance = instance.visit(step.id)
+        if instance.deferred and instance.step == step.id:
+            instance = instance.model_copy(update={"deferred": False})  # a retried send is the same visit
+        else:
+            instance = instance.visit(step.id)
         try:
             if step.when and not ctx.world.conditions.evaluate(step.when, variables(state, instance, ctx, fx)):
                 step_id = journey.following(step.id)
@@ -93,6 +96,8 @@ def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Custome
     if journey is None:  # the version was retired; nothing left to run
         return end(state, instance, "retired", fx)
     step = journey.step(instance.step)
+    if instance.deferred:
+        return run(state, instance, step.id, ctx, fx)
     if isinstance(step, WaitForStep | TaskStep):
         target = step.wait_for.on_timeout if isinstance(step, WaitForStep) else step.task.on_timeout
         return run(state, instance, target, ctx, fx) if target else end(state, instance, "timed_out", fx)

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import JourneySpec
+from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.products import ProductCatalog
 
 
@@ -36,32 +37,20 @@ class World:
     renderer: Renderer
     conditions: ConditionEvaluator
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
-    by_version: Mapping[tuple[str, int], JourneySpec] = field(default_factory=dict)
-    newest: Mapping[str, JourneySpec] = field(default_factory=dict)  # only these take new entries
+    policy: ContactPolicy = field(default_factory=ContactPolicy)
+    by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
+    newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
 
-    @classmethod
-    def build(
-        cls,
-        journeys: tuple[JourneySpec, ...],
-        products: ProductCatalog,
-        renderer: Renderer,
-        conditions: ConditionEvaluator,
-        calendar: BusinessCalendar | None = None,
-    ) -> World:
+    def __post_init__(self) -> None:
         newest: dict[str, JourneySpec] = {}
-        for journey in journeys:
+        for journey in self.journeys:
             if journey.id not in newest or journey.version > newest[journey.id].version:
                 newest[journey.id] = journey
-        return cls(
-            journeys=journeys,
-            products=products,
-            renderer=renderer,
-            conditions=conditions,
-            calendar=calendar or BusinessCalendar(),
-            by_version={(j.id, j.version): j for j in journeys},
-            newest=newest,
-        )
+        # Derived lookups of a frozen value, computed once.
+        object.__setattr__(self, "by_version", {(j.id, j.version): j for j in self.journeys})
+        object.__setattr__(self, "newest", newest)
 
     def live(self, kind: type[Any]) -> tuple[JourneySpec, ...]:
-        """The newest version of every journey whose trigger is of ``kind``."""
-        return tuple(j for j in self.newest.values() if isinstance(j.trigger, kind))
+        """The newest version of every journey whose trigger is of ``kind``, highest priority first."""
+        found = [j for j in self.newest.values() if isinstance(j.trigger, kind)]
+        return tuple(sorted(found, key=lambda j: (-j.priority, j.id)))

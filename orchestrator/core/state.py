@@ -53,6 +53,12 @@ class Timer(_Value):
     data: dict[str, str] = Field(default_factory=dict)
 
 
+class SentRecord(_Value):
+    at: AwareDatetime
+    channel: str
+    journey: str
+
+
 class Instance(_Value):
     """One customer's run through one journey version."""
 
@@ -67,6 +73,7 @@ class Instance(_Value):
     variant: str | None = None
     visits: dict[str, int] = Field(default_factory=dict)  # step id → times run (loops, action ids)
     task: str | None = None  # the action id of the task the instance waits for
+    deferred: bool = False  # parked at a send step by the contact policy; resumes by retrying it
 
     def visit(self, step_id: str) -> Instance:
         return self.model_copy(update={"visits": {**self.visits, step_id: self.visits.get(step_id, 0) + 1}})
@@ -82,7 +89,7 @@ class CustomerState(_Value):
     seen: tuple[str, ...] = ()
     fired: tuple[str, ...] = ()  # scenario occurrences that already fired
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
-    sends: dict[str, tuple[AwareDatetime, ...]] = Field(default_factory=dict)  # journey id → recent sends
+    send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
 
     @classmethod
     def new(cls, customer_id: str) -> CustomerState:

@@ -64,17 +64,20 @@ Executor = Callable[[Run, Any], Result]
 
 
 def send(r: Run, step: SendStep) -> Result:
-    spec, state = step.send, r.state
+    spec = step.send
     channel, template = spec.channel, spec.template
-    reason = policy.refusal(state, r.journey, channel, r.ctx.now) or _no_recipient(state, channel)
-    if reason in ("consent", "no_recipient") and spec.fallback is not None:
-        r.fx.suppressed.append(_suppressed(r, step, channel, f"{reason}, fell back"))
+    decision = _decide(r, channel)
+    if decision.reason not in (None, "quiet_hours") and spec.fallback is not None:
+        r.fx.suppressed.append(_suppressed(r, step, channel, f"{decision.reason}, fell back"))
         channel, template = spec.fallback.channel, spec.fallback.template
-        reason = policy.refusal(state, r.journey, channel, r.ctx.now) or _no_recipient(state, channel)
-    if reason == "no_recipient":
+        decision = _decide(r, channel)
+    if decision.reason == "no_recipient":
         raise StepError(f"step {step.id}: no {RECIPIENT_KEY[channel]} known for channel {channel}")
-    if reason is not None:
-        r.fx.suppressed.append(_suppressed(r, step, channel, reason))
+    if decision.until is not None:
+        r.fx.suppressed.append(_suppressed(r, step, channel, f"{decision.reason}, deferred", decision.until))
+        return _park(replace(r, inst=r.inst.model_copy(update={"deferred": True})), step, decision.until)
+    if decision.reason is not None:
+        r.fx.suppressed.append(_suppressed(r, step, channel, decision.reason))
         return r.go_on(step)
     content: dict[str, Any] = {"text": _render(r, step.id, template)}
     if spec.coupon:
@@ -82,7 +85,13 @@ def send(r: Run, step: SendStep) -> Result:
     if spec.points:
         content["points"] = spec.points
     r.fx.actions.append(_action(r, step.id, channel, content, spec.expires_after))
-    return r.go_on(step, state=policy.record_send(state, r.journey, r.ctx.now))
+    return r.go_on(step, state=policy.record_send(r.state, r.journey, channel, r.ctx.now))
+
+
+def _decide(r: Run, channel: str) -> policy.Decision:
+    if not _address(r.state, RECIPIENT_KEY[channel]):
+        return policy.Decision("no_recipient")
+    return policy.decide(r.state, r.journey, channel, r.ctx.now, r.ctx.world)
 
 
 def wait(r: Run, step: WaitStep) -> Result:
@@ -181,10 +190,6 @@ def _park(r: Run, step: AnyStep, due: datetime) -> Result:
     return r.fx.set_timer(r.state, Timer(id=wait_timer_id(inst), due_at=due)), inst, Park()
 
 
-def _no_recipient(state: CustomerState, channel: str) -> str | None:
-    return None if _address(state, RECIPIENT_KEY[channel]) else "no_recipient"
-
-
 def _address(state: CustomerState, key: str) -> str | None:
     return state.profile.identity.get(key) or (state.customer_id if key == "member_id" else None)
 
@@ -212,7 +217,7 @@ def _action(r: Run, step_id: str, channel: str, content: dict[str, Any], ttl: ti
     )
 
 
-def _suppressed(r: Run, step: AnyStep, channel: str, reason: str) -> Suppressed:
+def _suppressed(r: Run, step: AnyStep, channel: str, reason: str, until: datetime | None = None) -> Suppressed:
     return Suppressed(
         customer_id=r.state.customer_id,
         journey_id=r.inst.journey_id,
@@ -220,4 +225,5 @@ def _suppressed(r: Run, step: AnyStep, channel: str, reason: str) -> Suppressed:
         step=step.id,
         channel=channel,
         reason=reason,
+        deferred_until=until,
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, World, process
+from orchestrator.core.effects import Suppressed
 from orchestrator.errors import InputError, StateConflict
 from orchestrator.service import codec
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
@@ -158,6 +159,7 @@ class Handler:
         customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)
         report.journeys.update(outcome.journey_events)
         report.failures.extend(outcome.failures)
+        report.suppressed.update((s.reason.split(",")[0], s.channel, _fate(s)) for s in outcome.suppressed)
 
     async def _publish(self, customers: dict[str, _Customer], dlq: list[OutRecord], report: BatchReport) -> None:
         pending = [r for c in customers.values() for r in c.loaded.outbox.values()]
@@ -181,3 +183,9 @@ class Handler:
 
 def _ms(timer: Timer) -> int:
     return int(timer.due_at.timestamp() * 1000)
+
+
+def _fate(suppressed: Suppressed) -> str:
+    if suppressed.deferred_until is not None:
+        return "deferred"
+    return "fell_back" if suppressed.reason.endswith("fell back") else "dropped"

@@ -19,3 +19,4 @@ class BatchReport:
     actions: list[tuple[str, float]] = field(default_factory=list)  # (channel, seconds from receipt to ack)
     republished: int = 0
     failures: list[StepFailure] = field(default_factory=list)
+    suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)

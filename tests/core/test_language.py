@@ -164,12 +164,12 @@ def test_wait_until_next_business_day_at_local_time() -> None:
     holiday = date(2026, 11, 23)  # a Monday made a holiday for the test
     steps = [{"id": "later", "wait_until": {"at": "10:00", "business_day": True}}, SEND_A]
     spec = journey(steps=steps, trigger=CHAT)
-    world = World.build(
-        (spec,),
-        make_world().products,
-        FakeRenderer(),
-        FakeConditions(),
-        BusinessCalendar(holidays=frozenset({holiday})),
+    world = World(
+        journeys=(spec,),
+        products=make_world().products,
+        renderer=FakeRenderer(),
+        conditions=FakeConditions(),
+        calendar=BusinessCalendar(holidays=frozenset({holiday})),
     )
     saturday_noon = datetime(2026, 11, 21, 12, 0, tzinfo=CST)
     [outcome] = run(world, _known(), _chat(saturday_noon), now=saturday_noon)
