@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
@@ -10,6 +10,7 @@ from orchestrator.adapters.metrics import Metrics
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
 from orchestrator.core import World
+from orchestrator.core.policy import ContactPolicy
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
@@ -28,7 +29,10 @@ class Wired:
 def load_world(settings: Settings) -> tuple[Config, World]:
     """Operator files → the core's World; raises ConfigError listing every problem."""
     config = load_config(settings.xo_journeys_dir, settings.xo_templates_dir)
-    return config, config.world()
+    world = config.world()
+    if settings.xo_contact_policy == "off":
+        world = replace(world, policy=ContactPolicy())
+    return config, world
 
 
 def build(settings: Settings) -> Wired:

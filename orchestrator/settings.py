@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     xo_fetch_wait_ms: int = Field(default=50, ge=1, le=5000)
     xo_timer_interval_s: float = Field(default=0.25, gt=0, le=60)
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "off" ignores journeys/policy.yaml (quiet hours, caps): for demos and tests that run at any hour.
+    xo_contact_policy: Literal["on", "off"] = "on"
 
     def require_servers(self) -> tuple[str, str]:
         """Bootstrap servers and Redis URL, or a message saying which variable is missing."""

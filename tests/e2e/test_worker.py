@@ -14,7 +14,7 @@ import pytest
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.harness import Received, TopicWatcher, WorkerProcess, produce
 from orchestrator.service.topics import Topics
-from tests.fixtures.servers import REPO
+from tests.fixtures.servers import CONFIG
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 60.0
@@ -65,10 +65,11 @@ def worker_env(kafka_bootstrap: str, redis_url: str, prefix: str, topics: Topics
         "XO_GROUP_ID": prefix,
         "XO_PARTITIONS": "2",
         "XO_SESSION_TIMEOUT_S": "6",
+        "XO_CONTACT_POLICY": "off",  # runs at any hour: no quiet hours
         "XO_FETCH_WAIT_MS": "10",
         "XO_DATA_DIR": str(tmp_path),
-        "XO_JOURNEYS_DIR": str(REPO / "journeys"),
-        "XO_TEMPLATES_DIR": str(REPO / "templates"),
+        "XO_JOURNEYS_DIR": str(CONFIG / "journeys"),
+        "XO_TEMPLATES_DIR": str(CONFIG / "templates"),
     }
 
 

@@ -28,7 +28,7 @@ from orchestrator.service.ports import Commit, OutRecord, Publisher, Settle, Sta
 from orchestrator.service.timers import timer_record
 from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
-from tests.fixtures.servers import REPO
+from tests.fixtures.servers import CONFIG
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(tz=UTC).replace(microsecond=0)
@@ -109,7 +109,9 @@ def _event(id_: str, type_: str, days_ago: float, data: dict[str, object], **ide
 
 
 def _handler(env: Env, store: StateStore | None = None) -> Handler:
-    _, world = load_world(Settings(xo_journeys_dir=REPO / "journeys", xo_templates_dir=REPO / "templates"))
+    _, world = load_world(
+        Settings(xo_journeys_dir=CONFIG / "journeys", xo_templates_dir=CONFIG / "templates", xo_contact_policy="off")
+    )
     return Handler(world, store or env.store, env.publisher, FixedClock(), env.topics)
 
 
