@@ -99,15 +99,7 @@ class Handler:
             try:
                 cid, inp = codec.decode_input(record.value)
             except InputError as exc:
-                report.rejected[exc.code] += 1
-                where = f"{self.topics.by_customer}[{record.partition}]@{record.offset}"
-                dlq.append(
-                    OutRecord(
-                        self.topics.dlq,
-                        (record.key or b"").decode(errors="replace"),
-                        codec.dead_letter(record.value, exc.reason, where),
-                    )
-                )
+                dlq.append(reject(record, exc, self.topics.by_customer, self.topics, report))
                 continue
             decoded.append((cid, record, inp))
         return dlq, decoded
@@ -183,6 +175,14 @@ class Handler:
 
 def _ms(timer: Timer) -> int:
     return int(timer.due_at.timestamp() * 1000)
+
+
+def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
+    """The DLQ record for an input that did not decode, counted by reason."""
+    report.rejected[exc.code] += 1
+    where = f"{source}[{record.partition}]@{record.offset}"
+    key = (record.key or b"").decode(errors="replace")
+    return OutRecord(topics.dlq, key, codec.dead_letter(record.value, exc.reason, where))
 
 
 def _fate(suppressed: Suppressed) -> str:

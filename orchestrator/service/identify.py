@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from orchestrator.errors import InputError
 from orchestrator.service import codec
-from orchestrator.service.handler import InRecord
+from orchestrator.service.handler import InRecord, reject
 from orchestrator.service.ports import OutRecord, Publisher
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
@@ -23,10 +23,7 @@ async def route(records: Sequence[InRecord], publisher: Publisher, topics: Topic
         try:
             cid, _ = codec.decode_event(record.value)
         except InputError as exc:
-            report.rejected[exc.code] += 1
-            where = f"{topics.events}[{record.partition}]@{record.offset}"
-            key = (record.key or b"").decode(errors="replace")
-            out.append(OutRecord(topics.dlq, key, codec.dead_letter(record.value, exc.reason, where)))
+            out.append(reject(record, exc, topics.events, topics, report))
             continue
         out.append(OutRecord(topics.by_customer, cid, record.value or b""))
     await publisher.publish(out)
