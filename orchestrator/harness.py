@@ -83,8 +83,33 @@ class WorkerProcess:
                 values[match.group(1)] = float(match.group(2))
         return values
 
+    def assigned(self, topic: str) -> set[int] | None:
+        """The partitions of ``topic`` in this worker's latest assignment, or None before its first.
+
+        Read from the log: on every rebalance aiokafka logs "Setting newly assigned partitions"
+        with the member's whole assignment, which faust renders as a table of
+        ``| topic | {0, 2-3} |`` rows (faust-streaming 0.15; an empty assignment has no rows).
+        """
+        text = self.log_path.read_text(errors="replace")
+        start = text.rfind(_ASSIGNED)
+        if start < 0:
+            return None
+        block = text[start : text.find(" for group ", start)]
+        row = re.search(rf"^\|\s*{re.escape(topic)}\s*\|\s*\{{([^}}]*)\}}", block, re.MULTILINE)
+        return _partition_set(row.group(1)) if row else set()
+
 
 _SAMPLE = re.compile(r"^(xo_\S+) (\S+)$")
+_ASSIGNED = "Setting newly assigned partitions"
+
+
+def _partition_set(text: str) -> set[int]:
+    """``0, 2-4`` → {0, 2, 3, 4}."""
+    partitions: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        partitions.update(range(int(first), int(last or first) + 1))
+    return partitions
 
 
 def metric_sum(metrics: Mapping[str, float], name: str) -> float:
@@ -120,10 +145,15 @@ class TopicWatcher:
             fetch_max_wait_ms=20,
             **options,
         )
-        partitions = []
+        partitions: list[TopicPartition] = []
         for topic in topics:
-            for partition in sorted(self.consumer.partitions_for_topic(topic) or {0}):
-                partitions.append(TopicPartition(topic, partition))
+            # An unknown topic is an error: reading "partition 0" of it would miss whatever
+            # lands on the other partitions once it is created with more.
+            known = self.consumer.partitions_for_topic(topic)
+            if not known:
+                self.consumer.close()
+                raise LookupError(f"topic {topic} does not exist: create it before watching it")
+            partitions.extend(TopicPartition(topic, partition) for partition in sorted(known))
         self.consumer.assign(partitions)
         self.consumer.seek_to_beginning()
         self.received: list[Received] = []
