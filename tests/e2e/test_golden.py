@@ -1,0 +1,235 @@
+"""Golden dry runs of every example journey: recorded events in, the exact simulate output out.
+
+For each journey ``journeys/<id>.yaml`` there are recorded events
+``tests/fixtures/events/<id>.jsonl`` and the bytes ``orchestrator simulate`` writes for them
+with the real journeys, catalog and templates, ``tests/fixtures/golden/<id>.jsonl``. Any
+difference fails. After an intended change, regenerate and review the diff::
+
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/e2e/test_golden.py
+
+``STORIES`` says in a few words what each fixture customer must get (the steps that
+acted, on which channel and variant, and what was suppressed); it is checked against the
+output too, so a regenerated golden that changes behaviour still fails until the story
+is updated on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from orchestrator.bootstrap import load_world
+from orchestrator.cli import main
+from orchestrator.core import World
+from orchestrator.service.simulate import simulate
+from orchestrator.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+JOURNEYS = REPO / "journeys"
+TEMPLATES = REPO / "templates"
+EVENTS = REPO / "tests" / "fixtures" / "events"
+GOLDEN = REPO / "tests" / "fixtures" / "golden"
+SETTINGS_FILES = frozenset({"catalog.yaml", "calendar.yaml", "policy.yaml"})
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+
+# Timers due up to this moment fire: far enough for every fixture's story to finish.
+UNTIL = {
+    "replenish": "2026-12-05T00:00:00+08:00",
+    "invite-friend": "2026-11-25T00:00:00+08:00",
+    "moving-house": "2026-11-15T00:00:00+08:00",
+    "steamer-idle": "2026-11-25T00:00:00+08:00",
+    "winback-dormant": "2026-10-20T00:00:00+08:00",
+    "car-service": "2026-11-30T00:00:00+08:00",
+    "fruit-day": "2026-11-11T00:00:00+08:00",
+    "baby-stage": "2027-02-10T00:00:00+08:00",
+}
+
+# Per customer, in order: "hit <occurrence>", "<step> <channel> [variant]" for an action,
+# "~<step> <channel> <reason>" for a suppressed send (a fallback's suppression is written
+# after the action it fell back to). [] = nothing at all.
+STORIES: dict[str, dict[str, list[str]]] = {
+    "replenish": {
+        "R3001": ["hit protein:2026-11-30", "remind wecom_private", "combo sms A"],  # no reply → SMS next 10:00
+        "R3002": ["hit protein:2026-11-30", "remind wecom_private", "combo_coupon sms B"],
+        "R3003": ["hit protein:2026-11-30", "remind wecom_private"],  # holdout
+        "R3004": ["hit protein:2026-11-30", "remind wecom_private", "follow_up task"],  # replied, associate done
+        "R3005": ["hit protein:2026-11-30", "remind wecom_private", "follow_up task", "combo_coupon sms B"],
+        "R3006": ["hit protein:2026-11-30", "remind wecom_private"],  # bought the next day: goal
+        "R3007": ["hit protein:2026-11-30", "remind wecom_private"],  # first-time buyer: reminder only
+        "R3008": ["hit protein:2026-11-30"],  # no WeCom id: the reminder step fails
+        "R3009": ["hit protein:2026-11-30"],  # CRM do-not-disturb: not entered
+        "R3011": ["hit protein:2026-11-30", "remind wecom_private", "~combo sms consent"],
+        "R3012": ["hit protein:2026-11-30", "remind wecom_private"],  # refund: exit_on
+    },
+    "invite-friend": {
+        "I4001": ["invite_1v1 task", "credit webhook", "thanks wecom_private"],  # ¥59 order ignored, ¥199 counts
+        "I4002": [
+            "invite_1v1 task",
+            "invite_auto sms",  # SLA lapsed
+            "~invite_auto wecom_private no_recipient, fell back",
+            "nudge sms",
+            "~nudge wecom_private no_recipient, fell back",
+        ],
+        "I4003": [],  # never bought
+        "I4004": [],  # no trigger phrase
+        "I4005": ["invite_1v1 task", "invite_auto wecom_private", "nudge wecom_private"],  # task skipped
+    },
+    "moving-house": {
+        "H5001": ["premium wecom_private", "consult task"],  # opened the list
+        "H5002": ["starter wecom_private"],
+        "H5003": ["starter wecom_private"],  # bought an air fryer: goal
+        "H5004": [],  # a rice cooker is no move
+        "H5005": ["starter sms", "~starter wecom_private no_recipient, fell back"],  # no WeCom id
+        "H5006": [],  # refunded before the list: exit_on
+    },
+    "steamer-idle": {
+        "S3002": ["steam_oven wecom_private steam_oven", "week_plan wecom_private steam_oven"],  # answered twice
+        "S3001": ["steamer wecom_private steamer", "week_plan wecom_private steamer"],
+        "S3020": [],  # holdout
+        "S3004": [],  # another answer
+        "S3005": ["steam_oven sms steam_oven", "~steam_oven wecom_private no_recipient, fell back"],
+        "S3006": ["steam_oven wecom_private steam_oven"],  # bought: goal
+    },
+    "winback-dormant": {
+        "W3001": ["gift_offer wecom_private B"],  # came back: goal
+        "W3002": ["coupon_offer wecom_private A", "reminder sms A"],
+        "W3003": ["manager_call task", "reminder sms"],  # diamond, called
+        "W3004": ["manager_call task", "vip_message wecom_private", "reminder sms"],  # after National Day
+        "W3005": [],  # low value
+        "W3006": [],  # active
+        "W3007": ["coupon_offer wecom_private A", "~reminder sms consent"],
+        "W3010": [],  # holdout
+    },
+    "car-service": {
+        "C6001": ["card wecom_private", "confirm wecom_private"],  # serviced: goal
+        "C6002": ["card wecom_private", "advisor_call task", "confirm wecom_private", "no_show task"],
+        "C6003": [
+            "card sms",
+            "~card wecom_private no_recipient, fell back",
+            "advisor_call task",
+            "sms_card sms",
+        ],
+        "C6004": [],  # serviced again before due
+        "C6005": ["card wecom_private"],  # sold the car: exit_on
+        "C6006": [],  # no model known
+        "C6007": ["card wecom_private", "confirm wecom_private"],  # 调休 Saturday
+    },
+    "fruit-day": {
+        "F7001": [
+            "coupon coupon",
+            "announce wecom_private",
+            "coupon coupon",
+            "announce wecom_private",
+            "last_call wecom_private",
+        ],
+        "F7002": [
+            "coupon coupon",
+            "announce sms",
+            "~announce wecom_private no_recipient, fell back",
+            "coupon coupon",
+            "announce sms",
+            "~announce wecom_private no_recipient, fell back",
+        ],
+        "F7003": [],  # not in the fruit club
+        "F7004": [
+            "coupon coupon",
+            "~announce wecom_private no_recipient, fell back",
+            "~announce sms consent",
+            "coupon coupon",
+            "~announce wecom_private no_recipient, fell back",
+            "~announce sms consent",
+        ],
+        "F7005": ["coupon coupon", "announce wecom_private", "last_call wecom_private"],  # joined after the 1st
+    },
+    "baby-stage": {
+        "B8001": ["monthly wecom_private"] * 6,  # months 6-11
+        "B8002": [
+            "monthly sms",
+            "~monthly wecom_private no_recipient, fell back",
+            *["~monthly wecom_private no_recipient, fell back", "~monthly sms consent"] * 3,
+        ],
+        "B8003": [],  # no birth date
+        "B8004": [],  # six months was before they joined
+        "B8005": ["monthly wecom_private"] * 4,  # birth date corrected
+    },
+}
+FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return load_world(Settings(xo_journeys_dir=JOURNEYS, xo_templates_dir=TEMPLATES))[1]
+
+
+def _cli(events: Path, until: str, out: Path) -> bytes:
+    """`orchestrator simulate`, exactly as an operator runs it."""
+    args = ["simulate", "--journeys", str(JOURNEYS), "--templates", str(TEMPLATES)]
+    assert main([*args, "--events", str(events), "--until", until, "--out", str(out)]) == 0
+    return out.read_bytes()
+
+
+def _in_process(world: World, lines: list[bytes], until: str) -> bytes:
+    return b"".join(r + b"\n" for r in simulate(world, lines, datetime.fromisoformat(until)).records)
+
+
+def _story(output: bytes) -> tuple[dict[str, list[str]], list[str], set[str]]:
+    """Per customer what happened, the failed steps, and the journeys that acted."""
+    story: dict[str, list[str]] = {}
+    failed: list[str] = []
+    journeys: set[str] = set()
+    for line in output.splitlines():
+        record = orjson.loads(line)
+        if "action_id" in record:
+            ref = record["journey"]
+            journeys.add(ref["id"])
+            told = " ".join(p for p in (ref["step"], record["channel"], ref["variant"]) if p)
+            story.setdefault(record["customer_id"], []).append(told)
+        elif "hit_id" in record:
+            story.setdefault(record["customer_id"], []).append(f"hit {record['occurrence']}")
+        elif "suppressed" in record:
+            s = record["suppressed"]
+            journeys.add(s["journey_id"])
+            story.setdefault(s["customer_id"], []).append(f"~{s['step']} {s['channel']} {s['reason']}")
+        else:
+            failed.append(record["step_failure"]["step"])
+            journeys.add(record["step_failure"]["journey_id"])
+    return story, failed, journeys
+
+
+def test_every_journey_has_recorded_events_and_a_golden() -> None:
+    journeys = {p.stem for p in JOURNEYS.glob("*.yaml") if p.name not in SETTINGS_FILES}
+    assert journeys == set(UNTIL) == set(STORIES)
+    assert {p.stem for p in EVENTS.glob("*.jsonl")} == journeys
+    if not UPDATE:
+        assert {p.stem for p in GOLDEN.glob("*.jsonl")} == journeys
+
+
+@pytest.mark.parametrize("journey", sorted(UNTIL))
+def test_simulate_matches_the_golden(journey: str, world: World, tmp_path: Path) -> None:
+    events = EVENTS / f"{journey}.jsonl"
+    output = _cli(events, UNTIL[journey], tmp_path / "out.jsonl")
+    again = _in_process(world, events.read_bytes().splitlines(), UNTIL[journey])
+    assert again == output, "two runs of the same events gave different bytes"
+    golden = GOLDEN / f"{journey}.jsonl"
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_bytes(output)
+    story, failed, journeys = _story(output)
+    assert journeys <= {journey}, "a fixture's customers should only meet their own journey"
+    assert story == {c: told for c, told in STORIES[journey].items() if told}
+    assert failed == FAILED_STEPS.get(journey, [])
+    assert output == golden.read_bytes(), f"simulate output differs from {golden.relative_to(REPO)}"
+
+
+def test_customers_of_different_fixtures_do_not_interfere(world: World) -> None:
+    """All fixtures in one run: every golden record is among its records (it only adds later ones)."""
+    lines = [line for j in sorted(UNTIL) for line in (EVENTS / f"{j}.jsonl").read_bytes().splitlines()]
+    produced = Counter(_in_process(world, lines, max(UNTIL.values())).splitlines())
+    for journey in sorted(UNTIL):
+        missing = Counter((GOLDEN / f"{journey}.jsonl").read_bytes().splitlines()) - produced
+        assert not missing, f"{journey}: {sorted(missing)[:3]}"
