@@ -1,0 +1,279 @@
+"""The engine's performance in one run: throughput against the bare framework, latency, Redis, timers.
+
+    .venv/bin/python -m bench.bench [--customers 20000] [--events 100000] [--seconds 30] [--quick]
+
+Starts an embedded Kafka (Tansu) and Redis unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are
+set, then, on one machine and one broker:
+
+1. produces a backlog of ``--events`` events of ``--customers`` customers (registrations,
+   orders, chat lines, receipts; ``bench/perf/workload.py``) for the journeys in
+   ``bench/journeys_bench`` (a scenario journey with a wait, two event journeys, one of them
+   waiting for a receipt, a segment journey);
+2. times a bare faust agent that only counts those events (the framework's ceiling; also
+   on uvloop and as two stages, forward + count, the engine's topology without its work);
+3. times one engine worker over the same events (first processed → last), with Redis
+   commands and round trips per input, Redis memory per customer, CPU and peak RSS;
+4. keeps that worker and produces live events at half its measured rate for ``--seconds``:
+   latency from the worker's own histogram and from produce to the action's arrival;
+5. costs of single steps in-process (``bench/perf/micro.py``); 1M timers scheduled and
+   pumped through the store; the engine again on uvloop; a py-spy profile of the engine.
+
+Prints a table and writes everything as JSON (``--out``, default
+``bench/results/<UTC timestamp>.json``). Nothing here changes the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from redis import Redis
+
+from bench.perf import micro, procs, profiling, runs, timers, workload
+from bench.perf.redis_stats import memory
+from bench.perf.report import table
+from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
+
+RESULTS = runs.REPO / "bench" / "results"
+TIMER_INTERVAL_S = 0.25  # the worker's XO_TIMER_INTERVAL_S default: one pump of ≤1000 timers per tick
+TARGET_RATIO = 0.7
+
+
+@dataclass(frozen=True)
+class Plan:
+    customers: int
+    events: int
+    seconds: float
+    timers: int
+    variants: bool  # engine on uvloop, bare on uvloop, bare forward + count
+    profile_s: float  # 0: no profile
+    micro: bool
+    seed: int
+    knobs: runs.Knobs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--customers", type=int, help="customers in the backlog (default 20000; quick 5000)")
+    parser.add_argument("--events", type=int, help="events in the backlog (default 100000; quick 20000)")
+    parser.add_argument("--seconds", type=float, help="length of the latency run (default 30; quick 10)")
+    parser.add_argument("--timers", type=int, help="timers to schedule and fire (default 1000000; quick 100000)")
+    parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<UTC timestamp>.json)")
+    parser.add_argument("--quick", action="store_true", help="a ~1-minute smoke run: small, no variants or profile")
+    parser.add_argument("--no-variants", action="store_true", help="skip the uvloop and two-stage runs")
+    parser.add_argument("--profile", type=float, help="seconds of py-spy profile of the engine (default 20; 0: none)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--fetch-wait-ms", type=int, default=10, help="XO_FETCH_WAIT_MS of the workers")
+    return parser
+
+
+def plan_of(args: argparse.Namespace) -> Plan:
+    quick = bool(args.quick)
+    profile_default = 0.0 if quick else 20.0
+    return Plan(
+        customers=args.customers or (5_000 if quick else 20_000),
+        events=args.events or (20_000 if quick else 100_000),
+        seconds=args.seconds or (10.0 if quick else 30.0),
+        timers=args.timers or (100_000 if quick else 1_000_000),
+        variants=not (quick or args.no_variants),
+        profile_s=args.profile if args.profile is not None else profile_default,
+        micro=True,
+        seed=args.seed,
+        knobs=runs.Knobs(partitions=args.partitions, fetch_wait_ms=args.fetch_wait_ms),
+    )
+
+
+def _git() -> dict[str, Any]:
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=runs.REPO, capture_output=True, text=True, check=False)  # noqa: S603, S607
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(git("status", "--porcelain", "orchestrator"))}
+
+
+def _machine() -> dict[str, Any]:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(pages / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def _servers(stack: ExitStack) -> runs.Servers:
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    redis_url = os.environ.get("REDIS_URL")
+    if not bootstrap:
+        bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap
+    if not redis_url:
+        redis_url = stack.enter_context(EmbeddedRedis()).url
+    pids = {"broker": procs.child_matching(" broker "), "redis": procs.child_matching("redis-server")}
+    return runs.Servers(bootstrap, redis_url, {k: v for k, v in pids.items() if v}, embedded=bool(pids))
+
+
+class Bench:
+    def __init__(self, plan: Plan, servers: runs.Servers) -> None:
+        self.plan = plan
+        self.servers = servers
+        self.started = time.monotonic()
+        self.run_id = uuid.uuid4().hex[:6]
+        self.env = runs.Env(servers, plan.knobs, self.out)
+        self.result: dict[str, Any] = {}
+
+    def out(self, line: str) -> None:
+        print(f"[{time.monotonic() - self.started:6.1f}s] {line}", flush=True)
+
+    def prefix(self, name: str) -> str:
+        return f"bench-{self.run_id}-{name}"
+
+    def backlog(self, name: str, records: Sequence[tuple[str, bytes]]) -> str:
+        prefix = self.prefix(name)
+        seconds = runs.produce_backlog(self.servers, prefix, self.plan.knobs, records)
+        self.out(f"produced {len(records):,} events to {prefix}.events in {seconds:.1f}s")
+        return prefix
+
+    def run(self) -> dict[str, Any]:
+        plan = self.plan
+        load = procs.loadavg()
+        self.out(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; generating the backlog")
+        backlog = workload.backlog(plan.customers, plan.events, datetime.now(tz=UTC), plan.seed)
+        self.result["workload"] = {
+            "customers": plan.customers,
+            "events": len(backlog.records),
+            "types": dict(backlog.types.most_common()),
+            "due_orders": backlog.due_orders,
+            "journeys": sorted(p.stem for p in runs.JOURNEYS.glob("*.yaml") if p.stem != "catalog"),
+        }
+        main = self.backlog("main", backlog.records)
+        self.bare(main, len(backlog.records))
+        self.engine(main, len(backlog.records))
+        if plan.micro:
+            self.out("in-process costs of single steps")
+            customers = [workload.cid_of(i) for i in range(plan.customers)]
+            self.result["micro_us"] = micro.run_micro(self.servers.redis_url, main, customers)
+        self.timers()
+        if plan.variants:
+            self.out("engine on uvloop: a fresh copy of the backlog")
+            prefix = self.backlog("uvloop", backlog.records)
+            variant, worker, _ = runs.run_engine(
+                self.env, prefix, len(backlog.records), loop="uvloop", label="engine (uvloop)"
+            )
+            worker.stop()
+            self.out(f"  → {variant.events_per_s:,.0f} events/s")
+            self.result["engine"].append(variant.row())
+        if plan.profile_s > 0:
+            self.result["profile"] = self.profile(backlog.records)
+        self.result["seconds"] = round(time.monotonic() - self.started, 1)
+        return self.result
+
+    def bare(self, prefix: str, events: int) -> None:
+        self.out("bare faust agent: count the events")
+        bare = [runs.run_bare(self.env, prefix, events)]
+        self.out(f"  → {bare[-1].events_per_s:,.0f} events/s")
+        if self.plan.variants:
+            for loop, forward in (("uvloop", False), ("asyncio", True)):
+                bare.append(runs.run_bare(self.env, prefix, events, loop=loop, forward=forward))
+                self.out(f"  {bare[-1].label} → {bare[-1].events_per_s:,.0f} events/s")
+        self.result["bare"] = [b.row() for b in bare]
+
+    def engine(self, prefix: str, events: int) -> None:
+        """The measured engine run, then the latency run on the same worker."""
+        self.out("engine: one worker over the same events")
+        client = Redis.from_url(self.servers.redis_url)
+        engine, worker, before = runs.run_engine(self.env, prefix, events)
+        try:
+            self.out(f"  → {engine.events_per_s:,.0f} events/s, {engine.actions_per_s:,.0f} actions/s")
+            customers = [workload.cid_of(i) for i in range(self.plan.customers)]
+            self.result["redis_memory"] = memory(client, prefix, customers, before)
+            live = runs.LatencyPlan(engine.events_per_s / 2, self.plan.seconds, self.plan.customers)
+            self.out(f"latency: live events at {live.rate:,.0f}/s (half the engine's rate) for {live.seconds:.0f}s")
+            latency = runs.run_latency(self.env, prefix, worker, live)
+            assert worker.proc is not None  # noqa: S101 - started by run_engine
+            engine.peak_rss_mb = procs.peak_rss_mb(worker.proc.pid)
+        finally:
+            worker.stop()
+            client.close()
+        self.result["engine"] = [engine.row()]
+        self.result["latency"] = latency.row()
+
+    def timers(self) -> None:
+        self.out(f"timers: schedule {self.plan.timers:,} and fire them")
+        result = timers.run_timers(self.servers, self.prefix("timers"), self.plan.timers, 20.0, self.out)
+        result["worker_pump_ceiling_per_s"] = round(result["pump_batch"] / TIMER_INTERVAL_S)
+        self.result["timers"] = result
+
+    def profile(self, records: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
+        if profiling.py_spy() is None:
+            self.out("profile skipped: py-spy is not installed (pip install py-spy)")
+            return {"skipped": "py-spy not installed"}
+        prefix = self.backlog("profile", records)
+        self.out(f"profile: py-spy on an engine worker for {self.plan.profile_s:.0f}s (not a measured run)")
+        worker = runs.start_engine(self.servers, prefix, self.plan.knobs)
+        try:
+            deadline = time.monotonic() + runs.START_TIMEOUT_S
+            while runs.engine_counts(worker).get("events", 0) < 500 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert worker.proc is not None  # noqa: S101 - started above
+            stem = f"profile-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
+            recording = profiling.record(worker.proc.pid, self.plan.profile_s, RESULTS, stem)
+            processed = runs.engine_counts(worker)
+        finally:
+            worker.stop()
+        analysis = profiling.analyse(recording.folded)
+        for line in profiling.lines(analysis, 12):
+            self.out(line)
+        return {
+            "folded": str(recording.folded.relative_to(runs.REPO)),
+            "svg": str(recording.svg.relative_to(runs.REPO)) if recording.svg else None,
+            "inputs_during_profile": processed.get("inputs"),
+            **analysis,
+        }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    plan = plan_of(args)
+    now = datetime.now(tz=UTC)
+    load = procs.loadavg()
+    header = {
+        "date": now.isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "load_at_start": load,
+        "git": _git(),
+        "plan": {**plan.__dict__, "knobs": plan.knobs.__dict__},
+        "settings": {"XO_BATCH_SIZE": plan.knobs.batch_size, "XO_BATCH_WITHIN_S": plan.knobs.batch_within_s},
+    }
+    with ExitStack() as stack:
+        servers = _servers(stack)
+        header["servers"] = {"embedded": servers.embedded, "bootstrap": servers.bootstrap}
+        try:
+            result = {**header, **Bench(plan, servers).run()}
+        except runs.BenchError as exc:
+            print(f"bench FAILED: {exc}", file=sys.stderr)
+            return 1
+    result["target_ratio"] = TARGET_RATIO
+    out = args.out or RESULTS / f"{now:%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    print()
+    print(table(result))
+    print(f"\nresults: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
