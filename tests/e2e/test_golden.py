@@ -62,7 +62,12 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "R3007": ["hit protein:2026-11-30", "remind wecom_private"],  # first-time buyer: reminder only
         "R3008": ["hit protein:2026-11-30"],  # no WeCom id: the reminder step fails
         "R3009": ["hit protein:2026-11-30"],  # CRM do-not-disturb: not entered
-        "R3011": ["hit protein:2026-11-30", "remind wecom_private", "~combo sms consent"],
+        "R3011": [  # SMS consent withdrawn: the combo goes by WeCom
+            "hit protein:2026-11-30",
+            "remind wecom_private",
+            "combo wecom_private A",
+            "~combo sms consent, fell back",
+        ],
         "R3012": ["hit protein:2026-11-30", "remind wecom_private"],  # refund: exit_on
     },
     "invite-friend": {
