@@ -11,6 +11,11 @@
 6. settle: mark the outbox sent and drop finished timer index entries;
 7. return, and the caller acks the batch (offsets are committed after this).
 
+Bad input never stops a partition: a record that does not decode, whose ``data`` nests
+deeper than ``MAX_DATA_DEPTH`` (a state holding it could not be read back), or that makes
+``process`` raise goes to the DLQ, and the customer's other inputs go on. DLQ records are
+bounded (payload, reason, key) so that they always fit in a Kafka message.
+
 A crash before 4 changes nothing. A crash between 4 and 6 leaves outbox entries that
 are re-produced, byte for byte, when the records are redelivered (the input is then a
 duplicate, so nothing is recomputed). Should the records not come back (their offsets
@@ -21,6 +26,7 @@ action_id.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,6 +42,14 @@ from orchestrator.service.topics import Topics
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
 OUTBOX_SWEEP = "outbox"
 OUTBOX_SWEEP_AFTER = timedelta(seconds=30)
+# Event data nested deeper is rejected: pydantic reads JSON back only to ~200 levels, and a
+# customer state that cannot be loaded would stop every later batch of its partition.
+MAX_DATA_DEPTH = 32
+# Bounds of a dead letter: even fully escaped it stays far below Kafka's 1 MB message limit.
+DLQ_PAYLOAD_BYTES = 64 * 1024
+DLQ_REASON_CHARS = 2_000
+DLQ_KEY_BYTES = 1_024
+log = logging.getLogger("orchestrator.handler")
 
 
 @dataclass(frozen=True)
@@ -74,7 +88,7 @@ class Handler:
         report = BatchReport()
         dlq, decoded = self._decode(records, report)
         customers = await self._load(decoded)
-        self._process(customers, report)
+        dlq += self._process(customers, report)
         conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
@@ -98,6 +112,8 @@ class Handler:
         for record in records:
             try:
                 cid, inp = codec.decode_input(record.value)
+                if isinstance(inp, Event) and _deeper_than(inp.data, MAX_DATA_DEPTH):
+                    raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
                 dlq.append(reject(record, exc, self.topics.by_customer, self.topics, report))
                 continue
@@ -115,15 +131,32 @@ class Handler:
             customer.inputs.append((record, inp))
         return customers
 
-    def _process(self, customers: dict[str, _Customer], report: BatchReport) -> None:
+    def _process(self, customers: dict[str, _Customer], report: BatchReport) -> list[OutRecord]:
+        """Run the core over every input; return the DLQ records of inputs it failed on."""
         now = self.clock.now()
+        dlq: list[OutRecord] = []
         for cid, customer in customers.items():
             state = customer.loaded.state or CustomerState.new(cid)
             for record, inp in customer.inputs:
-                outcome = process(state, inp, now, self.world)
+                try:
+                    outcome = process(state, inp, now, self.world)
+                except Exception as exc:  # a bug one input triggers must not stop its whole partition
+                    log.exception(
+                        "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset
+                    )
+                    reason = f"unprocessable input: {type(exc).__name__}: {exc}"
+                    dlq.append(
+                        reject(
+                            record, InputError(reason, "unprocessable"), self.topics.by_customer, self.topics, report
+                        )
+                    )
+                    if not isinstance(inp, Event):  # do not let the timer come back after its lease
+                        customer.timers_done.append(TimerRef(customer.partition, inp.customer_id, inp.timer_id, 0))
+                    continue
                 self._account(customer, record, inp, outcome, report)
                 state = outcome.state
             customer.state = state
+        return dlq
 
     def _account(
         self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport
@@ -178,11 +211,41 @@ def _ms(timer: Timer) -> int:
 
 
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
-    """The DLQ record for an input that did not decode, counted by reason."""
+    """The DLQ record for an input that did not decode, counted by reason; bounded in size."""
     report.rejected[exc.code] += 1
     where = f"{source}[{record.partition}]@{record.offset}"
-    key = (record.key or b"").decode(errors="replace")
-    return OutRecord(topics.dlq, key, codec.dead_letter(record.value, exc.reason, where))
+    key = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace")
+    reason = exc.reason if len(exc.reason) <= DLQ_REASON_CHARS else f"{exc.reason[:DLQ_REASON_CHARS]}…"
+    payload = record.value
+    if payload is not None and len(payload) > DLQ_PAYLOAD_BYTES:
+        payload = _head(payload, DLQ_PAYLOAD_BYTES)
+        reason = f"{reason} (payload cut to its first {len(payload)} of {len(record.value or b'')} bytes)"
+    return OutRecord(topics.dlq, key, codec.dead_letter(payload, reason, where))
+
+
+def _head(raw: bytes, size: int) -> bytes:
+    """The first ``size`` bytes, shortened so as not to cut a UTF-8 character of a text in two."""
+    for cut in range(size, max(size - 4, 0), -1):
+        try:
+            raw[:cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return raw[:cut]
+    return raw[:size]  # not text: the DLQ record carries it as hex
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (iterative: no recursion limit)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _fate(suppressed: Suppressed) -> str:
