@@ -17,10 +17,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from orchestrator.adapters.kafka_publisher import KafkaPublisher
+from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired
 from orchestrator.service.handler import Handler, InRecord
@@ -57,6 +59,23 @@ class _Transport(faust_aiokafka.Transport):
 TRANSPORTS["xokafka"] = f"{__name__}:_Transport"
 
 
+def unwrapping_send_errors(app: faust.App) -> Send:
+    """``app.producer.send`` for the publisher. faust wraps a KafkaError raised while enqueueing
+    (no metadata within the request timeout while the broker is away, a full buffer) in its
+    ProducerSendError; hand the publisher the KafkaError itself, which it retries."""
+
+    async def send(topic: str, key: bytes, value: bytes) -> Awaitable[Any]:
+        try:
+            ack: Awaitable[Any] = await app.producer.send(topic, key, value, None, None, None)
+        except ProducerSendError as exc:
+            if isinstance(exc.__cause__, KafkaError):
+                raise exc.__cause__ from exc
+            raise
+        return ack
+
+    return send
+
+
 def create_app(wired: Wired, store: RedisStore) -> faust.App:
     s = wired.settings
     bootstrap, _ = s.require_servers()
@@ -80,7 +99,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     events = app.topic(topics.events, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
     by_customer = app.topic(topics.by_customer, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
-    publisher = KafkaPublisher(lambda topic, key, value: app.producer.send(topic, key, value, None, None, None))
+    publisher = KafkaPublisher(unwrapping_send_errors(app))
     handler = Handler(wired.world, store, publisher, wired.clock, topics)
 
     @app.agent(events)
