@@ -8,7 +8,8 @@
 4. **one** atomic, version-checked commit per customer, all in one round trip: state
    v+1, new timers, the seen event id, and the outbox of actions and hits to send;
 5. produce the outbox (old pending entries first) and the DLQ records; await every ack;
-6. settle: mark the outbox sent and drop finished timer index entries;
+6. settle: mark the outbox sent and drop the index entries of timers the state no longer
+   has (fired or cancelled, and not set again);
 7. return, and the caller acks the batch (offsets are committed after this).
 
 Bad input never stops a partition: a record that does not decode, whose ``data`` nests
@@ -197,7 +198,10 @@ class Handler:
                 report.actions.append((customer.outbox[key].topic.rsplit(".", 1)[-1], acked - received))
         settles = []
         for cid, c in customers.items():
-            done = list(c.timers_done)
+            # An index entry is one per (customer, timer id): keep it when the committed state
+            # still has that timer (set again: the instance's next wait, a moved cycle timer).
+            live = c.state.timers if c.state is not None else {}
+            done = [ref for ref in c.timers_done if ref.timer_id not in live]
             if c.loaded.outbox or c.outbox:
                 done.append(TimerRef(c.partition, cid, OUTBOX_SWEEP, 0))
             if done:

@@ -1,0 +1,115 @@
+"""The timer index in Redis against timers that are set again before their old entry is settled.
+
+The index holds one entry per (customer, timer id). After a batch, entries of timers that
+fired or were cancelled are removed. A timer id can be set again meanwhile: an instance's
+next wait reuses its wait timer id, and an order moves the cycle timer while the pump has
+already put the old firing on the stream. Such an entry must stay, or the timer never fires.
+
+Handler, timer pump and RedisStore, with a clock the test moves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.bootstrap import load_world
+from orchestrator.service.handler import Handler, InRecord
+from orchestrator.service.ports import OutRecord
+from orchestrator.service.timers import pump_once
+from orchestrator.service.topics import Topics
+from orchestrator.settings import Settings
+from tests.integration.workers import JOURNEYS, TEMPLATES, customer_events, event
+
+pytestmark = pytest.mark.integration
+TWO_WAITS = Path(__file__).resolve().parent / "two_waits"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(tz=UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+class Recording:
+    def __init__(self) -> None:
+        self.records: list[OutRecord] = []
+
+    async def publish(self, records: Sequence[OutRecord]) -> None:
+        self.records.extend(records)
+
+
+class Engine:
+    """One partition's handler and timer pump; the stream is a list the test hands over."""
+
+    def __init__(self, redis_client: Redis, prefix: str, journeys: Path) -> None:
+        _, world = load_world(Settings(xo_journeys_dir=journeys, xo_templates_dir=TEMPLATES))
+        self.clock = Clock()
+        self.topics = Topics(prefix)
+        self.store = RedisStore(redis_client, prefix=prefix)
+        self.out = Recording()
+        self.handler = Handler(world, self.store, self.out, self.clock, self.topics)
+        self.offset = 0
+
+    async def feed(self, values: Sequence[bytes]) -> None:
+        records = []
+        for value in values:
+            records.append(InRecord(0, self.offset, b"M1", value, time.monotonic()))
+            self.offset += 1
+        await self.handler.handle(records)
+
+    async def pump(self) -> list[bytes]:
+        """Due timers as the pump puts them on the by-customer topic (not yet processed)."""
+        stream = Recording()
+        await pump_once(self.store, stream, self.clock, self.topics, [0])
+        return [r.value for r in stream.records]
+
+    def steps_sent(self) -> list[str]:
+        actions = [orjson.loads(r.value) for r in self.out.records if ".actions." in r.topic]
+        return [a["journey"]["step"] for a in actions]
+
+
+async def test_a_second_wait_of_an_instance_fires(redis_client: Redis, prefix: str) -> None:
+    engine = Engine(redis_client, prefix, TWO_WAITS)
+    await engine.feed(customer_events("M1", engine.clock.now()))
+    await engine.feed(await engine.pump())  # the cycle timer: first send, then the first wait
+    assert engine.steps_sent() == ["first"]
+    engine.clock.at += timedelta(hours=1, seconds=1)
+    await engine.feed(await engine.pump())  # the first wait: second send, then the second wait
+    assert engine.steps_sent() == ["first", "second"]
+    engine.clock.at += timedelta(hours=1, seconds=1)
+    fired = await engine.pump()
+    assert len(fired) == 1, "the second wait has no index entry: it would never fire"
+    await engine.feed(fired)
+    assert engine.steps_sent() == ["first", "second", "third"]
+
+
+async def test_a_cycle_timer_moved_while_its_old_firing_is_in_flight_still_fires(
+    redis_client: Redis, prefix: str
+) -> None:
+    engine = Engine(redis_client, prefix, JOURNEYS)
+    now = engine.clock.now()
+    await engine.feed(customer_events("M1", now))
+    in_flight = await engine.pump()  # the cycle timer is due and on its way
+    assert len(in_flight) == 1
+    order = {"order_id": "O-2", "amount": 199.0, "items": [{"sku": "PRO-900", "qty": 1}]}
+    await engine.feed([event("M1-order2", "M1", "order.paid", now, order)])  # moves run-out ~30 days on
+    await engine.feed(in_flight)  # the old firing arrives: the timer is no longer due, nothing happens
+    assert engine.steps_sent() == []
+    engine.clock.at += timedelta(days=29)
+    fired = await engine.pump()
+    assert len(fired) == 1, "the moved cycle timer has no index entry: it would never fire"
+    await engine.feed(fired)
+    assert engine.steps_sent() == ["first"]
