@@ -5,8 +5,8 @@
 Every customer registers (with a WeCom id and a phone), bought one PRO-900 27 days ago
 (so the consumption-cycle timer is already due when the order is processed) and does a
 few other things (filler events). The journey in ``bench/crash/journeys`` sends on WeCom,
-waits 2 s in real time and sends an SMS, so kills land between sends, during waits, in
-the middle of batches and of the commit order.
+waits 2 s in real time, sends an SMS, waits 2 s again and sends on WeCom, so kills land
+between sends, during waits, in the middle of batches and of the commit order.
 
 The events are produced at ``--rate`` per second, keyed by customer, while the worker is
 killed with SIGKILL ``--kills`` times, each time at a random moment (a random delay after
@@ -58,7 +58,7 @@ JOURNEYS = HERE / "crash" / "journeys"
 TEMPLATES = HERE / "crash" / "templates"
 CHANNELS = ("wecom_private", "sms")
 FILLER_TYPES = ("product.viewed", "page.visited", "cart.updated", "coupon.viewed")
-STEPS_PER_CUSTOMER = 2  # the journey's two sends
+STEPS_PER_CUSTOMER = 3  # the journey's three sends
 START_TIMEOUT_S = 90.0  # a restarted worker rejoins the group and consumes within this
 PROGRESS_EVERY_S = 5.0
 Out = Callable[[str], None]

@@ -18,11 +18,11 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_never_sends_two_dif
     report = run(options, kafka_bootstrap, redis_url, out=progress.append)
     summary = "\n".join([*progress, *report.lines()])
     assert report.kills == 2, summary
-    assert report.expected_actions == 400, summary
+    assert report.expected_actions == 600, summary
     assert report.missing == 0, summary
     assert report.unexpected == 0, summary
     assert report.divergent == 0, summary
-    assert report.distinct_action_ids == 400, summary
+    assert report.distinct_action_ids == 600, summary
     assert report.actions_seen == report.distinct_action_ids + report.republished, summary
     assert report.dead_letters == 0, summary
     assert report.pending_outbox == 0, summary
