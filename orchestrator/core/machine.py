@@ -16,6 +16,7 @@ MAX_STEPS_PER_INPUT = 100  # a guard; validation rejects loops without a wait
 
 
 def instance_id(journey: JourneySpec, occurrence: str) -> str:
+    """Unique within one customer's state; actions add the customer id to it."""
     digest = hashlib.sha1(f"{journey.id}:{journey.version}:{occurrence}".encode(), usedforsecurity=False)
     return f"i{digest.hexdigest()[:12]}"
 

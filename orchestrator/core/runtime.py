@@ -82,7 +82,11 @@ Flow = Go | Park | End
 def variables(
     state: CustomerState, instance: Instance | None, ctx: Ctx, fx: Effects, scenario: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What templates and conditions see: profile, event, scenario, journey, customer_id, now."""
+    """What templates and conditions see: profile, event, trigger, scenario, journey, customer_id, now.
+
+    ``event`` is the input being processed (for a timer: the event that started the
+    instance, if any); ``trigger`` is always the event that started the instance.
+    """
     event = ctx.event.model_dump(mode="json") if ctx.event else (instance.trigger_event if instance else {})
     if scenario is None:
         scenario = {"name": instance.scenario, **instance.scenario_data} if instance else {}
@@ -90,6 +94,7 @@ def variables(
     return {
         "profile": fx.profile_view(state.profile, ctx.now),
         "event": event,
+        "trigger": instance.trigger_event if instance else event,
         "scenario": scenario,
         "journey": journey,
         "customer_id": state.customer_id,

@@ -196,7 +196,7 @@ def _address(state: CustomerState, key: str) -> str | None:
 
 def _render(r: Run, step_id: str, template: str) -> str:
     scope = r.scope()
-    scope["journey"] = {**scope["journey"], "step": step_id}
+    scope["journey"] = {**scope["journey"], "step": step_id, "visit": r.inst.visits.get(step_id, 1)}
     return r.ctx.world.renderer.render(template, scope)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -90,7 +90,7 @@ def _date_timer(state: CustomerState, journey: JourneySpec, ctx: Ctx, fx: Effect
     due = None
     if base is not None:
         hour, minute = (int(x) for x in spec.at.split(":"))
-        due = datetime.combine(base + timedelta(days=spec.offset.days), time(hour, minute), tz)
+        due = datetime.combine(base, time(hour, minute), tz) + spec.offset
         while spec.yearly and due <= ctx.now:
             due = _next_year(due)
         if due <= ctx.now or f"{timer_id}:{due.isoformat()}" in state.fired:

@@ -1,13 +1,16 @@
 """Dry-run: recorded events through the pure core with a virtual clock, no servers.
 
-The clock moves through the events' times: before each event, timers that came due are
-fired in due order at their due time; after the last event, timers due by ``until``
-fire. Output records are the bytes the topics would carry (actions, scenario hits), plus
-suppressions and step failures, in the order they happened. Same input → same bytes.
+The clock moves through the events' times and never backwards: before each event, timers
+that came due fire in due order at their due time (a timer set in the past fires at the
+current time, as a running worker would fire it); after the last event, timers due by
+``until`` fire. Events after ``until`` are not replayed. Output records are the bytes the
+topics would carry (actions, scenario hits), plus suppressions and step failures, in the
+order they happened. Same input → same bytes.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +30,7 @@ class Simulation:
     outcomes: list[Outcome] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
+    skipped: int = 0  # events after ``until``
 
     @property
     def actions(self) -> list[Action]:
@@ -39,8 +43,26 @@ class Simulation:
 def simulate(
     world: World, lines: Iterable[bytes], until: datetime | None = None, progress: Progress | None = None
 ) -> Simulation:
+    """Events in time order; timers fire between them; nothing after ``until`` (default: the last event)."""
     sim = Simulation()
-    events: list[tuple[datetime, int, str, Event]] = []
+    events = sorted(_decode(sim, lines), key=lambda e: (e[0], e[1]))
+    if until is not None:
+        sim.skipped = sum(1 for e in events if e[0] > until)
+        events = [e for e in events if e[0] <= until]
+    clock = _Clock(sim, world)
+    for done, (moment, _, cid, event) in enumerate(events, start=1):
+        clock.fire_due(moment)
+        clock.apply(cid, event, moment)
+        if progress:
+            progress(done, len(events))
+    end = until or (events[-1][0] if events else None)
+    if end is not None:
+        clock.fire_due(end)
+    return sim
+
+
+def _decode(sim: Simulation, lines: Iterable[bytes]) -> list[tuple[datetime, int, str, Event]]:
+    events = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -50,33 +72,36 @@ def simulate(
             sim.rejected.append((number, exc.reason))
             continue
         events.append((event.time, number, cid, event))
-    events.sort(key=lambda e: (e[0], e[1]))
-    for done, (moment, _, cid, event) in enumerate(events, start=1):
-        _fire_due(sim, world, moment)
-        _apply(sim, world, cid, event, moment)
-        if progress:
-            progress(done, len(events))
-    last = events[-1][0] if events else None
-    end = until or last
-    if end is not None:
-        _fire_due(sim, world, end)
-    return sim
+    return events
 
 
-def _fire_due(sim: Simulation, world: World, until: datetime) -> None:
-    while True:
-        due = [(t.due_at, cid, t.id) for cid, s in sim.states.items() for t in s.timers.values() if t.due_at <= until]
-        if not due:
-            return
-        due_at, cid, timer_id = min(due)
-        _apply(sim, world, cid, TimerFired(customer_id=cid, timer_id=timer_id, due_at=due_at), due_at)
+class _Clock:
+    """The virtual clock: it only moves forward; a timer set in the past fires at the current time."""
 
+    def __init__(self, sim: Simulation, world: World) -> None:
+        self.sim = sim
+        self.world = world
+        self.now: datetime | None = None
+        self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
 
-def _apply(sim: Simulation, world: World, cid: str, inp: Input, now: datetime) -> None:
-    outcome = process(sim.states.get(cid) or CustomerState.new(cid), inp, now, world)
-    sim.states[cid] = outcome.state
-    sim.outcomes.append(outcome)
-    sim.records.extend(codec.encode_hit(h) for h in outcome.hits)
-    sim.records.extend(codec.encode_action(a) for a in outcome.actions)
-    sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
-    sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
+    def fire_due(self, until: datetime) -> None:
+        while self.due and self.due[0][0] <= until:
+            due_at, cid, timer_id = heapq.heappop(self.due)
+            timer = self.sim.states[cid].timers.get(timer_id)
+            if timer is None or timer.due_at != due_at:
+                continue  # moved or cancelled since it was scheduled
+            moment = max(due_at, self.now) if self.now else due_at
+            self.apply(cid, TimerFired(customer_id=cid, timer_id=timer_id, due_at=due_at), moment)
+
+    def apply(self, cid: str, inp: Input, now: datetime) -> None:
+        self.now = max(now, self.now) if self.now else now
+        sim = self.sim
+        outcome = process(sim.states.get(cid) or CustomerState.new(cid), inp, self.now, self.world)
+        sim.states[cid] = outcome.state
+        sim.outcomes.append(outcome)
+        for timer in outcome.timers_set:
+            heapq.heappush(self.due, (timer.due_at, cid, timer.id))
+        sim.records.extend(codec.encode_hit(h) for h in outcome.hits)
+        sim.records.extend(codec.encode_action(a) for a in outcome.actions)
+        sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
+        sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)

@@ -71,6 +71,12 @@ def test_schedule_trigger_fires_in_the_customers_time_zone() -> None:
     assert fired.state.timers["sched:replenish"].due_at == datetime(2026, 12, 1, 10, 0, tzinfo=CST)
 
 
+def test_a_date_offset_keeps_hours() -> None:
+    world = _world(SEND_A, trigger={"date": {"attribute": "due", "offset": "-36h", "at": "10:00"}})
+    state = run(world, _known(), make_event("profile.updated", NOW, {"attributes": {"due": "2027-01-10"}}))[-1].state
+    assert state.timers["date:replenish"].due_at == datetime(2027, 1, 8, 22, 0, tzinfo=CST)
+
+
 def test_date_trigger_with_offset() -> None:
     world = _world(SEND_A, trigger={"date": {"attribute": "baby_birth_date", "offset": "182d", "at": "09:30"}})
     born = make_event("profile.updated", NOW, {"attributes": {"baby_birth_date": "2026-08-01"}})
@@ -288,4 +294,5 @@ def test_templates_see_the_profile_view_with_derived_figures() -> None:
     [context] = renderer.contexts
     assert context["profile"]["days_since_last_order"] == 10
     assert context["event"]["type"] == "chat.message"
-    assert context["journey"] == {"id": "replenish", "version": 1, "variant": None, "step": "a"}
+    assert context["journey"] == {"id": "replenish", "version": 1, "variant": None, "step": "a", "visit": 1}
+    assert context["trigger"]["type"] == "chat.message"

@@ -1,0 +1,49 @@
+"""simulate(): the virtual clock only moves forward, and nothing after --until is replayed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import orjson
+
+from orchestrator.service.simulate import simulate
+from tests.builders import make_world
+
+CST = timezone(timedelta(hours=8))
+
+
+def _line(id_: str, type_: str, at: str, data: dict[str, object]) -> bytes:
+    identity = {"member_id": "X1", "wecom_external_id": "wm-x1"}
+    return orjson.dumps({"id": id_, "type": type_, "time": at, "identity": identity, "data": data})
+
+
+ORDER = {"order_id": "O1", "items": [{"sku": "PRO-900", "qty": 1}]}
+LINES = [
+    _line("e1", "order.paid", "2026-10-01T20:30:00+08:00", ORDER),
+    _line("e2", "order.paid", "2026-10-20T20:30:00+08:00", {**ORDER, "order_id": "O2"}),
+    _line("e3", "order.refunded", "2026-11-10T09:00:00+08:00", {"order_id": "O2"}),
+]
+
+
+def test_a_timer_moved_into_the_past_fires_now_not_back_in_time() -> None:
+    # The refund on 11-10 brings the run-out back to 10-31 (due 10-26): a worker would fire it
+    # on 11-10, when the run-out is ten days gone, so there is no moment to act on.
+    sim = simulate(make_world(), LINES, until=datetime(2026, 11, 12, tzinfo=CST))
+    assert [o.hits for o in sim.outcomes if o.hits] == []
+    assert sim.actions == []
+    moments = [o.state.profile.last_event_at for o in sim.outcomes]
+    assert moments == sorted(m for m in moments if m is not None)
+
+
+def test_events_after_until_are_not_replayed() -> None:
+    sim = simulate(make_world(), LINES, until=datetime(2026, 10, 25, tzinfo=CST))
+    assert sim.skipped == 1
+    assert sorted(sim.states["X1"].seen) == ["e1", "e2"]
+
+
+def test_due_timers_fire_in_order_at_their_time() -> None:
+    sim = simulate(make_world(), LINES[:1], until=datetime(2026, 10, 30, tzinfo=CST))
+    [hit] = [h for o in sim.outcomes for h in o.hits]
+    assert hit.at == datetime(2026, 10, 26, 20, 30, tzinfo=CST)
+    [action] = sim.actions
+    assert action.created_at == hit.at
