@@ -84,7 +84,8 @@ def run_simulate(request: SimulateRequest) -> int:
     failures = sum(len(o.failures) for o in sim.outcomes)
     print(
         f"simulated {len(lines)} line(s): {len(sim.actions)} action(s), {len(sim.states)} customer(s), "
-        f"{suppressed} suppressed, {failures} step failure(s), {len(sim.rejected)} rejected",
+        f"{suppressed} suppressed, {failures} step failure(s), {len(sim.rejected)} rejected"
+        + (f", {sim.skipped} after --until not replayed" if sim.skipped else ""),
         file=sys.stderr,
     )
     return 0
