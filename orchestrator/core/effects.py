@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from orchestrator.core.population import Observation
 from orchestrator.core.state import CustomerState, Timer
 
 
@@ -85,4 +86,5 @@ class Outcome(_Value):
     failures: tuple[StepFailure, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
+    observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
     duplicate: bool = False

@@ -27,12 +27,23 @@ class OrderItem(_Data):
     sku: str = Field(min_length=1)
     qty: PositiveFloat = 1
     price: NonNegativeFloat | None = None
+    category: str | None = Field(default=None, max_length=100)  # for SKUs the catalog does not list
+    name: str | None = Field(default=None, max_length=200)
+
+
+class Recipient(_Data):
+    """Who receives the parcel, when the source knows (a gift, an order for a friend)."""
+
+    name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    member_id: str | None = Field(default=None, max_length=200)
 
 
 class OrderPaid(_Data):
     order_id: str = Field(min_length=1)
     amount: NonNegativeFloat = 0
     items: tuple[OrderItem, ...] = ()
+    recipient: Recipient | None = None
 
 
 class OrderRefunded(_Data):
@@ -50,14 +61,33 @@ class CustomerRegistered(_Data):
         if value is not None:
             try:
                 ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
+            except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder, a name too long
                 raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
 
 class ServiceCompleted(_Data):
+    brand: str | None = Field(default=None, max_length=100)
     model: str | None = Field(default=None, max_length=100)
     mileage: NonNegativeFloat | None = None
+
+
+class ChatMessage(_Data):
+    """A WeCom line (1v1 or group); only the customer's own lines are read for intents."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    text: str = Field(max_length=4000)
+    sender: str = Field(default="customer", alias="from", max_length=40)  # customer, staff, bot, …
+
+
+class SurveyAnswered(_Data):
+    survey_id: str | None = Field(default=None, max_length=200)
+    question: str | None = Field(default=None, max_length=500)
+    answer: str | None = Field(default=None, max_length=2000)
+    metric: str | None = Field(default=None, max_length=40)  # nps, ces (费力度), csat, …
+    score: float | None = None
+    touchpoint: str = Field(default="general", min_length=1, max_length=100)
 
 
 class ConsentChanged(_Data):
@@ -72,6 +102,8 @@ DATA_MODELS: dict[str, type[_Data]] = {
     "profile.updated": CustomerRegistered,
     "service.completed": ServiceCompleted,
     "consent.changed": ConsentChanged,
+    "chat.message": ChatMessage,
+    "survey.answered": SurveyAnswered,
 }
 
 

@@ -1,4 +1,5 @@
-"""What the core needs from outside, as values: a renderer, a condition evaluator, a calendar.
+"""What the core needs from outside, as values: a renderer, a condition evaluator, a calendar,
+detector settings, a word segmenter and the population's running figures.
 
 The renderer and evaluator are compiled at load time (see ``orchestrator.templating``);
 the core never loads a file or a template engine itself.
@@ -13,7 +14,10 @@ from typing import Any, Protocol
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import JourneySpec
 from orchestrator.core.policy import ContactPolicy
+from orchestrator.core.population import Population
 from orchestrator.core.products import ProductCatalog
+from orchestrator.core.scenario_spec import ScenarioSettings
+from orchestrator.core.text import Tokenizer
 
 
 class Renderer(Protocol):
@@ -38,6 +42,9 @@ class World:
     conditions: ConditionEvaluator
     calendar: BusinessCalendar = field(default_factory=BusinessCalendar)
     policy: ContactPolicy = field(default_factory=ContactPolicy)
+    scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
+    tokenizer: Tokenizer | None = None  # None: the core's dictionary matcher over the configured words
+    population: Population = field(default_factory=Population)
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
 

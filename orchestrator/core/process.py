@@ -1,32 +1,35 @@
 """process(state, input, now, world) → Outcome: the one function the engine is built around.
 
-For an event: dedupe → migrate instances → fold into the profile → reschedule detectors'
-timers → goals, exits and awaited events of running journeys → event and segment
-triggers → schedule and date timers. For a fired timer: detect the scenario it stands
-for and enter the journeys it triggers, enter a scheduled journey, or resume the
-journey instance that was waiting. Pure and deterministic: the same state, input,
-``now`` and world give the same outcome.
+For an event: dedupe → migrate instances → fold into the profile → detect scenarios
+(detectors' timers moved, hits collected) → goals, exits and awaited events of running
+journeys → the hits enter the journeys they trigger → event and segment triggers →
+schedule and date timers. For a fired timer: the detector that owns it (its hits enter
+journeys), a scheduled journey, or the journey instance that was waiting. Pure and
+deterministic: the same state, input, ``now`` and world give the same outcome.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.core import machine, scenarios, triggers
-from orchestrator.core.effects import Outcome
+from orchestrator.core import machine, triggers
+from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
 from orchestrator.core.ports import World
 from orchestrator.core.profile import fold
 from orchestrator.core.runtime import WAIT_PREFIX, Ctx, Effects
+from orchestrator.core.scenarios import detect
+from orchestrator.core.scenarios.names import FIRED_WINDOW, ORDER_TYPES, fired_key
+from orchestrator.core.scenarios.observe import observations
 from orchestrator.core.state import CustomerState, Timer
 
-FIRED_WINDOW = 100  # scenario occurrences remembered so none fires twice
-ORDER_TYPES = frozenset({"order.paid", "order.refunded"})  # the types that move cycles
+__all__ = ["FIRED_WINDOW", "process"]
 
 
 def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Outcome:
     fx = Effects()
     ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None)
+    before = state.profile
     if isinstance(inp, Event):
         if inp.id in state.seen:
             return Outcome(state=state, duplicate=True)
@@ -36,6 +39,7 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         if timer is None or timer.due_at > now:
             return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(machine.migrate(state, ctx, fx), timer, ctx, fx)
+    changed = isinstance(inp, Event) and inp.type in ORDER_TYPES
     return Outcome(
         state=state.model_copy(update={"version": state.version + 1}),
         actions=tuple(fx.actions),
@@ -45,29 +49,20 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         failures=tuple(fx.failures),
         suppressed=tuple(fx.suppressed),
         journey_events=tuple(fx.journey_events),
+        observations=observations(before, state.profile) if changed else (),
     )
 
 
 def _on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
-    profile = fold(state.profile, event, ctx.world.products)
+    before = state.profile
+    profile = fold(before, event, ctx.world.products, ctx.world.scenarios)
     state = state.model_copy(update={"profile": profile, "seen": state.remember(event.id)})
-    if event.type in ORDER_TYPES:
-        state = _reschedule_cycles(state, fx)
+    state, hits = detect.on_event(state, before, event, ctx, fx)
     state = machine.on_event(state, event, ctx, fx)
+    for hit in hits:
+        state = _emit(state, hit, ctx, fx)
     state = triggers.on_event(state, event, ctx, fx)
     return triggers.schedule_timers(state, ctx, fx)
-
-
-def _reschedule_cycles(state: CustomerState, fx: Effects) -> CustomerState:
-    wanted = scenarios.cycle_timers(state.profile)
-    for timer_id in [t for t in state.timers if t.startswith(scenarios.CYCLE_PREFIX) and t not in wanted]:
-        state = fx.cancel_timer(state, timer_id)
-    for timer in wanted.values():
-        if timer.data["occurrence"] in state.fired:
-            continue
-        if state.timers.get(timer.id) != timer:
-            state = fx.set_timer(state, timer)
-    return state
 
 
 def _on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
@@ -77,11 +72,23 @@ def _on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Cust
     if timer.id.startswith((triggers.SCHEDULE_PREFIX, triggers.DATE_PREFIX)):
         state = triggers.on_timer(state, timer, ctx, fx)
         return triggers.schedule_timers(state, ctx, fx)
-    if not timer.id.startswith(scenarios.CYCLE_PREFIX):
+    if not detect.owns(timer.id):
         return state
-    state = state.model_copy(update={"fired": (*state.fired, timer.data["occurrence"])[-FIRED_WINDOW:]})
-    hit = scenarios.cycle_hit(state.customer_id, timer, ctx.now, ctx.world.products)
-    if hit is None:
+    state, hits = detect.on_timer(state, timer, ctx, fx)
+    for hit in hits:
+        state = _emit(state, hit, ctx, fx)
+    return state
+
+
+def _emit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
+    """A hit goes out once per occurrence: to ``xo.scenarios`` and into the journeys it triggers."""
+    key = fired_key(hit)
+    if key in state.fired:
         return state
+    profile = state.profile
+    last = profile.last_hits.get(hit.scenario)
+    if last is None or hit.at > last:
+        profile = profile.model_copy(update={"last_hits": {**profile.last_hits, hit.scenario: hit.at}})
+    state = state.model_copy(update={"fired": (*state.fired, key)[-FIRED_WINDOW:], "profile": profile})
     fx.hits.append(hit)
     return triggers.on_hit(state, hit, ctx, fx)

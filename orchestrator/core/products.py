@@ -6,13 +6,17 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat
 
 
 class Product(BaseModel):
-    """How long one unit of a SKU lasts, and how early to act before it runs out."""
+    """How long one unit of a SKU lasts, and how early to act before it runs out.
+
+    Without ``days_per_unit`` the category is still tracked, by the customer's own
+    repurchase rhythm (``journeys/scenarios.yaml``: consumption_cycle_ending).
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
     category: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
-    days_per_unit: PositiveFloat
+    days_per_unit: PositiveFloat | None = None
     lead_days: NonNegativeInt = 3
 
 

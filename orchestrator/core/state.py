@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 # records whose offsets were not committed, i.e. the most recent ones.
 SEEN_WINDOW = 256
 PURCHASE_WINDOW = 100
+ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house windows
+SERVICE_WINDOW = 20
 
 
 class _Value(BaseModel):
@@ -23,10 +25,36 @@ class Purchase(_Value):
     sku: str
     category: str
     qty: float
-    days: float  # qty × days of use per unit
-    lead_days: int
+    days: float | None  # qty × days of use per unit; None: the catalog has no figure (rhythm decides)
+    lead_days: int | None  # None: the detector's default
     product_name: str
     refunded: bool = False
+
+
+class OrderRecord(_Value):
+    """One paid order, whatever it held: the basis of lifecycle stages, RFM and windows."""
+
+    order_id: str
+    time: AwareDatetime
+    amount: float = 0.0
+    categories: tuple[str, ...] = ()
+    refunded: bool = False
+
+
+class ServiceRecord(_Value):
+    time: AwareDatetime
+    mileage: float | None = None
+    brand: str | None = None
+    model: str | None = None
+
+
+class ScoreStat(_Value):
+    """A survey score at one touchpoint: the last answer, the running mean, how many."""
+
+    last: float
+    mean: float
+    count: int
+    at: AwareDatetime
 
 
 class Profile(_Value):
@@ -37,7 +65,10 @@ class Profile(_Value):
     tags: tuple[str, ...] = ()
     consent: dict[str, bool] = Field(default_factory=dict)
     points: int = 0
-    lifecycle: str = "registered"
+    lifecycle: str = "registered"  # registered (no purchase), new, loyal, dormant, churned
+    churn_risk: float = 0.0  # in [0, 1], as of the last evaluation
+    value_tier: str | None = None  # None: not ranked yet (no order)
+    rfm: dict[str, float] = Field(default_factory=dict)  # r, f, m scores and their figures
     orders: int = 0
     spent: float = 0.0
     first_seen_at: AwareDatetime | None = None
@@ -45,6 +76,13 @@ class Profile(_Value):
     last_order_at: AwareDatetime | None = None
     purchases: tuple[Purchase, ...] = ()
     refunded_orders: tuple[str, ...] = ()  # kept so a refund that arrives first still counts
+    order_log: tuple[OrderRecord, ...] = ()  # in event-time order, at most ORDER_WINDOW
+    services: tuple[ServiceRecord, ...] = ()
+    experience: dict[str, dict[str, ScoreStat]] = Field(default_factory=dict)  # touchpoint → metric → score
+    last_hits: dict[str, AwareDatetime] = Field(default_factory=dict)  # scenario → time of its latest hit
+
+    def paid_orders(self) -> tuple[OrderRecord, ...]:
+        return tuple(o for o in self.order_log if not o.refunded)
 
 
 class Timer(_Value):

@@ -126,7 +126,11 @@ CASES = {
     ),
     "unknown scenario": (
         HEAD.replace("consumption_cycle_ending", "moon_phase") + SEND,
-        ["journeys/j.yaml:4:11: trigger.scenario: unknown scenario 'moon_phase'; known: consumption_cycle_ending"],
+        [
+            "journeys/j.yaml:4:11: trigger.scenario: unknown scenario 'moon_phase'; known: buying_for_friends, "
+            "consumption_cycle_ending, high_effort, lifecycle.changed, moving_house, service_due, survey_tagged, "
+            "value_tier.changed"
+        ],
     ),
     "condition does not compile": (
         HEAD + SEND + '    when: "profile.name =="\n',

@@ -1,0 +1,107 @@
+"""Chat intents: phrases on word boundaries, keyword groups, negation; jieba and the core fallback agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.core.scenario_spec import ChatSettings, IntentRule
+from orchestrator.core.scenarios.intents import match_intents
+from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
+from orchestrator.segmentation import JiebaTokenizer
+
+CHAT = ChatSettings(
+    intents={
+        "running_out": IntentRule(
+            phrases=("快吃完了", "快吃完", "只剩一点了", "用完了", "吃完了", "见底了"),
+            keywords=(("剩", "不多"),),
+        ),
+        "asked_by_friend": IntentRule(
+            phrases=("什么牌子", "帮朋友带", "送人"),
+            keywords=(("同事", "问"), ("朋友", "问")),
+        ),
+        "moving": IntentRule(phrases=("装修", "搬家", "乔迁", "乔迁之喜", "新房")),
+    }
+)
+TOKENIZERS: dict[str, Tokenizer] = {
+    "jieba": JiebaTokenizer(CHAT.words()),
+    "fallback": DictionaryTokenizer(CHAT.words()),
+}
+
+# line → the (intent, phrase) pairs it must show; [] = nothing.
+CASES: dict[str, list[tuple[str, str]]] = {
+    "蛋白粉快吃完了": [("running_out", "快吃完了")],
+    "只剩一点了": [("running_out", "只剩一点了")],
+    "已经用完了，再来一罐": [("running_out", "用完了")],
+    "罐子见底了": [("running_out", "见底了")],
+    "剩的不多了": [("running_out", "剩+不多")],
+    "不错，快吃完了": [("running_out", "快吃完了")],  # the negation is in another clause
+    "还没吃完呢": [],
+    "还没用完": [],
+    "没用完": [],
+    "我没说快吃完了": [],  # simple negation: two words back
+    "别担心还没用完了": [],
+    "同事过来问这是什么牌子": [("asked_by_friend", "什么牌子")],
+    "帮朋友带一份": [("asked_by_friend", "帮朋友带")],
+    "这个送人挺好": [("asked_by_friend", "送人")],
+    "不是送人的": [],
+    "朋友问我在哪买": [("asked_by_friend", "朋友+问")],
+    "别人问我这是什么牌子": [("asked_by_friend", "什么牌子")],  # 别人 is not 别
+    "下个月搬家": [("moving", "搬家")],
+    "新房装修中": [("moving", "装修")],
+    "乔迁之喜！": [("moving", "乔迁之喜")],
+    "我们家不装修": [],
+    "收到了，谢谢": [],
+    "": [],
+    "ＯＫ，快吃完了！": [("running_out", "快吃完了")],  # full-width forms
+    "装修完搬家，蛋白粉也快吃完了": [("running_out", "快吃完了"), ("moving", "装修")],
+}
+
+
+@pytest.mark.parametrize("tokenizer", list(TOKENIZERS))
+@pytest.mark.parametrize("line", list(CASES))
+def test_lines_show_the_configured_intents(line: str, tokenizer: str) -> None:
+    found = [(m.intent, m.phrase) for m in match_intents(line, CHAT, TOKENIZERS[tokenizer])]
+    assert sorted(found) == sorted(CASES[line])
+
+
+def test_a_phrase_inside_a_longer_word_does_not_count_with_jieba() -> None:
+    # 搬家具 segments as 搬 / 家具: "moving furniture", not moving house.
+    assert match_intents("我要搬家具", CHAT, TOKENIZERS["jieba"]) == ()
+
+
+def test_a_match_records_the_phrase_the_rule_and_the_clause() -> None:
+    [match] = match_intents("你好。同事过来问这是什么牌子", CHAT, TOKENIZERS["jieba"])
+    assert (match.intent, match.phrase, match.rule, match.text) == (
+        "asked_by_friend",
+        "什么牌子",
+        "phrase",
+        "同事过来问这是什么牌子",
+    )
+
+
+def test_without_intents_nothing_is_matched() -> None:
+    assert match_intents("快吃完了", ChatSettings(), None) == ()
+
+
+@pytest.mark.parametrize(("window", "found"), [(0, True), (1, True), (2, False)])
+def test_the_negation_window_counts_words_before_the_phrase(window: int, found: bool) -> None:
+    chat = CHAT.model_copy(update={"negation_window": window})
+    assert bool(match_intents("还没说快吃完了", chat, DictionaryTokenizer(chat.words()))) is found
+
+
+def test_the_fallback_segmenter_keeps_dictionary_words_whole() -> None:
+    tokens = DictionaryTokenizer(["快吃完了", "蛋白粉"]).cut("蛋白粉快吃完了abc12")
+    assert tokens == ["蛋白粉", "快吃完了", "abc12"]
+
+
+def test_text_is_normalised_and_split_into_clauses() -> None:
+    assert normalize("ＡＢＣ，") == "abc,"
+    assert clauses("好的，快吃完了！还有吗?") == ["好的", "快吃完了", "还有吗"]
+
+
+def test_a_segmenter_that_changes_the_text_falls_back_to_characters() -> None:
+    class Lossy:
+        def cut(self, text: str) -> list[str]:
+            return [text[:-1]]
+
+    assert [m.phrase for m in match_intents("蛋白粉快吃完了", CHAT, Lossy())] == ["快吃完了"]
