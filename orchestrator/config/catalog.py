@@ -1,4 +1,5 @@
-"""Load and check everything operators wrote: journeys, the product catalog, the calendar, templates.
+"""Load and check everything operators wrote: journeys, the product catalog, the calendar,
+the contact policy, the scenario detectors' settings, templates.
 
 Two passes, both before a worker starts: (1) each file's shape (strict YAML, pydantic);
 (2) cross-references (``checks.py``). Every problem is one ``file:line:column: field:
@@ -7,8 +8,9 @@ message``; any problem is a ConfigError and the worker refuses to start.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
-from orchestrator.config.checks import check_journey, dotted
+from orchestrator.config.checks import check_journey, check_scenario_enabled, dotted
 from orchestrator.config.problems import Problem, problem
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
@@ -25,12 +27,16 @@ from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpe
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.ports import World
 from orchestrator.core.products import ProductCatalog
+from orchestrator.core.scenario_spec import ScenarioSettings
+from orchestrator.core.scenario_spec import problems as scenario_problems
 from orchestrator.errors import ConfigError
+from orchestrator.segmentation import JiebaTokenizer
 from orchestrator.templating import Templates
 
 CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE})
+SCENARIOS_FILE = "scenarios.yaml"
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE, SCENARIOS_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -42,6 +48,7 @@ class Config:
     calendar: BusinessCalendar
     policy: ContactPolicy
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
+    scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
 
     def world(self) -> World:
         return World(
@@ -51,6 +58,8 @@ class Config:
             conditions=self.templates,
             calendar=self.calendar,
             policy=self.policy,
+            scenarios=self.scenarios,
+            tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
         )
 
 
@@ -61,6 +70,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
     problems: list[Problem] = []
     products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
+    scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
@@ -86,9 +96,31 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
             )
         sources[key] = loaded.path
         problems.extend(check_journey(journey, loaded, templates))
+        problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
     if problems:
         raise ConfigError(sorted(problems))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources)
+    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios)
+
+
+def scenarios_schema() -> str:
+    """JSON Schema of ``scenarios.yaml`` for editor completion (committed as schema/scenarios.schema.json)."""
+    schema = ScenarioSettings.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "xo-journeys scenario detectors"
+    return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _scenarios(path: Path, problems: list[Problem]) -> ScenarioSettings:
+    """``scenarios.yaml``: its shape, then the references between its sections."""
+    if not path.exists():
+        return ScenarioSettings()
+    loaded = _load(path, problems)
+    settings = _validate(loaded, ScenarioSettings, problems) if loaded else None
+    if settings is None or loaded is None:
+        return ScenarioSettings()
+    for where, message in scenario_problems(settings):
+        problems.append(problem(path, loaded.position_of(where), dotted(where), message))
+    return settings
 
 
 def _load(path: Path, problems: list[Problem]) -> LoadedYaml | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateNotFound, TemplateSyntaxError
@@ -24,6 +25,7 @@ from orchestrator.core.journey_spec import (
     TaskStep,
     WaitForStep,
 )
+from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenarios import SAMPLE_EVIDENCE, SCENARIOS
 from orchestrator.core.state import Profile
 from orchestrator.errors import StepError
@@ -61,6 +63,33 @@ def _check_trigger(journey: JourneySpec, report: Report) -> None:
     trigger = journey.trigger
     if isinstance(trigger, ScenarioTrigger) and trigger.scenario not in SCENARIOS:
         report(("trigger", "scenario"), f"unknown scenario {trigger.scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+
+
+# Which section of scenarios.yaml turns each scenario on.
+SCENARIO_SECTIONS = {
+    "consumption_cycle_ending": "consumption_cycle_ending",
+    "buying_for_friends": "buying_for_friends",
+    "moving_house": "moving_house",
+    "lifecycle.changed": "lifecycle",
+    "value_tier.changed": "value_tier",
+    "service_due": "service_due",
+    "high_effort": "surveys",
+    "survey_tagged": "surveys",
+}
+
+
+def check_scenario_enabled(
+    journey: JourneySpec, loaded: LoadedYaml, settings: ScenarioSettings, settings_file: Path
+) -> list[Problem]:
+    """A journey that triggers on a scenario whose detector is off would never start."""
+    trigger = journey.trigger
+    if not isinstance(trigger, ScenarioTrigger) or trigger.scenario not in SCENARIO_SECTIONS:
+        return []
+    section = SCENARIO_SECTIONS[trigger.scenario]
+    if getattr(settings, section) is not None:
+        return []
+    message = f"scenario {trigger.scenario!r} is off: add a `{section}:` section to {settings_file}"
+    return [problem(loaded.path, loaded.position_of(("trigger", "scenario")), "trigger.scenario", message)]
 
 
 def _check_steps(journey: JourneySpec, report: Report) -> None:
