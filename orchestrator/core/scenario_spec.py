@@ -108,10 +108,17 @@ class Threshold(_Spec):
 
 
 class ChurnRisk(_Spec):
-    """Beta prior of the chance a customer drops out after a purchase (BG/NBD's a, b)."""
+    """The chance of no purchase within ``horizon``, by MBG/NBD with these priors (not fitted).
 
+    Dropping out after a purchase: beta(a, b); the buying rate while alive: gamma(r, alpha),
+    i.e. r purchases in ``alpha_days`` before the customer's own history says more.
+    """
+
+    horizon: Duration = timedelta(days=90)
     a: PositiveFloat = 1.0
     b: PositiveFloat = 2.0
+    r: PositiveFloat = 1.0
+    alpha_days: PositiveFloat = 60.0
 
 
 class LifecycleSettings(_Spec):

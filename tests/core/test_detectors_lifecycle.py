@@ -66,18 +66,33 @@ def test_the_rhythm_falls_back_from_own_to_population_to_default() -> None:
     assert abs(found.days - 30) < 1
 
 
-@pytest.mark.parametrize(("orders", "since", "risk"), [(1, 0, 0.3333), (1, 60, 0.5761), (4, 0, 0.1667)])
-def test_churn_risk_values(orders: int, since: float, risk: float) -> None:
-    assert lifecycle.churn_risk(orders, since, 60, SETTINGS) == risk
+def _risk(gaps: list[float], silent: float, **model: Any) -> float:
+    """Churn risk of orders ``gaps`` days apart, the last ``silent`` days ago."""
+    times = [NOW - silent * DAY]
+    for gap in reversed(gaps):
+        times.insert(0, times[0] - gap * DAY)
+    return lifecycle.churn_risk(times, NOW, None, SETTINGS.churn_risk.model_copy(update=model))
 
 
-def test_churn_risk_grows_with_silence_shrinks_with_loyalty_and_stays_in_0_1() -> None:
-    by_silence = [lifecycle.churn_risk(3, d, 30, SETTINGS) for d in range(0, 2000, 50)]
+def test_churn_risk_right_after_a_first_order() -> None:
+    # P(alive) = 1 / (1 + a / b) = 2/3; P(buy within 90 days | alive) = 1 - 60 / (60 + 90) = 0.6
+    assert _risk([], 0) == 0.6
+    assert _risk([], 0, horizon=timedelta(days=30)) == round(1 - 2 / 3 * (1 - 60 / 90), 4)
+
+
+def test_churn_risk_grows_with_silence_and_stays_in_0_1() -> None:
+    by_silence = [_risk([30, 30, 30], d) for d in range(0, 2000, 25)]
     assert by_silence == sorted(by_silence)
-    assert by_silence[-1] == 1.0
-    by_orders = [lifecycle.churn_risk(n, 30, 30, SETTINGS) for n in range(1, 20)]
-    assert by_orders == sorted(by_orders, reverse=True)
-    assert all(0 <= r <= 1 for r in by_silence + by_orders)
+    assert by_silence[-1] > 0.99
+    assert all(0 <= r <= 1 for r in by_silence)
+
+
+def test_churn_risk_is_relative_to_the_customers_own_rhythm() -> None:
+    weekly, twice_a_year = [7] * 9, [180, 180]
+    assert _risk(weekly, 3) < 0.2
+    assert _risk(weekly, 60) > 0.8  # two months of silence are long for a weekly buyer
+    assert _risk(twice_a_year, 60) < _risk(weekly, 60)  # and nothing unusual for a twice-a-year one
+    assert _risk(weekly, 3) < _risk([], 3)  # loyalty lowers the risk
 
 
 def _hits(outcomes: list[Any]) -> list[list[str]]:
@@ -163,7 +178,7 @@ def test_without_lifecycle_settings_stages_are_counted_and_nothing_fires() -> No
 
 def test_the_profile_holds_stage_and_risk_for_journeys() -> None:
     state = run(_world(), CustomerState.new("M1"), order(NOW, "O1", ("PRO-900", 1)))[-1].state
-    assert (state.profile.lifecycle, state.profile.churn_risk) == ("new", 0.3333)
+    assert (state.profile.lifecycle, state.profile.churn_risk) == ("new", 0.6)
 
 
 def _at(days_ago: float) -> datetime:

@@ -6,10 +6,16 @@ Stages: ``registered`` (no paid order), ``new`` (fewer than ``loyal_min_orders``
 between orders (with ``min_intervals`` intervals or more), else the population's running
 median, else the seed for ``*``, else ``default_interval_days``.
 
-Churn risk is 1 - P(alive) of a beta-geometric / exponential model (BG/NBD with the
-customer's own rate): after each purchase a customer drops out with probability
-q = a / (a + b + x) (x repeat purchases); one still alive buys at rate 1 / rhythm, so
-P(alive | nothing for t days) = 1 / (1 + q / (1 - q) · e^(t / rhythm)).
+Churn risk is the chance of no purchase within ``churn_risk.horizon``, from the
+customer's own history by MBG/NBD (Batislam et al. 2007): with x repeat purchases, the
+last one t_x days after the first and T days since the first,
+
+    P(alive)     = 1 / (1 + a / (b + x) · ((alpha + T) / (alpha + t_x)) ^ (r + x))
+    P(buy in h)  = P(alive) · (1 - ((alpha + T) / (alpha + T + h)) ^ (r + x))
+    churn risk   = 1 - P(buy in h)
+
+so a customer who buys every week and has been silent for a month is at risk sooner
+than one who buys twice a year.
 """
 
 from __future__ import annotations
@@ -19,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from orchestrator.core.ports import World
-from orchestrator.core.scenario_spec import LifecycleSettings, Threshold
-from orchestrator.core.scenarios.base import DAY, Rhythm, days, intervals, rhythm
+from orchestrator.core.scenario_spec import ChurnRisk, LifecycleSettings, Threshold
+from orchestrator.core.scenarios.base import DAY, Rhythm, days, intervals, purchase_times, rhythm
 from orchestrator.core.state import Profile
 
 REGISTERED, NEW, LOYAL, DORMANT, CHURNED = "registered", "new", "loyal", "dormant", "churned"
@@ -73,18 +79,23 @@ def evaluate(profile: Profile, as_of: datetime, settings: LifecycleSettings, wor
         stage = DORMANT
     else:
         stage = LOYAL if len(paid) >= settings.loyal_min_orders else NEW
-    risk = churn_risk(len(paid), since, pace.days, settings)
+    risk = churn_risk(paid, as_of, profile.first_seen_at, settings.churn_risk)
     return Standing(stage, risk, len(paid), last, pace, dormant_after, churned_after)
 
 
-def churn_risk(orders: int, since_days: float, rhythm_days: float, settings: LifecycleSettings) -> float:
-    a, b = settings.churn_risk.a, settings.churn_risk.b
-    dropout = a / (a + b + max(orders - 1, 0))
-    exponent = since_days / rhythm_days
-    if exponent > 50:  # e^50 dwarfs any odds: certainly gone
-        return 1.0
-    odds = dropout / (1 - dropout) * math.exp(exponent)
-    return round(odds / (1 + odds), 4)
+def churn_risk(paid: list[datetime], as_of: datetime, first_seen: datetime | None, model: ChurnRisk) -> float:
+    """The chance of no purchase within ``model.horizon`` after ``as_of`` (see the module doc)."""
+    moments = purchase_times(paid)
+    start = moments[0] if moments else (first_seen or as_of)
+    repeat = max(len(moments) - 1, 0)
+    total = max(days(as_of - start), 0.0)
+    last = days(moments[-1] - start) if moments else total
+    shape = model.r + repeat
+    alpha = model.alpha_days
+    log_odds = math.log(model.a / (model.b + repeat)) + shape * math.log((alpha + total) / (alpha + last))
+    alive = 0.0 if log_odds > 50 else 1 / (1 + math.exp(log_odds))
+    quiet = math.pow((alpha + total) / (alpha + total + days(model.horizon)), shape)
+    return round(1 - alive * (1 - quiet), 4)
 
 
 def _after(threshold: Threshold, pace: Rhythm) -> float:
