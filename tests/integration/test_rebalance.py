@@ -19,10 +19,12 @@ from orchestrator.harness import TopicWatcher, WorkerProcess, produce
 from orchestrator.service.topics import Topics
 from tests.integration.workers import (
     CHANNELS,
+    action_ids,
     actions,
     assert_exactly_the_expected_actions,
     create_topics,
     customer_events,
+    diagnose,
     expected_action_ids,
     output_topics,
     partition_of,
@@ -84,8 +86,8 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
         return bool(mine and theirs) and mine.isdisjoint(theirs) and mine | theirs == set(range(PARTITIONS))
 
     # Both members joined and the group split the partitions between them.
-    assert watcher.wait_for(lambda _: split(), TIMEOUT, alive=lambda: survivor.alive() and leaving.alive()), (
-        survivor.log_tail() + leaving.log_tail()
+    assert watcher.wait_for(lambda _: split(), TIMEOUT, alive=lambda: survivor.alive() and leaving.alive()), diagnose(
+        survivor, leaving
     )
     theirs = leaving.assigned(by_customer) or set()
     now = datetime.now(tz=UTC)
@@ -95,7 +97,7 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
     expected = expected_action_ids(events, now)
     firsts = {a for a in expected if ":first:" in a}
     assert len(expected) == 2 * len(first_wave) == 2 * len(firsts)
-    assert watcher.wait_for(lambda _: firsts <= {str(r.value["action_id"]) for r in actions(watcher.received)}, TIMEOUT)
+    assert watcher.wait_for(lambda _: firsts <= action_ids(watcher), TIMEOUT), diagnose(survivor, leaving)
 
     # Each worker sent the first messages of its own customers; the second ones are waiting.
     assert leaving.metrics()['xo_actions_total{channel="wecom_private"}'] > 0
@@ -112,10 +114,10 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
     events.update(_produce_customers(kafka_bootstrap, topics, second_wave, datetime.now(tz=UTC)))
     expected |= expected_action_ids({cid: events[cid] for cid in second_wave}, now)
     assert watcher.wait_for(
-        lambda _: expected <= {str(r.value["action_id"]) for r in actions(watcher.received)},
+        lambda _: expected <= action_ids(watcher),
         TIMEOUT,
         alive=survivor.alive,
-    ), survivor.log_tail()
+    ), diagnose(survivor)
     assert survivor.assigned(by_customer) == set(range(PARTITIONS))
 
     # The leaving worker's customers got their second message from the survivor, after the stop.

@@ -28,6 +28,7 @@ from tests.integration.workers import (
     assert_exactly_the_expected_actions,
     create_topics,
     customer_events,
+    diagnose,
     expected_action_ids,
     output_topics,
     read_to_markers,
@@ -65,7 +66,7 @@ def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
             produce(kafka_bootstrap, topics.events, records, {}, key=cid)
         expected_before = expected_action_ids(before, now)
         firsts = {a for a in expected_before if ":first:" in a}
-        assert watcher.wait_for(lambda _: firsts <= action_ids(watcher), TIMEOUT, alive=worker.alive), worker.log_tail()
+        assert watcher.wait_for(lambda _: firsts <= action_ids(watcher), TIMEOUT, alive=worker.alive), diagnose(worker)
 
         # Down: the second sends of the first customers are waiting on timers that come due
         # while Redis is away.
@@ -90,7 +91,7 @@ def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
                 and attempts.get("timer pump", 0) >= 6
             )
 
-        assert watcher.wait_for(lambda _: stuck(), TIMEOUT, alive=worker.alive), worker.log_tail()
+        assert watcher.wait_for(lambda _: stuck(), TIMEOUT, alive=worker.alive), diagnose(worker)
         assert worker.alive()
         assert not [r for r in actions(watcher.received) if str(r.value["customer_id"]).startswith("D")]
         delays = [delay for what, _, delay in _retries(worker) if what == "process batch"]
@@ -102,8 +103,8 @@ def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
         redis.start()
         expected = expected_before | expected_action_ids(during, now)
         assert len(expected) == 2 * (len(before) + len(during))
-        assert watcher.wait_for(lambda _: expected <= action_ids(watcher), TIMEOUT, alive=worker.alive), (
-            worker.log_tail()
+        assert watcher.wait_for(lambda _: expected <= action_ids(watcher), TIMEOUT, alive=worker.alive), diagnose(
+            worker
         )
         read_to_markers(kafka_bootstrap, watcher, [topics.actions(c) for c in CHANNELS])
         assert_exactly_the_expected_actions(watcher, expected)

@@ -19,7 +19,7 @@ from kafka.partitioner.default import murmur2
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.bootstrap import load_world
-from orchestrator.harness import Received, TopicWatcher
+from orchestrator.harness import Received, TopicWatcher, WorkerProcess
 from orchestrator.service.simulate import simulate
 from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
@@ -124,3 +124,12 @@ def read_to_markers(bootstrap: str, watcher: TopicWatcher, topics: Sequence[str]
         producer.close()
     marker = orjson.loads(token)["marker"]
     assert watcher.wait_for(lambda got: sum(r.value.get("marker") == marker for r in got) >= count, timeout)
+
+
+def diagnose(*workers: WorkerProcess) -> str:
+    """For a failed wait: what each worker counted (did it see the inputs?) and its log's end."""
+    parts = []
+    for worker in workers:
+        counts = {k: v for k, v in worker.metrics().items() if k.endswith("_total") or "_total{" in k}
+        parts.append(f"alive={worker.alive()} metrics={counts}\n{worker.log_tail(2500)}")
+    return "\n\n".join(parts)
