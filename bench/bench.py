@@ -29,11 +29,12 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from bench.perf import micro, procs, profiling, runs, timers, workload
 from bench.perf.redis_stats import memory
 from bench.perf.report import table
 from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
+from orchestrator.harness import WorkerProcess
 
 RESULTS = runs.REPO / "bench" / "results"
 TIMER_INTERVAL_S = 0.25  # the worker's XO_TIMER_INTERVAL_S default: one pump of ≤1000 timers per tick
@@ -97,6 +99,11 @@ def plan_of(args: argparse.Namespace) -> Plan:
 
 
 def _git() -> dict[str, Any]:
+    """The engine's revision: git's, or a REVISION file's for a tree exported without .git."""
+    revision = runs.REPO / "REVISION"
+    if revision.exists():
+        return {"commit": revision.read_text().strip(), "dirty": False}
+
     def git(*argv: str) -> str:
         done = subprocess.run(["git", *argv], cwd=runs.REPO, capture_output=True, text=True, check=False)  # noqa: S603, S607
         return done.stdout.strip()
@@ -175,8 +182,11 @@ class Bench:
             worker.stop()
             self.out(f"  → {variant.events_per_s:,.0f} events/s")
             self.result["engine"].append(variant.row())
-        if plan.profile_s > 0:
-            self.result["profile"] = self.profile(backlog.records)
+        rate = self.result["engine"][0]["events_per_s"]
+        if plan.variants:
+            self.latency_variant(backlog.records, rate, 0.01)
+        self.trace(backlog.records, rate)
+        self.profile(backlog.records, rate)
         self.result["seconds"] = round(time.monotonic() - self.started, 1)
         return self.result
 
@@ -216,32 +226,133 @@ class Bench:
         result["worker_pump_ceiling_per_s"] = round(result["pump_batch"] / TIMER_INTERVAL_S)
         self.result["timers"] = result
 
-    def profile(self, records: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
-        if profiling.py_spy() is None:
-            self.out("profile skipped: py-spy is not installed (pip install py-spy)")
-            return {"skipped": "py-spy not installed"}
-        prefix = self.backlog("profile", records)
-        self.out(f"profile: py-spy on an engine worker for {self.plan.profile_s:.0f}s (not a measured run)")
-        worker = runs.start_engine(self.servers, prefix, self.plan.knobs)
+    def trace(self, records: Sequence[tuple[str, bytes]], rate: float) -> None:
+        """Where a batch's time goes: a traced worker over a slice of the backlog, then live at half rate."""
+        plan = self.plan
+        seconds = 5.0 if plan.profile_s == 0 else 10.0
+        count = min(len(records), int(rate * (seconds + 10)))  # outlasts the traced window
+        prefix = self.backlog("trace", records[:count])
+        self.out(f"trace: a traced worker (bench/perf/traced_worker.py) over {count:,} events")
+        trace_file = Path(tempfile.mkstemp(prefix="xo-trace-", suffix=".json")[1])
+        env = {**runs.worker_env(self.servers, prefix, plan.knobs), "BENCH_TRACE_FILE": str(trace_file)}
+        worker = runs.TracedWorker(env).start()
         try:
-            deadline = time.monotonic() + runs.START_TIMEOUT_S
-            while runs.engine_counts(worker).get("events", 0) < 500 and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert worker.proc is not None  # noqa: S101 - started above
-            stem = f"profile-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
-            recording = profiling.record(worker.proc.pid, self.plan.profile_s, RESULTS, stem)
-            processed = runs.engine_counts(worker)
+            self._wait_consuming(worker)
+            first = _trace(trace_file), runs.engine_counts(worker)
+            time.sleep(seconds)
+            backlog = _trace(trace_file), runs.engine_counts(worker)
+            probe = runs.Probe(
+                "trace", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= count, worker.alive
+            )
+            runs.watch(probe, self.out, runs.START_TIMEOUT_S + count / 100)
+            live = runs.LatencyPlan(rate / 2, min(plan.seconds, 10.0), plan.customers)
+            self.out(f"trace: live events at {live.rate:,.0f}/s for {live.seconds:.0f}s")
+            start_live = _trace(trace_file), runs.engine_counts(worker)
+            runs.run_latency(self.env, prefix, worker, live)
+            end_live = _trace(trace_file), runs.engine_counts(worker)
         finally:
             worker.stop()
+        self.result["trace"] = {"backlog": _phases(first, backlog), "half_rate": _phases(start_live, end_live)}
+
+    def latency_variant(self, records: Sequence[tuple[str, bytes]], rate: float, within_s: float) -> None:
+        """The latency run again (same rate, half as long) on a worker with a shorter batch window."""
+        plan = self.plan
+        knobs = replace(plan.knobs, batch_within_s=within_s)
+        count = min(len(records), int(rate * 10))
+        prefix = self.backlog(f"within{int(within_s * 1000)}ms", records[:count])
+        self.out(f"latency with XO_BATCH_WITHIN_S={within_s}: {count:,} events first, then live events")
+        worker = runs.start_engine(self.servers, prefix, knobs)
+        try:
+            probe = runs.Probe(
+                "within", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= count, worker.alive
+            )
+            samples = runs.watch(probe, self.out, runs.START_TIMEOUT_S + count / 100)
+            first = next(s for s in samples if s.counts["events"] > 0)
+            _, window, events_per_s = runs.span_rate(samples, "events", first)
+            live = runs.LatencyPlan(rate / 2, plan.seconds / 2, plan.customers)
+            latency = runs.run_latency(replace(self.env, knobs=knobs), prefix, worker, live)
+        finally:
+            worker.stop()
+        self.result["latency_variants"] = [
+            {
+                "batch_within_s": within_s,
+                "backlog_events": count,
+                "backlog_window_s": round(window, 2),
+                "backlog_events_per_s": round(events_per_s),
+                **latency.row(),
+            }
+        ]
+
+    def _wait_consuming(self, worker: WorkerProcess) -> None:
+        probe = runs.Probe("start", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= 500, worker.alive)
+        runs.watch(probe, self.out, runs.START_TIMEOUT_S, settle_s=0)
+
+    def profile(self, records: Sequence[tuple[str, bytes]], rate: float) -> None:
+        """py-spy on an unmodified worker working through a slice of the backlog (not a measured run)."""
+        plan = self.plan
+        if plan.profile_s <= 0:
+            return
+        if profiling.py_spy() is None:
+            self.out("profile skipped: py-spy is not installed (pip install py-spy)")
+            self.result["profile"] = {"skipped": "py-spy not installed"}
+            return
+        count = min(len(records), int(rate * (plan.profile_s + 10)))
+        prefix = self.backlog("profile", records[:count])
+        self.out(f"profile: py-spy on an engine worker for {plan.profile_s:.0f}s")
+        worker = runs.start_engine(self.servers, prefix, plan.knobs)
+        try:
+            self._wait_consuming(worker)
+            assert worker.proc is not None  # noqa: S101 - started above
+            stem = f"profile-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
+            recording = profiling.record(worker.proc.pid, plan.profile_s, RESULTS, stem)
+        finally:
+            worker.stop()
+        self.result["profile"] = self.analysis(recording)
+
+    def analysis(self, recording: profiling.Recording) -> dict[str, Any]:
         analysis = profiling.analyse(recording.folded)
         for line in profiling.lines(analysis, 12):
             self.out(line)
         return {
             "folded": str(recording.folded.relative_to(runs.REPO)),
             "svg": str(recording.svg.relative_to(runs.REPO)) if recording.svg else None,
-            "inputs_during_profile": processed.get("inputs"),
             **analysis,
         }
+
+
+def _trace(path: Path) -> dict[str, Any]:
+    time.sleep(1.1)  # the traced worker writes its totals every second
+    data: dict[str, Any] = orjson.loads(path.read_bytes() or b"{}")
+    return data
+
+
+Point = tuple[dict[str, Any], dict[str, float]]
+
+
+def _phases(start: Point, end: Point) -> dict[str, Any]:
+    """Per phase between two trace points: calls, ms per call, records per call, µs per input."""
+    (trace_a, counts_a), (trace_b, counts_b) = start, end
+    inputs = counts_b["inputs"] - counts_a["inputs"]
+    phases: dict[str, Any] = {}
+    for name, b in trace_b.get("phases", {}).items():
+        a = trace_a.get("phases", {}).get(name, {"calls": 0, "seconds": 0.0, "records": 0})
+        calls = b["calls"] - a["calls"]
+        if calls <= 0:
+            continue
+        seconds = b["seconds"] - a["seconds"]
+        phases[name] = {
+            "calls": calls,
+            "ms_per_call": round(1000 * seconds / calls, 2),
+            "records_per_call": round((b["records"] - a["records"]) / calls, 1),
+            "us_per_input": round(1e6 * seconds / inputs, 1) if inputs else None,
+        }
+    round_trips = sum(phases.get(k, {}).get("calls", 0) for k in ("redis_pipeline", "redis_single_command"))
+    return {
+        "inputs": inputs,
+        "phases": phases,
+        "redis_round_trips_per_input": round(round_trips / inputs, 4) if inputs else None,
+        "loop_lag_ms": trace_b.get("loop_lag_ms"),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -76,6 +76,9 @@ def run_micro(redis_url: str, prefix: str, customers: list[str]) -> dict[str, An
     templates.compile_condition(subscript)
     scope = variables(state, None, ctx, Effects())
     states = [CustomerState.model_validate_json(r) for r in raws[:50]]
+    # A long-lived customer: the dedupe window full (SEEN_WINDOW event ids).
+    window = state.model_copy(update={"seen": tuple(f"{cid}-c{n:07d}" for n in range(256))})
+    window_raw = window.model_dump_json().encode()
     return {
         "state_json_bytes_median": len(raw),
         "state_seen_ids": len(state.seen),
@@ -83,6 +86,9 @@ def run_micro(redis_url: str, prefix: str, customers: list[str]) -> dict[str, An
         "event_model_validate_json_us": per_call_us(lambda: Event.model_validate_json(chat)),
         "state_model_validate_json_us": per_call_us(lambda: CustomerState.model_validate_json(raw), 500),
         "state_model_dump_json_us": per_call_us(state.model_dump_json, 500),
+        "state_full_window_json_bytes": len(window_raw),
+        "state_full_window_validate_json_us": per_call_us(lambda: CustomerState.model_validate_json(window_raw), 500),
+        "state_full_window_dump_json_us": per_call_us(window.model_dump_json, 500),
         "state_json_stdlib_loads_us": per_call_us(lambda: json.loads(raw), 500),
         "state_orjson_loads_us": per_call_us(lambda: orjson.loads(raw), 500),
         "process_plain_chat_us": per_call_us(lambda: process(state, chat_event, now, world), 500),

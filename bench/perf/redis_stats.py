@@ -41,8 +41,8 @@ def per_input(before: Snapshot, after: Snapshot, inputs: float) -> dict[str, Any
         "inputs": inputs,
         "commands": total,
         "commands_per_input": round(total * scale, 4),
-        "round_trips": reads,
-        "round_trips_per_input": round(reads * scale, 5),
+        "socket_reads": reads,  # server side: a large pipeline takes several reads
+        "socket_reads_per_input": round(reads * scale, 5),
         "by_command_per_input": {k: round(v * scale, 4) for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])},
     }
 

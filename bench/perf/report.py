@@ -51,6 +51,13 @@ def table(r: dict[str, Any]) -> str:
     ratio = engine["events_per_s"] / bare["events_per_s"] if bare["events_per_s"] else 0.0
     verdict = "met" if ratio >= r["target_ratio"] else "missed"
     lines.append(f"  ratio engine / bare faust (asyncio): {ratio:.2f}  (target ≥ {r['target_ratio']}: {verdict})")
+    two = next((b for b in r["bare"] if "forward" in b["label"]), None)
+    if two and two["events_per_s"]:
+        lines.append(
+            f"  ratio engine / bare faust forward + count (the engine's two-stage topology, no work):"
+            f" {engine['events_per_s'] / two['events_per_s']:.2f}; that topology itself / bare count:"
+            f" {two['events_per_s'] / bare['events_per_s']:.2f}"
+        )
     e0 = engine
     lines.append(
         f"  engine run: {_n(e0['events'])} events, {_n(e0['timers_fired'])} timers fired, {_n(e0['actions'])} actions,"
@@ -67,19 +74,44 @@ def table(r: dict[str, Any]) -> str:
         f"  broker-inclusive (event produced → action received; 2 worker hops + our consumer):"
         f"  {_ms(lat['broker_ms'])}  max {_n(lat['broker_ms'].get('max'), 1)} ms",
     ]
+    for v in r.get("latency_variants", []):
+        lines.append(
+            f"  with XO_BATCH_WITHIN_S={v['batch_within_s']} ({_n(v['produced_per_s'])}/s, {v['seconds']}s):"
+            f" engine's own {_ms(v['engine_ms'])} · broker-inclusive {_ms(v['broker_ms'])}"
+            f" · throughput over its {_n(v['backlog_events'])}-event backlog {_n(v['backlog_events_per_s'])} events/s"
+        )
     rt, mem = engine["redis"], r["redis_memory"]
     by = ", ".join(f"{k} {v:.2f}" for k, v in list(rt["by_command_per_input"].items())[:8])
+    trace = r.get("trace", {})
+    trips = " · ".join(
+        f"{_n(trace[k]['redis_round_trips_per_input'], 4)} ({label})"
+        for k, label in (("backlog", "backlog"), ("half_rate", "half rate"))
+        if k in trace
+    )
     lines += [
         "",
         "Redis",
-        f"  round trips per input: {rt['round_trips_per_input']:.3f} (backlog) ·"
-        f" {lat['redis']['round_trips_per_input']:.3f} (latency run)",
+        f"  round trips per input (client pipelines + single commands, traced worker): {trips or '-'}",
         f"  commands per input: {rt['commands_per_input']:.2f} ({by}; Lua-internal calls included)",
         f"  memory per customer: {_n(mem['bytes_per_customer_all_in'])} B all-in (used_memory delta) ·"
         f" state key {_n(mem['state_key_bytes_mean'])} B (state JSON {_n(mem['state_json_bytes_mean'])} B mean,"
         f" {_n(mem['state_json_bytes_max'])} max) · {_n(mem['timer_index_entries'])} timer index entries",
         f"worker peak RSS: {_n(engine['peak_rss_mb'])} MiB",
     ]
+    if trace:
+        lines += [
+            "",
+            "where a batch's time goes (traced worker; wall ms per call · records per call; process is pure CPU,"
+            " the others include awaits)",
+        ]
+        names = ("identify", "handle", "redis_load", "process", "redis_commit", "publish", "redis_settle")
+        for key, label in (("backlog", "backlog"), ("half_rate", "half rate")):
+            phases = trace.get(key, {}).get("phases", {})
+            cells = [
+                f"{n} {phases[n]['ms_per_call']}·{phases[n]['records_per_call']:.0f}" for n in names if n in phases
+            ]
+            lag = trace.get(key, {}).get("loop_lag_ms") or {}
+            lines.append(f"  {label:<10}" + "  ".join(cells) + f"  · loop lag p99 {_n(lag.get('p99'), 0)} ms")
     t = r["timers"]
     lines += [
         "",
@@ -108,6 +140,8 @@ def table(r: dict[str, Any]) -> str:
     prof = r.get("profile")
     if prof and "engine_inclusive" in prof:
         lines += ["", f"profile ({prof['samples']} samples, {prof.get('svg') or prof['folded']}), inclusive:"]
-        lines += [f"  {pct:5.1f}%  {name}" for name, pct in prof["engine_inclusive"][3:13]]
+        wrappers = ("cli.py", "__main__.py", "retry.py", "faust_app.py")
+        shown = [(n, p) for n, p in prof["engine_inclusive"] if not any(w in n for w in wrappers)]
+        lines += [f"  {pct:5.1f}%  {name}" for name, pct in shown[:12]]
         lines.append("  self time by library: " + ", ".join(f"{k} {v}%" for k, v in prof["self_by_library"][:8]))
     return "\n".join(lines)

@@ -163,11 +163,15 @@ def cpu_share(start: Sample, end: Sample) -> dict[str, float]:
 # --- the engine --------------------------------------------------------------------------
 
 
-class _UvloopWorker(WorkerProcess):
+class _ModuleWorker(WorkerProcess):
+    """A worker started as ``python -m <module>`` (one of ours wrapping ``orchestrator worker``)."""
+
+    module = "orchestrator"
+
     def start(self) -> WorkerProcess:
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bench.perf.uvloop_worker"],
+            self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
+                [sys.executable, "-m", self.module],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -233,6 +237,16 @@ class EngineRun:
 
     def row(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+class _UvloopWorker(_ModuleWorker):
+    module = "bench.perf.uvloop_worker"
+
+
+class TracedWorker(_ModuleWorker):
+    """Writes the time of each batch phase to ``BENCH_TRACE_FILE`` (``bench/perf/traced_worker.py``)."""
+
+    module = "bench.perf.traced_worker"
 
 
 def start_engine(servers: Servers, prefix: str, knobs: Knobs, loop: str = "asyncio") -> WorkerProcess:
