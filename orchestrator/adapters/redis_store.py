@@ -140,3 +140,7 @@ async def _run(pipe: Pipeline) -> list[Any]:
         return await pipe.execute()
     except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
         raise TransientError(f"redis: {exc}") from exc
+    finally:
+        # Give the connection back to the pool: when loading the commit script fails (Redis
+        # went away), redis-py's execute() raises before its own reset and keeps it.
+        await pipe.reset()  # type: ignore[no-untyped-call]  # redis-py leaves reset() unannotated

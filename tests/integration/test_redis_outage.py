@@ -11,14 +11,19 @@ its state is committed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
+from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.core import CustomerState
 from orchestrator.embedded import EmbeddedRedis
+from orchestrator.errors import TransientError
 from orchestrator.harness import TopicWatcher, WorkerProcess, produce
+from orchestrator.service.ports import Commit, OutRecord, Settle, TimerRef
 from orchestrator.service.topics import Topics
 from tests.integration.workers import (
     CHANNELS,
@@ -113,3 +118,31 @@ def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
     finally:
         worker.stop()
         watcher.close()
+
+
+CALLS: dict[str, Callable[[RedisStore], Awaitable[object]]] = {
+    "load": lambda store: store.load(["M1"]),
+    "commit": lambda store: store.commit(
+        [Commit("M1", 0, CustomerState.new("M1"), {"a": OutRecord("t", "M1", b"{}")}, (TimerRef(0, "M1", "x", 1),))]
+    ),
+    "settle": lambda store: store.settle([Settle("M1", ("a",), (TimerRef(0, "M1", "x", 0),))]),
+    "due_timers": lambda store: store.due_timers([0, 1], 1, 10),
+    "lease_timers": lambda store: store.lease_timers([TimerRef(0, "M1", "x", 1)], 2),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+async def test_every_store_call_reports_redis_being_away_as_transient(
+    redis: EmbeddedRedis, prefix: str, call: str
+) -> None:
+    client = Redis.from_url(redis.url)
+    try:
+        store = RedisStore(client, prefix=prefix)
+        await store.load(["M1"])  # a pooled connection that the stop will break
+        redis.stop()
+        with pytest.raises(TransientError, match=r"^redis: "):
+            await CALLS[call](store)
+        redis.start()
+        await CALLS[call](store)  # and the same client works again once it is back
+    finally:
+        await client.aclose()
