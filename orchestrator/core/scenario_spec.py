@@ -183,7 +183,7 @@ class Maintenance(_Spec):
 
 class ServiceSettings(_Spec):
     default: Maintenance | None = Field(default=None, description="for brands not listed; none: only listed brands")
-    brands: dict[str, Maintenance] = Field(default_factory=dict)
+    brands: dict[str, Maintenance] = Field(default_factory=dict, description="by brand, or by model name")
     lead_days: NonNegativeInt = 14
     daily_km: PositiveFloat = Field(default=40, description="projection until the customer's own readings say more")
     min_span_days: PositiveInt = 30

@@ -16,7 +16,11 @@ from tests.builders import NOW, fire, make_event, make_world, run
 DAY = timedelta(days=1)
 SERVICE = {
     "default": {"interval_days": 180, "interval_km": 5000},
-    "brands": {"大众": {"interval_days": 365, "interval_km": 10000}, "特斯拉": {"interval_days": 730}},
+    "brands": {
+        "大众": {"interval_days": 365, "interval_km": 10000},
+        "特斯拉": {"interval_days": 730},
+        "ID.4 CROZZ": {"interval_days": 540},
+    },
     "lead_days": 14,
     "daily_km": 40,
     "min_span_days": 30,
@@ -52,6 +56,12 @@ def test_the_next_service_is_due_by_time_or_projected_mileage(case: str) -> None
     assert datetime.fromisoformat(timer.data["due"]) == NOW + due_days * DAY
     assert timer.due_at == NOW + (due_days - 14) * DAY
     assert timer.data["by"] == by
+
+
+def test_a_plan_can_be_keyed_by_model_name() -> None:
+    event = make_event("service.completed", NOW, {"model": "ID.4 CROZZ", "mileage": 18000})
+    timer = run(_world(), CustomerState.new("M1"), event)[-1].state.timers["service:due"]
+    assert (timer.data["due"], timer.data["by"]) == ((NOW + 540 * DAY).isoformat(), "time")
 
 
 def test_without_a_plan_for_the_brand_nothing_is_scheduled() -> None:

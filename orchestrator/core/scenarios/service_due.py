@@ -1,6 +1,7 @@
 """service_due (保养到期): time or projected mileage since the last service says the next is due.
 
-The plan comes from the car brand (``brands``, else ``default``; no plan, no timer): due
+The plan comes from the car (``brands``, keyed by brand or by model name, else ``default``;
+no plan, no timer): due
 at the last service + ``interval_days``, or when the projected odometer reaches the last
 reading + ``interval_km``, whichever comes first. The projection uses the customer's own
 km per day (two readings at least ``min_span_days`` apart), else ``daily_km``. The
@@ -38,8 +39,9 @@ def plan(profile: Profile, settings: ServiceSettings) -> Timer | None:
         return None
     last = profile.services[-1]
     brand = last.brand or profile.attributes.get("car_brand")
-    maintenance = settings.brands.get(str(brand)) if brand else None
-    maintenance = maintenance or settings.default
+    model = last.model or profile.attributes.get("car_model")
+    found = [settings.brands[str(k)] for k in (brand, model) if k and str(k) in settings.brands]
+    maintenance = found[0] if found else settings.default
     if maintenance is None:
         return None
     daily, daily_basis = _daily_km(profile, settings)
@@ -56,7 +58,7 @@ def plan(profile: Profile, settings: ServiceSettings) -> Timer | None:
         "occurrence": f"service:{last.time.isoformat()}",
         "rule": rule,
         "brand": str(brand or ""),
-        "model": last.model or str(profile.attributes.get("car_model") or ""),
+        "model": str(model or ""),
         "last_service": last.time.isoformat(),
         "last_mileage": "" if last.mileage is None else str(last.mileage),
         "due": due.isoformat(),
