@@ -12,6 +12,7 @@ from orchestrator.core import CustomerState, Event, World
 from orchestrator.core.population import Observation, Population
 from orchestrator.core.scenario_spec import LifecycleSettings, ScenarioSettings
 from orchestrator.core.scenarios import lifecycle
+from orchestrator.core.scenarios.base import purchase_times
 from orchestrator.core.scenarios.names import SAMPLE_EVIDENCE
 from orchestrator.core.state import OrderRecord, Profile
 from tests.builders import NOW, fire, make_event, make_world, order, refund, run
@@ -71,7 +72,7 @@ def _risk(gaps: list[float], silent: float, **model: Any) -> float:
     times = [NOW - silent * DAY]
     for gap in reversed(gaps):
         times.insert(0, times[0] - gap * DAY)
-    return lifecycle.churn_risk(times, NOW, None, SETTINGS.churn_risk.model_copy(update=model))
+    return lifecycle.churn_risk(purchase_times(times), NOW, None, SETTINGS.churn_risk.model_copy(update=model))
 
 
 def test_churn_risk_right_after_a_first_order() -> None:

@@ -84,8 +84,12 @@ def purchase_times(times: Iterable[datetime]) -> list[datetime]:
 
 def intervals(times: Iterable[datetime]) -> list[float]:
     """Days between consecutive buying moments."""
-    moments = purchase_times(times)
-    return [round(days(b - a), 4) for a, b in itertools.pairwise(moments)]
+    return gaps(purchase_times(times))
+
+
+def gaps(moments: list[datetime]) -> list[float]:
+    """Days between consecutive moments (already distinct: see ``purchase_times``)."""
+    return [round((b - a) / DAY, 4) for a, b in itertools.pairwise(moments)]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from orchestrator.core.ports import World
 from orchestrator.core.scenario_spec import ChurnRisk, LifecycleSettings, Threshold
-from orchestrator.core.scenarios.base import DAY, Rhythm, days, intervals, purchase_times, rhythm
+from orchestrator.core.scenarios.base import DAY, Rhythm, days, gaps, purchase_times, rhythm
 from orchestrator.core.state import Profile
 
 REGISTERED, NEW, LOYAL, DORMANT, CHURNED = "registered", "new", "loyal", "dormant", "churned"
@@ -65,8 +65,8 @@ def legacy_stage(profile: Profile) -> str:
 
 def evaluate(profile: Profile, as_of: datetime, settings: LifecycleSettings, world: World) -> Standing:
     paid = [o.time for o in profile.paid_orders() if o.time <= as_of]
-    gaps = intervals(paid)
-    found = rhythm(gaps, "*", world, (settings.min_intervals, settings.population_min))
+    moments = purchase_times(paid)
+    found = rhythm(gaps(moments), "*", world, (settings.min_intervals, settings.population_min))
     pace = found or Rhythm(settings.default_interval_days, "default")
     dormant_after, churned_after = _after(settings.dormant, pace), _after(settings.churned, pace)
     last = max(paid) if paid else None
@@ -79,13 +79,15 @@ def evaluate(profile: Profile, as_of: datetime, settings: LifecycleSettings, wor
         stage = DORMANT
     else:
         stage = LOYAL if len(paid) >= settings.loyal_min_orders else NEW
-    risk = churn_risk(paid, as_of, profile.first_seen_at, settings.churn_risk)
+    risk = churn_risk(moments, as_of, profile.first_seen_at, settings.churn_risk)
     return Standing(stage, risk, len(paid), last, pace, dormant_after, churned_after)
 
 
-def churn_risk(paid: list[datetime], as_of: datetime, first_seen: datetime | None, model: ChurnRisk) -> float:
-    """The chance of no purchase within ``model.horizon`` after ``as_of`` (see the module doc)."""
-    moments = purchase_times(paid)
+def churn_risk(moments: list[datetime], as_of: datetime, first_seen: datetime | None, model: ChurnRisk) -> float:
+    """The chance of no purchase within ``model.horizon`` after ``as_of`` (see the module doc).
+
+    ``moments`` are the distinct buying moments, oldest first (``base.purchase_times``).
+    """
     start = moments[0] if moments else (first_seen or as_of)
     repeat = max(len(moments) - 1, 0)
     total = max(days(as_of - start), 0.0)

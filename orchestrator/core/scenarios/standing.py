@@ -99,4 +99,7 @@ def _reschedule(state: CustomerState, sig: Signal, moments: list[datetime]) -> C
 
 
 def _with(state: CustomerState, **changes: Any) -> CustomerState:
-    return state.model_copy(update={"profile": state.profile.model_copy(update=changes)})
+    profile = state.profile
+    if all(getattr(profile, k) == v for k, v in changes.items()):
+        return state  # unchanged: keep the same objects (templates' profile view is cached by identity)
+    return state.model_copy(update={"profile": profile.model_copy(update=changes)})
