@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, World, process
 from orchestrator.core.effects import Suppressed
+from orchestrator.core.population import Observation
 from orchestrator.errors import InputError, StateConflict
 from orchestrator.service import codec
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
@@ -75,6 +76,7 @@ class _Customer:
     timers_done: list[TimerRef] = field(default_factory=list)
     received: dict[str, float] = field(default_factory=dict)  # outbox key → receipt time
     changed: bool = False
+    observations: list[Observation] = field(default_factory=list)  # for the population figures
 
 
 class Handler:
@@ -93,6 +95,7 @@ class Handler:
         conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
+        self._observe(customers)
         await self._publish(customers, dlq, report)
         return report
 
@@ -159,6 +162,16 @@ class Handler:
             customer.state = state
         return dlq
 
+    def _observe(self, customers: dict[str, _Customer]) -> None:
+        """Fold what committed inputs taught about the population (medians of repurchase intervals …).
+
+        Each worker keeps the figures of the customers it processed, in memory; after a
+        restart they build up again from the seeds in scenarios.yaml.
+        """
+        observed = [o for c in customers.values() for o in c.observations]
+        if observed:
+            self.world = replace(self.world, population=self.world.population.observe(observed))
+
     def _account(
         self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport
     ) -> None:
@@ -171,6 +184,7 @@ class Handler:
             report.duplicates += 1
             return
         customer.changed = True
+        customer.observations.extend(outcome.observations)
         cid = outcome.state.customer_id
         for action in outcome.actions:
             customer.outbox[action.action_id] = OutRecord(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import orjson
@@ -97,6 +97,8 @@ class _Clock:
         self.now = max(now, self.now) if self.now else now
         sim = self.sim
         outcome = process(sim.states.get(cid) or CustomerState.new(cid), inp, self.now, self.world)
+        if outcome.observations:  # the population's running figures, as a worker keeps them
+            self.world = replace(self.world, population=self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
         sim.outcomes.append(outcome)
         for timer in outcome.timers_set:
