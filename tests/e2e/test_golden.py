@@ -85,20 +85,25 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "I4005": ["invite_1v1 task", "invite_auto wecom_private", "nudge wecom_private"],  # task skipped
     },
     "moving-house": {
-        "H5001": ["premium wecom_private", "consult task"],  # opened the list
-        "H5002": ["starter wecom_private"],
-        "H5003": ["starter wecom_private"],  # bought an air fryer: goal
+        "H5001": ["hit orders:2026-11-02", "premium wecom_private", "consult task"],  # opened the list
+        "H5002": ["hit orders:2026-11-03", "starter wecom_private"],
+        "H5003": ["hit orders:2026-11-03", "starter wecom_private"],  # bought an air fryer: goal
         "H5004": [],  # a rice cooker is no move
-        "H5005": ["starter sms", "~starter wecom_private no_recipient, fell back"],  # no WeCom id
-        "H5006": [],  # refunded before the list: exit_on
+        "H5005": ["hit orders:2026-11-04", "starter sms", "~starter wecom_private no_recipient, fell back"],
+        "H5006": ["hit orders:2026-11-04"],  # refunded before the list: exit_on
     },
     "steamer-idle": {
-        "S3002": ["steam_oven wecom_private steam_oven", "week_plan wecom_private steam_oven"],  # answered twice
-        "S3001": ["steamer wecom_private steamer", "week_plan wecom_private steamer"],
-        "S3020": [],  # holdout
-        "S3004": [],  # another answer
-        "S3005": ["steam_oven sms steam_oven", "~steam_oven wecom_private no_recipient, fell back"],
-        "S3006": ["steam_oven wecom_private steam_oven"],  # bought: goal
+        # answered twice: the tag is set once, so one hit
+        "S3002": ["hit 担心闲置:si-007", "steam_oven wecom_private steam_oven", "week_plan wecom_private steam_oven"],
+        "S3001": ["hit 担心闲置:si-008", "steamer wecom_private steamer", "week_plan wecom_private steamer"],
+        "S3020": ["hit 担心闲置:si-009"],  # holdout
+        "S3004": ["hit 价格敏感:si-010"],  # another answer, another tag: not this journey
+        "S3005": [
+            "hit 担心闲置:si-011",
+            "steam_oven sms steam_oven",
+            "~steam_oven wecom_private no_recipient, fell back",
+        ],
+        "S3006": ["hit 担心闲置:si-012", "steam_oven wecom_private steam_oven"],  # bought: goal
     },
     "winback-dormant": {
         "W3001": ["gift_offer wecom_private B"],  # came back: goal
