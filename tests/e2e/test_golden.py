@@ -72,17 +72,30 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "R3012": ["hit protein:2026-11-30", "remind wecom_private"],  # refund: exit_on
     },
     "invite-friend": {
-        "I4001": ["invite_1v1 task", "credit webhook", "thanks wecom_private"],  # ¥59 order ignored, ¥199 counts
+        # ¥59 order ignored, ¥199 counts; the second ask is within the 30-day cooldown
+        "I4001": [
+            "hit chat:2026-11-10",
+            "invite_1v1 task",
+            "credit webhook",
+            "thanks wecom_private",
+            "hit chat:2026-11-20",
+        ],
         "I4002": [
+            "hit chat:2026-11-10",
             "invite_1v1 task",
             "invite_auto sms",  # SLA lapsed
             "~invite_auto wecom_private no_recipient, fell back",
             "nudge sms",
             "~nudge wecom_private no_recipient, fell back",
         ],
-        "I4003": [],  # never bought
+        "I4003": ["hit chat:2026-11-10"],  # never bought: entry refused
         "I4004": [],  # no trigger phrase
-        "I4005": ["invite_1v1 task", "invite_auto wecom_private", "nudge wecom_private"],  # task skipped
+        "I4005": [
+            "hit chat:2026-11-11",
+            "invite_1v1 task",
+            "invite_auto wecom_private",
+            "nudge wecom_private",
+        ],  # skipped
     },
     "moving-house": {
         "H5001": ["hit orders:2026-11-02", "premium wecom_private", "consult task"],  # opened the list
