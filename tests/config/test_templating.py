@@ -30,6 +30,8 @@ def test_the_replenish_template_renders_personal_chinese_text() -> None:
     )
     context = {"profile": {"name": None}, "scenario": {"product": "鱼油", "days_left": 0}}
     assert templates.render("replenish/remind.j2", context).startswith("您好，您上次买的鱼油，应该已经用完了")
+    context = {"profile": {"name": "赵女士"}, "scenario": {"product": "维生素C", "days_left": 0, "source": "chat"}}
+    assert templates.render("replenish/remind.j2", context).startswith("赵女士，听您说维生素C快用完了，需要的话")
 
 
 def test_an_undefined_name_fails_with_template_and_line(tmp_path: Path) -> None:
