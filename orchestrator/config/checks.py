@@ -16,9 +16,11 @@ from orchestrator.core.journey_spec import (
     CHANNELS,
     AnyStep,
     BranchStep,
+    DateTrigger,
     EventTrigger,
     JourneySpec,
     ScenarioTrigger,
+    ScheduleTrigger,
     SegmentTrigger,
     SendStep,
     SplitStep,
@@ -160,7 +162,9 @@ def _templates(journey: JourneySpec) -> Iterator[tuple[Path_, str]]:
 def _check_condition(templates: Templates, journey: JourneySpec, where: Path_, expression: str, report: Report) -> None:
     try:
         templates.compile_condition(expression)
-        templates.evaluate(expression, sample_context(journey))
+        # goal and wait_for conditions judge the incoming event, whatever started the journey
+        on_event = where[:2] == ("goal", "when") or "wait_for" in where
+        templates.evaluate(expression, sample_context(journey, on_event=on_event))
     except TemplateSyntaxError as exc:
         report(where, f"condition does not compile: {exc.message}")
     except StepError as exc:
@@ -179,7 +183,7 @@ def _check_template(templates: Templates, journey: JourneySpec, where: Path_, na
         report(where, f"fails to render on the sample profile and event (add values under `sample:`): {exc}")
 
 
-def sample_context(journey: JourneySpec) -> dict[str, Any]:
+def sample_context(journey: JourneySpec, on_event: bool = False) -> dict[str, Any]:
     """A plausible customer for dry renders, overridden by the journey's ``sample:``."""
     profile = Profile(
         name="王女士",
@@ -197,18 +201,22 @@ def sample_context(journey: JourneySpec) -> dict[str, Any]:
     scenario: dict[str, Any] = {}
     if isinstance(trigger, ScenarioTrigger):
         scenario = {"name": trigger.scenario, **SAMPLE_EVIDENCE.get(trigger.scenario, {})}
-    event = {
+    event: dict[str, Any] = {
         "id": "sample",
         "type": trigger.event if isinstance(trigger, EventTrigger) else "sample",
         "time": SAMPLE_NOW.isoformat(),
         "identity": {"member_id": "M0001"},
         "data": {},
     }
+    if isinstance(trigger, ScheduleTrigger | DateTrigger) and not on_event:
+        event = {}  # entered by a timer: no event (declare one under `sample.event` if a step expects it)
+    event = _merge(event, sample.event)
     return {
         "profile": profile,
-        "event": _merge(event, sample.event),
+        "event": event,
+        "trigger": event,
         "scenario": _merge(scenario, sample.scenario),
-        "journey": {"id": journey.id, "version": journey.version, "variant": None, "step": "sample"},
+        "journey": {"id": journey.id, "version": journey.version, "variant": None, "step": "sample", "visit": 1},
         "customer_id": "M0001",
         "now": SAMPLE_NOW.isoformat(),
     }

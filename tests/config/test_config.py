@@ -243,3 +243,13 @@ def test_bad_environment_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     monkeypatch.setenv("XO_PARTITIONS", "zero")
     assert main(["validate"]) == 2
     assert "xo_partitions" in capsys.readouterr().err
+
+
+def test_a_timer_started_journey_has_no_event_to_render(tmp_path: Path) -> None:
+    dated = HEAD.replace("{scenario: consumption_cycle_ending}", "{date: {attribute: birthday, at: '10:00'}}")
+    root = _tree(tmp_path, dated + SEND, template="{{ event.data.get('x') }}")
+    [problem] = _problems(root)
+    assert "steps[0].send.template: fails to render on the sample profile" in problem
+    assert "has no attribute 'data'" in problem
+    goal = "goal: {event: coupon.redeemed, within: 7d, when: \"event.data.get('pool') == 'A'\"}\n"
+    assert load_config(_tree(root, dated + goal + SEND, template="生日快乐") / "journeys", root / "templates").journeys
