@@ -252,4 +252,5 @@ def test_a_timer_started_journey_has_no_event_to_render(tmp_path: Path) -> None:
     assert "steps[0].send.template: fails to render on the sample profile" in problem
     assert "has no attribute 'data'" in problem
     goal = "goal: {event: coupon.redeemed, within: 7d, when: \"event.data.get('pool') == 'A'\"}\n"
-    assert load_config(_tree(root, dated + goal + SEND, template="生日快乐") / "journeys", root / "templates").journeys
+    with_goal = dated.replace("steps:\n", goal + "steps:\n") + SEND
+    assert load_config(_tree(root, with_goal, template="生日快乐") / "journeys", root / "templates").journeys
