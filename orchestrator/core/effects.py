@@ -60,6 +60,7 @@ class Suppressed(_Value):
 
 
 class StepFailure(_Value):
+    customer_id: str
     journey_id: str
     version: int
     step: str

@@ -27,7 +27,14 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
     if not _may_enter(state, journey, ctx):
         return state
     condition = journey.entry.when
-    site = StepFailure(journey_id=journey.id, version=journey.version, step="entry", instance_id="-", reason="")
+    site = StepFailure(
+        customer_id=state.customer_id,
+        journey_id=journey.id,
+        version=journey.version,
+        step="entry",
+        instance_id="-",
+        reason="",
+    )
     if condition and not holds(condition, variables(state, None, ctx, fx, scenario), ctx, fx, site):
         return state
     iid = instance_id(journey, occurrence.key)
@@ -153,6 +160,7 @@ def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx
 
 def _evaluate(state: CustomerState, instance: Instance, condition: str, ctx: Ctx, fx: Effects) -> bool:
     site = StepFailure(
+        customer_id=state.customer_id,
         journey_id=instance.journey_id,
         version=instance.version,
         step=str(instance.step),
@@ -186,7 +194,12 @@ def end(state: CustomerState, instance: Instance, how: str, fx: Effects) -> Cust
 def _fail(state: CustomerState, instance: Instance, step: str, reason: str, fx: Effects) -> CustomerState:
     fx.failures.append(
         StepFailure(
-            journey_id=instance.journey_id, version=instance.version, step=step, instance_id=instance.id, reason=reason
+            customer_id=state.customer_id,
+            journey_id=instance.journey_id,
+            version=instance.version,
+            step=step,
+            instance_id=instance.id,
+            reason=reason,
         )
     )
     return end(state, instance, "failed", fx)

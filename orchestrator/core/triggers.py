@@ -122,5 +122,12 @@ def _as_date(value: object) -> date | None:
 def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
     if condition is None:
         return True
-    site = StepFailure(journey_id=journey.id, version=journey.version, step="trigger", instance_id="-", reason="")
+    site = StepFailure(
+        customer_id=str(scope["customer_id"]),
+        journey_id=journey.id,
+        version=journey.version,
+        step="trigger",
+        instance_id="-",
+        reason="",
+    )
     return holds(condition, scope, ctx, fx, site)
