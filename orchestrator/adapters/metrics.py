@@ -33,6 +33,12 @@ class Metrics:
         self.step_errors = Counter(
             "xo_step_errors", "Journey steps that failed, by journey and step.", ["journey", "step"], registry=r
         )
+        self.conversions = Counter(
+            "xo_journey_conversions",
+            "Goals reached, by variant (holdouts and ended instances too).",
+            ["journey", "version", "variant"],
+            registry=r,
+        )
         self.suppressed = Counter(
             "xo_sends_suppressed",
             "Sends the contact policy deferred or dropped.",
@@ -63,6 +69,8 @@ class Metrics:
             self.latency.observe(seconds)
         for failure in report.failures:
             self.step_errors.labels(failure.journey_id, failure.step).inc()
+        for (journey, version, variant), count in report.conversions.items():
+            self.conversions.labels(journey, str(version), variant).inc(count)
         for (reason, channel, outcome), count in report.suppressed.items():
             self.suppressed.labels(reason, channel, outcome).inc(count)
         self.republished.inc(report.republished)

@@ -59,6 +59,17 @@ class Suppressed(_Value):
     deferred_until: AwareDatetime | None = None  # None: dropped (or fell back)
 
 
+class Conversion(_Value):
+    """A customer reached a journey's goal: while running, or after the instance ended (holdouts too)."""
+
+    customer_id: str
+    journey_id: str
+    version: int
+    variant: str | None
+    instance_id: str
+    event_id: str
+
+
 class StepFailure(_Value):
     customer_id: str
     journey_id: str
@@ -86,6 +97,7 @@ class Outcome(_Value):
     timers_cancelled: tuple[str, ...] = ()
     failures: tuple[StepFailure, ...] = ()
     suppressed: tuple[Suppressed, ...] = ()
+    conversions: tuple[Conversion, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
     duplicate: bool = False

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 
-from orchestrator.core.effects import StepFailure
+from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import JourneySpec, TaskStep, WaitForStep
 from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, variables, wait_timer_id
-from orchestrator.core.state import CustomerState, Instance, Timer
+from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
 from orchestrator.core.steps import EXECUTORS, Run
 from orchestrator.errors import StepError
 
 MAX_STEPS_PER_INPUT = 100  # a guard; validation rejects loops without a wait
+ATTRIBUTED = frozenset({"completed", "holdout", "timed_out", "skipped"})  # ends after which a goal still counts
+ATTRIBUTION_WINDOW = 20
 
 
 def instance_id(journey: JourneySpec, occurrence: str) -> str:
@@ -74,7 +76,7 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
     journey = ctx.world.by_version[(instance.journey_id, instance.version)]
     for _ in range(MAX_STEPS_PER_INPUT):
         if step_id is None:
-            return end(state, instance, "completed", fx)
+            return end(state, instance, "completed", ctx, fx)
         step = journey.step(step_id)
         if instance.deferred and instance.step == step.id:
             instance = instance.model_copy(update={"deferred": False})  # a retried send is the same visit
@@ -86,13 +88,13 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
                 continue
             state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx), step)
         except StepError as exc:
-            return _fail(state, instance, step.id, str(exc), fx)
+            return _fail(state, (instance, step.id), str(exc), ctx, fx)
         if isinstance(flow, Park):
             return _put(state, instance)
         if isinstance(flow, End):
-            return end(state, instance, flow.how, fx)
+            return end(state, instance, flow.how, ctx, fx)
         step_id = flow.step
-    return _fail(state, instance, str(step_id), "too many steps without a wait", fx)
+    return _fail(state, (instance, str(step_id)), "too many steps without a wait", ctx, fx)
 
 
 def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
@@ -102,13 +104,13 @@ def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Custome
         return state
     journey = ctx.world.by_version.get((instance.journey_id, instance.version))
     if journey is None:  # the version was retired; nothing left to run
-        return end(state, instance, "retired", fx)
+        return end(state, instance, "retired", ctx, fx)
     step = journey.step(instance.step)
     if instance.deferred:
         return run(state, instance, step.id, ctx, fx)
     if isinstance(step, WaitForStep | TaskStep):
         target = step.wait_for.on_timeout if isinstance(step, WaitForStep) else step.task.on_timeout
-        return run(state, instance, target, ctx, fx) if target else end(state, instance, "timed_out", fx)
+        return run(state, instance, target, ctx, fx) if target else end(state, instance, "timed_out", ctx, fx)
     return run(state, instance, journey.following(step.id), ctx, fx)
 
 
@@ -125,12 +127,52 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
             and event.time - instance.entered_at <= goal.within
             and (goal.when is None or _evaluate(state, instance, goal.when, ctx, fx))
         ):
-            state = end(state, instance, "goal", fx)
+            fx.conversions.append(_conversion(state, instance, event))
+            state = end(state, instance, "goal", ctx, fx)
         elif event.type in journey.exit_on:
-            state = end(state, instance, "exited", fx)
+            state = end(state, instance, "exited", ctx, fx)
         elif instance.step is not None:
             state = _awaited(state, instance, journey, ctx, fx)
-    return state
+    return _attributed(state, event, ctx, fx)
+
+
+def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
+    """A goal reached after the instance ended (a holdout, a completed path) still converts, once."""
+    kept = []
+    for item in state.attribution:
+        journey = ctx.world.by_version.get((item.journey_id, item.version))
+        goal = journey.goal if journey else None
+        if goal is None or item.until < event.time:
+            continue  # the window closed
+        if event.type == goal.event and (goal.when is None or _goal_holds(state, goal.when, item, ctx, fx)):
+            fx.conversions.append(_conversion(state, item, event))
+            continue
+        kept.append(item)
+    return state.model_copy(update={"attribution": tuple(kept)}) if len(kept) != len(state.attribution) else state
+
+
+def _goal_holds(state: CustomerState, condition: str, item: Attribution, ctx: Ctx, fx: Effects) -> bool:
+    site = StepFailure(
+        customer_id=state.customer_id,
+        journey_id=item.journey_id,
+        version=item.version,
+        step="goal",
+        instance_id=item.instance_id,
+        reason="",
+    )
+    return holds(condition, variables(state, None, ctx, fx), ctx, fx, site)
+
+
+def _conversion(state: CustomerState, source: Instance | Attribution, event: Event) -> Conversion:
+    instance_id = source.id if isinstance(source, Instance) else source.instance_id
+    return Conversion(
+        customer_id=state.customer_id,
+        journey_id=source.journey_id,
+        version=source.version,
+        variant=source.variant,
+        instance_id=instance_id,
+        event_id=event.id,
+    )
 
 
 def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx: Ctx, fx: Effects) -> CustomerState:
@@ -149,7 +191,7 @@ def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx
         elif event.type == "task.skipped":
             target = step.task.on_skipped
             if target is None:
-                return end(state, instance, "skipped", fx)
+                return end(state, instance, "skipped", ctx, fx)
         else:
             return state
     else:
@@ -185,13 +227,26 @@ def migrate(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
     return state
 
 
-def end(state: CustomerState, instance: Instance, how: str, fx: Effects) -> CustomerState:
+def end(state: CustomerState, instance: Instance, how: str, ctx: Ctx, fx: Effects) -> CustomerState:
     fx.journey_events.append((how, instance.journey_id, instance.version))
+    journey = ctx.world.by_version.get((instance.journey_id, instance.version))
+    if journey is not None and journey.goal is not None and how in ATTRIBUTED:
+        until = instance.entered_at + journey.goal.within
+        if until > ctx.now:
+            kept = Attribution(
+                journey_id=instance.journey_id,
+                version=instance.version,
+                variant=instance.variant,
+                instance_id=instance.id,
+                until=until,
+            )
+            state = state.model_copy(update={"attribution": (*state.attribution, kept)[-ATTRIBUTION_WINDOW:]})
     state = fx.cancel_timer(state, wait_timer_id(instance))
     return state.model_copy(update={"instances": {k: v for k, v in state.instances.items() if k != instance.id}})
 
 
-def _fail(state: CustomerState, instance: Instance, step: str, reason: str, fx: Effects) -> CustomerState:
+def _fail(state: CustomerState, at: tuple[Instance, str], reason: str, ctx: Ctx, fx: Effects) -> CustomerState:
+    instance, step = at
     fx.failures.append(
         StepFailure(
             customer_id=state.customer_id,
@@ -202,7 +257,7 @@ def _fail(state: CustomerState, instance: Instance, step: str, reason: str, fx: 
             reason=reason,
         )
     )
-    return end(state, instance, "failed", fx)
+    return end(state, instance, "failed", ctx, fx)
 
 
 def _put(state: CustomerState, instance: Instance) -> CustomerState:

@@ -49,6 +49,7 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         failures=tuple(fx.failures),
         suppressed=tuple(fx.suppressed),
         journey_events=tuple(fx.journey_events),
+        conversions=tuple(fx.conversions),
         observations=observations(before, state.profile) if changed else (),
     )
 

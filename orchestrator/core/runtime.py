@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orchestrator.core.effects import Action, ScenarioHit, StepFailure, Suppressed
+from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
 from orchestrator.core.ports import World
 from orchestrator.core.state import CustomerState, Instance, Profile, Timer
@@ -26,6 +26,7 @@ class Effects:
     failures: list[StepFailure] = field(default_factory=list)
     suppressed: list[Suppressed] = field(default_factory=list)
     journey_events: list[tuple[str, str, int]] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
     _profile: tuple[Profile, dict[str, Any]] | None = None
 
     def set_timer(self, state: CustomerState, timer: Timer) -> CustomerState:

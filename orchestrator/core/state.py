@@ -117,6 +117,16 @@ class Instance(_Value):
         return self.model_copy(update={"visits": {**self.visits, step_id: self.visits.get(step_id, 0) + 1}})
 
 
+class Attribution(_Value):
+    """An ended instance whose goal window is still open: a later goal still counts for its variant."""
+
+    journey_id: str
+    version: int
+    variant: str | None
+    instance_id: str
+    until: AwareDatetime
+
+
 class CustomerState(_Value):
     customer_id: str
     version: int = 0
@@ -128,6 +138,7 @@ class CustomerState(_Value):
     fired: tuple[str, ...] = ()  # scenario occurrences that already fired
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
     send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
+    attribution: tuple[Attribution, ...] = ()  # ended instances still inside their goal window
 
     @classmethod
     def new(cls, customer_id: str) -> CustomerState:

@@ -200,6 +200,7 @@ class Handler:
         report.journeys.update(outcome.journey_events)
         report.failures.extend(outcome.failures)
         report.suppressed.update((s.reason.split(",")[0], s.channel, _fate(s)) for s in outcome.suppressed)
+        report.conversions.update((c.journey_id, c.version, c.variant or "") for c in outcome.conversions)
 
     async def _publish(self, customers: dict[str, _Customer], dlq: list[OutRecord], report: BatchReport) -> None:
         pending = [r for c in customers.values() for r in c.loaded.outbox.values()]

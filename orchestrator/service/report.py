@@ -19,4 +19,5 @@ class BatchReport:
     actions: list[tuple[str, float]] = field(default_factory=list)  # (channel, seconds from receipt to ack)
     republished: int = 0
     failures: list[StepFailure] = field(default_factory=list)
+    conversions: Counter[tuple[str, int, str]] = field(default_factory=Counter)  # (journey, version, variant)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)

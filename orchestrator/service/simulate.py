@@ -4,7 +4,8 @@ The clock moves through the events' times and never backwards: before each event
 that came due fire in due order at their due time (a timer set in the past fires at the
 current time, as a running worker would fire it); after the last event, timers due by
 ``until`` fire. Events after ``until`` are not replayed. Output records are the bytes the
-topics would carry (actions, scenario hits), plus suppressions and step failures, in the
+topics would carry (actions, scenario hits), plus suppressions, step failures and goal
+conversions (holdouts included), in the
 order they happened. Same input → same bytes.
 """
 
@@ -107,3 +108,4 @@ class _Clock:
         sim.records.extend(codec.encode_action(a) for a in outcome.actions)
         sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
         sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
+        sim.records.extend(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions)

@@ -296,3 +296,28 @@ def test_templates_see_the_profile_view_with_derived_figures() -> None:
     assert context["event"]["type"] == "chat.message"
     assert context["journey"] == {"id": "replenish", "version": 1, "variant": None, "step": "a", "visit": 1}
     assert context["trigger"]["type"] == "chat.message"
+
+
+def test_a_goal_after_the_instance_ended_still_converts_once_holdouts_included() -> None:
+    split = {"id": "ab", "split": {"A": {"weight": 50, "next": "a"}, "holdout": {"weight": 50}}}
+    world = _world(split, SEND_A, goal={"event": "order.paid", "within": "7d"})
+    order = make_event("order.paid", NOW + 2 * DAY, {"order_id": "O9", "amount": 10.0}, id_="late-order")
+    again = make_event("order.paid", NOW + 3 * DAY, {"order_id": "O10", "amount": 10.0}, id_="second-order")
+    variants = set()
+    for n in range(12):
+        state = _known().model_copy(update={"customer_id": f"C{n}"})
+        entered = run(world, state, _chat())[-1]
+        assert entered.state.instances == {}  # both paths end at once
+        first, second = run(world, entered.state, order, again)
+        [conversion] = first.conversions
+        assert conversion.event_id == "late-order"
+        variants.add(conversion.variant)
+        assert second.conversions == ()
+    assert variants == {"A", "holdout"}
+
+
+def test_a_goal_after_the_window_does_not_convert() -> None:
+    world = _world(SEND_A, goal={"event": "order.paid", "within": "7d"})
+    entered = run(world, _known(), _chat())[-1]
+    late = make_event("order.paid", NOW + 8 * DAY, {"order_id": "O9", "amount": 10.0})
+    assert run(world, entered.state, late)[-1].conversions == ()

@@ -59,7 +59,7 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "R3003": ["hit protein:2026-11-30", "remind wecom_private"],  # holdout
         "R3004": ["hit protein:2026-11-30", "remind wecom_private", "follow_up task"],  # replied, associate done
         "R3005": ["hit protein:2026-11-30", "remind wecom_private", "follow_up task", "combo_coupon sms B"],
-        "R3006": ["hit protein:2026-11-30", "remind wecom_private"],  # bought the next day: goal
+        "R3006": ["hit protein:2026-11-30", "remind wecom_private", "goal"],  # bought the next day: goal
         "R3007": ["hit protein:2026-11-30", "remind wecom_private"],  # first-time buyer: reminder only
         "R3008": ["hit protein:2026-11-30"],  # no WeCom id: the reminder step fails
         "R3009": ["hit protein:2026-11-30"],  # CRM do-not-disturb: not entered
@@ -100,7 +100,7 @@ STORIES: dict[str, dict[str, list[str]]] = {
     "moving-house": {
         "H5001": ["hit orders:2026-11-02", "premium wecom_private", "consult task"],  # opened the list
         "H5002": ["hit orders:2026-11-03", "starter wecom_private"],
-        "H5003": ["hit orders:2026-11-03", "starter wecom_private"],  # bought an air fryer: goal
+        "H5003": ["hit orders:2026-11-03", "starter wecom_private", "goal"],  # bought an air fryer: goal
         "H5004": [],  # a rice cooker is no move
         "H5005": ["hit orders:2026-11-04", "starter sms", "~starter wecom_private no_recipient, fell back"],
         "H5006": ["hit orders:2026-11-04"],  # refunded before the list: exit_on
@@ -116,10 +116,10 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "steam_oven sms steam_oven",
             "~steam_oven wecom_private no_recipient, fell back",
         ],
-        "S3006": ["hit 担心闲置:si-012", "steam_oven wecom_private steam_oven"],  # bought: goal
+        "S3006": ["hit 担心闲置:si-012", "steam_oven wecom_private steam_oven", "goal steam_oven"],  # bought: goal
     },
     "winback-dormant": {
-        "W3001": ["gift_offer wecom_private B"],  # came back: goal
+        "W3001": ["gift_offer wecom_private B", "goal B"],  # came back: goal
         "W3002": ["coupon_offer wecom_private A", "reminder sms A"],
         "W3003": ["manager_call task", "reminder sms"],  # diamond, called
         "W3004": ["manager_call task", "vip_message wecom_private", "reminder sms"],  # after National Day
@@ -129,7 +129,7 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "W3010": [],  # holdout
     },
     "car-service": {
-        "C6001": ["card wecom_private", "confirm wecom_private"],  # serviced: goal
+        "C6001": ["card wecom_private", "confirm wecom_private", "goal"],  # serviced: goal
         "C6002": ["card wecom_private", "advisor_call task", "confirm wecom_private", "no_show task"],
         "C6003": [
             "card sms",
@@ -140,12 +140,13 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "C6004": [],  # serviced again before due
         "C6005": ["card wecom_private"],  # sold the car: exit_on
         "C6006": [],  # no model known
-        "C6007": ["card wecom_private", "confirm wecom_private"],  # 调休 Saturday
+        "C6007": ["card wecom_private", "confirm wecom_private", "goal"],  # 调休 Saturday
     },
     "fruit-day": {
         "F7001": [
             "coupon coupon",
             "announce wecom_private",
+            "goal",  # redeemed the first week's coupon
             "coupon coupon",
             "announce wecom_private",
             "last_call wecom_private",
@@ -216,6 +217,9 @@ def _story(output: bytes, scenario: str | None) -> tuple[dict[str, list[str]], l
             if record["scenario"] != scenario:
                 continue
             story.setdefault(record["customer_id"], []).append(f"hit {record['occurrence']}")
+        elif "conversion" in record:
+            c = record["conversion"]
+            story.setdefault(c["customer_id"], []).append(f"goal {c['variant'] or ''}".rstrip())
         elif "suppressed" in record:
             s = record["suppressed"]
             journeys.add(s["journey_id"])
