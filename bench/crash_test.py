@@ -311,11 +311,12 @@ def run(options: Options, bootstrap: str, redis_url: str, out: Out = print) -> R
         "XO_PARTITIONS": str(options.partitions),
         "XO_SESSION_TIMEOUT_S": "6",
         "XO_FETCH_WAIT_MS": "10",
-        "XO_DATA_DIR": tempfile.mkdtemp(prefix="xo-crash-"),
+        "XO_DATA_DIR": "",  # set below, to a folder removed at the end
         "XO_JOURNEYS_DIR": str(JOURNEYS),
         "XO_TEMPLATES_DIR": str(TEMPLATES),
     }
     with ExitStack() as stack:
+        env["XO_DATA_DIR"] = stack.enter_context(tempfile.TemporaryDirectory(prefix="xo-crash-"))
         watcher = TopicWatcher(bootstrap, [*action_topics, topics.dlq], {})
         stack.callback(watcher.close)
         producer = PacedProducer(bootstrap, topics.events, records, options.rate)

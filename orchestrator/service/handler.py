@@ -14,8 +14,9 @@
 
 Bad input never stops a partition: a record that does not decode, whose ``data`` nests
 deeper than ``MAX_DATA_DEPTH`` (a state holding it could not be read back), or that makes
-``process`` raise goes to the DLQ, and the customer's other inputs go on. DLQ records are
-bounded (payload, reason, key) so that they always fit in a Kafka message.
+``process`` raise goes to the DLQ, and the customer's other inputs go on (a timer the core
+fails on stays in the state and is tried again after its lease). DLQ records are bounded
+(payload, reason, key) so that they always fit in a Kafka message.
 
 A crash before 4 changes nothing. A crash between 4 and 6 leaves outbox entries that
 are re-produced, byte for byte, when the records are redelivered (the input is then a
@@ -154,8 +155,7 @@ class Handler:
                             record, InputError(reason, "unprocessable"), self.topics.by_customer, self.topics, report
                         )
                     )
-                    if not isinstance(inp, Event):  # do not let the timer come back after its lease
-                        customer.timers_done.append(TimerRef(customer.partition, inp.customer_id, inp.timer_id, 0))
+                    # The state is unchanged: a timer input stays due and comes back after its lease.
                     continue
                 self._account(customer, record, inp, outcome, report)
                 state = outcome.state

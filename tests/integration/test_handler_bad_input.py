@@ -20,12 +20,13 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
-from orchestrator.core import Input, Outcome
-from orchestrator.service import handler as handler_module
+from orchestrator.core import Input, Outcome, TimerFired
+from orchestrator.core import process as real_process
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.handler import MAX_DATA_DEPTH, Handler, InRecord
 from orchestrator.service.identify import route
 from orchestrator.service.ports import OutRecord
+from orchestrator.service.timers import timer_record
 from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
 from tests.integration.workers import JOURNEYS, TEMPLATES, customer_events, event
@@ -68,14 +69,12 @@ def _nested(depth: int) -> object:
 async def test_an_input_the_core_raises_on_goes_to_the_dlq_and_the_rest_of_the_batch_commits(
     redis_client: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = handler_module.process
-
     def process(state: Any, inp: Input, now: datetime, world: Any) -> Outcome:
         if getattr(inp, "id", None) == "boom":
             raise ZeroDivisionError("a bug in the core")
-        return real(state, inp, now, world)
+        return real_process(state, inp, now, world)
 
-    monkeypatch.setattr(handler_module, "process", process)
+    monkeypatch.setattr("orchestrator.service.handler.process", process)
     publisher = Recording()
     boom = event("boom", "M1", "product.viewed", NOW - timedelta(days=1), {})
     registered, ordered = customer_events("M1", NOW)
@@ -97,6 +96,34 @@ async def test_an_input_the_core_raises_on_goes_to_the_dlq_and_the_rest_of_the_b
         assert "boom" not in state.seen
     due = await store.due_timers([0], int(NOW.timestamp() * 1000), 10)
     assert {ref.customer_id for ref in due} == {"M1", "M2"}
+
+
+async def test_a_timer_the_core_raises_on_is_dead_lettered_and_stays_due(
+    redis_client: Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = Recording()
+    handler = _handler(redis_client, prefix, publisher)
+    await handler.handle(_records("M1", customer_events("M1", NOW)))
+    store = RedisStore(redis_client, prefix=prefix)
+    now_ms = int(NOW.timestamp() * 1000)
+    [due] = await store.due_timers([0], now_ms, 10)
+
+    def process(state: Any, inp: Input, now: datetime, world: Any) -> Outcome:
+        if isinstance(inp, TimerFired):
+            raise ZeroDivisionError("a bug in the core")
+        return real_process(state, inp, now, world)
+
+    monkeypatch.setattr("orchestrator.service.handler.process", process)
+    fired = timer_record(Topics(prefix), due)
+    await handler.handle([InRecord(0, 2, b"M1", fired.value, time.monotonic())])
+    [dead] = _dead_letters(publisher, prefix)
+    assert dead["reason"] == "unprocessable input: ZeroDivisionError: a bug in the core"
+    # Still in the state and in the index: the pump fires it again (after its lease) and,
+    # once the core no longer fails on it, the journey goes on.
+    assert await store.due_timers([0], now_ms, 10) == [due]
+    monkeypatch.setattr("orchestrator.service.handler.process", real_process)
+    await handler.handle([InRecord(0, 3, b"M1", fired.value, time.monotonic())])
+    assert [r.topic for r in publisher.records if ".actions." in r.topic] == [Topics(prefix).actions("wecom_private")]
 
 
 async def test_data_nested_too_deep_for_the_state_store_is_rejected_and_shallower_data_is_kept(

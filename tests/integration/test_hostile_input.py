@@ -304,11 +304,12 @@ def _dead_letters(received: list[Received], live: Live) -> dict[str, list[dict[s
 
 
 def _first_texts(received: list[Received]) -> dict[str, str]:
-    return {
-        str(r.value["customer_id"]): str(r.value["content"]["text"])
-        for r in received
-        if r.topic.endswith(f".actions.{CHANNELS[0]}") and "marker" not in r.value
-    }
+    texts = {}
+    for record in received:
+        content = record.value.get("content")
+        if record.topic.endswith(f".actions.{CHANNELS[0]}") and isinstance(content, dict):
+            texts[str(record.value["customer_id"])] = str(content["text"])
+    return texts
 
 
 @settings(

@@ -83,7 +83,9 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
 
     def split() -> bool:
         mine, theirs = survivor.assigned(by_customer), leaving.assigned(by_customer)
-        return bool(mine and theirs) and mine.isdisjoint(theirs) and mine | theirs == set(range(PARTITIONS))
+        if not mine or not theirs:
+            return False
+        return mine.isdisjoint(theirs) and mine | theirs == set(range(PARTITIONS))
 
     # Both members joined and the group split the partitions between them.
     assert watcher.wait_for(lambda _: split(), TIMEOUT, alive=lambda: survivor.alive() and leaving.alive()), diagnose(

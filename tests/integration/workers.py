@@ -57,7 +57,7 @@ def expected_action_ids(events: dict[str, list[bytes]], now: datetime) -> set[st
 
 def partition_of(key: str, partitions: int) -> int:
     """The partition a keyed record lands on (the Java client's and aiokafka's default partitioner)."""
-    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def output_topics(topics: Topics) -> list[str]:
