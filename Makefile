@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker clean
+.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,17 @@ unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration t
 
 integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
 	$(BIN)/pytest -m integration
+
+crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
+	$(BIN)/python -m bench.crash_test
+
+bench: $(VENV)/.installed-dev ## engine vs bare faust throughput, latency, Redis work, timers (~7 min; bench/README.md)
+	$(BIN)/python -m pip install --quiet py-spy==0.4.3 uvloop==0.23.0
+	$(BIN)/python -m bench.bench
+
+report: $(VENV)/.installed-dev ## how well the detectors predict purchases on the CDNOW history (bench/predictive)
+	$(BIN)/python -m pip install --quiet --no-deps lifetimes==0.11.3
+	$(BIN)/python -m bench.predictive.report
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
