@@ -49,7 +49,9 @@ def build(settings: Settings) -> Wired:
 
 def redis_store(settings: Settings) -> RedisStore:
     _, url = settings.require_servers()
-    return RedisStore(Redis.from_url(url), prefix=settings.xo_topic_prefix)
+    # Timeouts turn a frozen Redis into a TransientError (retried with backoff) instead of a hang.
+    client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    return RedisStore(client, prefix=settings.xo_topic_prefix)
 
 
 def kafka_client_options(settings: Settings) -> dict[str, object]:

@@ -16,6 +16,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.core import CustomerState
@@ -138,7 +139,7 @@ def _record(raw: bytes) -> OutRecord:
 async def _run(pipe: Pipeline) -> list[Any]:
     try:
         return await pipe.execute()
-    except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as exc:  # ReadOnly: a failover
         raise TransientError(f"redis: {exc}") from exc
     finally:
         # Give the connection back to the pool: when loading the commit script fails (Redis
