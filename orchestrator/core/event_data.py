@@ -25,7 +25,7 @@ class _Data(BaseModel):
 
 class OrderItem(_Data):
     sku: str = Field(min_length=1)
-    qty: PositiveFloat = 1
+    qty: PositiveFloat = Field(default=1, le=100_000)  # beyond this, an upload error, not an order
     price: NonNegativeFloat | None = None
     category: str | None = Field(default=None, max_length=100)  # for SKUs the catalog does not list
     name: str | None = Field(default=None, max_length=200)

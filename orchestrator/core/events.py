@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -31,6 +32,14 @@ class Event(BaseModel):
     source: str | None = Field(default=None, max_length=200)
     identity: dict[str, str]
     data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("time")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        # Far-off years are upload errors, and date arithmetic on them overflows.
+        if not 1970 <= value.year < 2200:
+            raise ValueError(f"year {value.year} is outside 1970-2199")
+        return value
 
     @field_validator("identity")
     @classmethod

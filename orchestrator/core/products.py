@@ -16,7 +16,7 @@ class Product(BaseModel):
 
     name: str = Field(min_length=1)
     category: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
-    days_per_unit: PositiveFloat | None = None
+    days_per_unit: PositiveFloat | None = Field(default=None, le=3650)
     lead_days: NonNegativeInt = 3
 
 

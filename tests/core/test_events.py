@@ -80,3 +80,22 @@ def test_a_timer_record_decodes_to_its_customer() -> None:
 def test_the_dead_letter_keeps_the_payload_and_the_reason() -> None:
     record = dead_letter(b"\xff\xfe", "invalid JSON: x", "xo.events[0]@3")
     assert record == b'{"reason":"invalid JSON: x","source":"xo.events[0]@3","payload":"fffe"}'
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            b'{"id":"e","type":"x.y","time":"9999-12-31T10:00:00Z","identity":{"member_id":"M1"}}',
+            "year 9999 is outside 1970-2199",
+        ),
+        (
+            b'{"id":"e","type":"order.paid","time":"2026-11-20T10:02:00Z","identity":{"member_id":"M1"},'
+            b'"data":{"order_id":"O","items":[{"sku":"A","qty":1000000}]}}',
+            "items.0.qty",
+        ),
+    ],
+)
+def test_implausible_values_are_rejected_before_they_reach_date_arithmetic(raw: bytes, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        decode_event(raw)
