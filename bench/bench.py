@@ -25,6 +25,7 @@ Prints a table and writes everything as JSON (``--out``, default
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import subprocess
@@ -51,6 +52,7 @@ from orchestrator.harness import WorkerProcess
 RESULTS = runs.REPO / "bench" / "results"
 TIMER_INTERVAL_S = 0.25  # the worker's XO_TIMER_INTERVAL_S default: one pump of ≤1000 timers per tick
 TARGET_RATIO = 0.7
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,9 @@ class Bench:
             customers = [workload.cid_of(i) for i in range(plan.customers)]
             self.result["micro_us"] = micro.run_micro(self.servers.redis_url, main, customers)
         self.timers()
-        if plan.variants:
+        if plan.variants and not HAVE_UVLOOP:
+            self.out("uvloop variants skipped: uvloop is not installed (pip install uvloop)")
+        if plan.variants and HAVE_UVLOOP:
             self.out("engine on uvloop: a fresh copy of the backlog")
             prefix = self.backlog("uvloop", backlog.records)
             variant, worker, _ = runs.run_engine(
@@ -196,6 +200,8 @@ class Bench:
         self.out(f"  → {bare[-1].events_per_s:,.0f} events/s")
         if self.plan.variants:
             for loop, forward in (("uvloop", False), ("asyncio", True)):
+                if loop == "uvloop" and not HAVE_UVLOOP:
+                    continue
                 bare.append(runs.run_bare(self.env, prefix, events, loop=loop, forward=forward))
                 self.out(f"  {bare[-1].label} → {bare[-1].events_per_s:,.0f} events/s")
         self.result["bare"] = [b.row() for b in bare]

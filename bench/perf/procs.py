@@ -26,6 +26,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds spent busy by the whole machine (all cores) since boot, from /proc/stat."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
 def peak_rss_mb(pid: int) -> float | None:
     """VmHWM: the resident set's high-water mark, in MiB."""
     try:

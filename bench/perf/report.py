@@ -64,6 +64,10 @@ def table(r: dict[str, Any]) -> str:
         f" {_n(e0['hits'])} scenario hits, {_n(e0['rejected'])} rejected;"
         f" broker {_n(e0['cpu_cores'].get('broker'), 2)} / Redis {_n(e0['cpu_cores'].get('redis'), 2)} cores"
     )
+    lines.append(
+        "  other load during the runs (cores busy outside this benchmark): "
+        + ", ".join(f"{x['label']} {_n(x['cpu_cores'].get('others'), 2)}" for x in [*r["engine"], *r["bare"]])
+    )
     lat = r["latency"]
     lines += [
         "",
@@ -73,6 +77,7 @@ def table(r: dict[str, Any]) -> str:
         f"  {_ms(lat['engine_ms'])}  ({_n(lat['engine_actions'])} actions)",
         f"  broker-inclusive (event produced → action received; 2 worker hops + our consumer):"
         f"  {_ms(lat['broker_ms'])}  max {_n(lat['broker_ms'].get('max'), 1)} ms",
+        "  cores busy meanwhile: " + ", ".join(f"{k} {v:.2f}" for k, v in lat.get("cpu_cores", {}).items()),
     ]
     for v in r.get("latency_variants", []):
         lines.append(

@@ -125,7 +125,7 @@ def watch(probe: Probe, out: Out, timeout: float, settle_s: float = 1.5) -> list
     while time.monotonic() < deadline:
         counts = probe.read()
         now = time.monotonic()
-        samples.append(Sample(now, counts, {name: procs.cpu_seconds(pid) for name, pid in probe.pids.items()}))
+        samples.append(Sample(now, counts, _cpu_sample(probe.pids).cpu))
         if now >= progress_at:
             progress_at = now + 5.0
             out(f"    {probe.label} · " + " · ".join(f"{k} {int(v)}" for k, v in counts.items()))
@@ -155,9 +155,16 @@ def span_rate(samples: list[Sample], key: str, start: Sample) -> tuple[float, fl
 
 
 def cpu_share(start: Sample, end: Sample) -> dict[str, float]:
-    """Cores used by each process between two samples (1.0 = one core busy all the time)."""
+    """Cores used by each process between two samples (1.0 = one core busy all the time).
+
+    ``machine`` is every process on the machine; ``others`` what is left of it after the
+    processes of this benchmark (the measured one, the servers, this process): other load.
+    """
     seconds = max(end.t - start.t, POLL_S)
-    return {name: round((end.cpu[name] - start.cpu[name]) / seconds, 2) for name in end.cpu}
+    shares = {name: round((end.cpu[name] - start.cpu[name]) / seconds, 2) for name in end.cpu}
+    ours = sum(v for k, v in shares.items() if k != "machine")
+    shares["others"] = round(max(shares["machine"] - ours, 0.0), 2)
+    return shares
 
 
 # --- the engine --------------------------------------------------------------------------
@@ -434,6 +441,7 @@ class LatencyRun:
     consumer_fetch_wait_ms: int
     events_processed: float
     redis: dict[str, Any]
+    cpu_cores: dict[str, float]  # during the live run: the worker, servers, this process, other load
 
     def row(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -521,7 +529,10 @@ def run_latency(env: Env, prefix: str, worker: WorkerProcess, plan: LatencyPlan)
     metrics_before = worker.metrics()
     redis_before = snapshot(client)
     live = _Live(env, prefix, plan)
+    pids = {"worker": worker.proc.pid if worker.proc else 0, **env.servers.pids}
+    cpu_before = _cpu_sample(pids)
     asyncio.run(live.run())
+    cpu = cpu_share(cpu_before, _cpu_sample(pids))
     time.sleep(1.0)  # let the last batch's metrics land
     metrics_after = worker.metrics()
     redis_after = snapshot(client)
@@ -550,7 +561,15 @@ def run_latency(env: Env, prefix: str, worker: WorkerProcess, plan: LatencyPlan)
         consumer_fetch_wait_ms=5,
         events_processed=processed,
         redis=per_input(redis_before, redis_after, processed + grown("xo_timers_fired_total")),
+        cpu_cores=cpu,
     )
+
+
+def _cpu_sample(pids: dict[str, int]) -> Sample:
+    cpu = {name: procs.cpu_seconds(pid) for name, pid in pids.items()}
+    cpu["bench"] = procs.cpu_seconds(os.getpid())
+    cpu["machine"] = procs.busy_cpu_seconds()
+    return Sample(time.monotonic(), {}, cpu)
 
 
 def _ms(seconds: float | None) -> float | None:
