@@ -259,7 +259,8 @@ names = st.one_of(st.sampled_from(INJECTIONS), st.text(max_size=100))
 unknown = st.dictionaries(
     st.text(string.ascii_lowercase, min_size=1, max_size=8).map("x_".__add__), json_value, max_size=3
 )
-odd_times = st.sampled_from(["9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00-12:00"])
+# Odd but inside the years an event may carry (1970-2199; others are rejected as upload errors).
+odd_times = st.sampled_from(["2199-12-31T23:59:59+14:00", "1970-01-01T00:00:00+14:00", "2026-01-01T00:00:00-12:00"])
 unknown_types = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z0-9_]{1,8}){0,2}", fullmatch=True).map("x_".__add__)
 
 
@@ -312,6 +313,8 @@ def _first_texts(received: list[Received]) -> dict[str, str]:
     return texts
 
 
+# A failing example with a 600 kB record has a huge repr; let the assertion speak, not the warning.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
 @settings(
     max_examples=12,
     deadline=None,
