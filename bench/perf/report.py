@@ -84,6 +84,7 @@ def table(r: dict[str, Any]) -> str:
             f"  with XO_BATCH_WITHIN_S={v['batch_within_s']} ({_n(v['produced_per_s'])}/s, {v['seconds']}s):"
             f" engine's own {_ms(v['engine_ms'])} · broker-inclusive {_ms(v['broker_ms'])}"
             f" · throughput over its {_n(v['backlog_events'])}-event backlog {_n(v['backlog_events_per_s'])} events/s"
+            f" · other load {_n(v.get('cpu_cores', {}).get('others'), 2)} cores"
         )
     rt, mem = engine["redis"], r["redis_memory"]
     by = ", ".join(f"{k} {v:.2f}" for k, v in list(rt["by_command_per_input"].items())[:8])
