@@ -47,6 +47,7 @@ class World:
     population: Population = field(default_factory=Population)
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
+    _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         newest: dict[str, JourneySpec] = {}
@@ -59,5 +60,8 @@ class World:
 
     def live(self, kind: type[Any]) -> tuple[JourneySpec, ...]:
         """The newest version of every journey whose trigger is of ``kind``, highest priority first."""
-        found = [j for j in self.newest.values() if isinstance(j.trigger, kind)]
-        return tuple(sorted(found, key=lambda j: (-j.priority, j.id)))
+        cached = self._live.get(kind)
+        if cached is None:  # asked for every input: worked out once per kind
+            found = [j for j in self.newest.values() if isinstance(j.trigger, kind)]
+            cached = self._live[kind] = tuple(sorted(found, key=lambda j: (-j.priority, j.id)))
+        return cached

@@ -130,7 +130,7 @@ class Attribution(_Value):
 class CustomerState(_Value):
     customer_id: str
     version: int = 0
-    profile: Profile = Profile()
+    profile: Profile = Field(default_factory=Profile)
     instances: dict[str, Instance] = Field(default_factory=dict)
     last_entered: dict[str, AwareDatetime] = Field(default_factory=dict)
     timers: dict[str, Timer] = Field(default_factory=dict)

@@ -39,10 +39,11 @@ def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> Cus
 def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     """Event triggers, then segments whose condition turned true with this event."""
     for journey in ctx.world.live(EventTrigger):
-        scope = variables(state, None, ctx, fx)
         trigger = journey.trigger
         assert isinstance(trigger, EventTrigger)  # noqa: S101 - live() filtered by kind
-        if trigger.event == event.type and _when(journey, trigger.when, scope, ctx, fx):
+        if trigger.event != event.type:
+            continue  # most events trigger nothing: no scope to build
+        if _when(journey, trigger.when, variables(state, None, ctx, fx), ctx, fx):
             state = machine.enter(state, journey, Occurrence(f"event:{event.id}"), ctx, fx)
     for journey in ctx.world.live(SegmentTrigger):
         trigger = journey.trigger
