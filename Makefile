@@ -57,12 +57,12 @@ integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Red
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test
 
-bench: $(VENV)/.installed-dev ## engine vs bare faust throughput, latency, Redis work, timers (~7 min; bench/README.md)
-	$(BIN)/python -m pip install --quiet py-spy==0.4.3 uvloop==0.23.0
-	$(BIN)/python -m bench.bench
+bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, profile (~7 min; BENCH_ARGS=--quick: ~1.5)
+	$(PIP) install --quiet py-spy==0.4.3 uvloop==0.23.0
+	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 
 report: $(VENV)/.installed-dev ## how well the detectors predict purchases on the CDNOW history (bench/predictive)
-	$(BIN)/python -m pip install --quiet --no-deps lifetimes==0.11.3
+	$(PIP) install --quiet --no-deps lifetimes==0.11.3
 	$(BIN)/python -m bench.predictive.report
 
 clean: ## remove the virtualenv and caches
