@@ -81,7 +81,8 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     bootstrap, _ = s.require_servers()
     FETCH_WAIT_MS["value"] = s.xo_fetch_wait_ms
     # aiokafka logs every produced record at debug level; at scale even the level checks show.
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # INFO keeps its group messages (partition assignments), which operators and tests read.
+    logging.getLogger("aiokafka").setLevel(logging.INFO)
     app = faust.App(
         s.xo_group_id,
         broker=[f"xokafka://{host}" for host in bootstrap.split(",")],
