@@ -28,6 +28,7 @@ action_id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,8 @@ from orchestrator.service import codec
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
+
+YIELD_EVERY = 50  # customers processed between yields to the event loop
 
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
 OUTBOX_SWEEP = "outbox"
@@ -92,7 +95,7 @@ class Handler:
         report = BatchReport()
         dlq, decoded = self._decode(records, report)
         customers = await self._load(decoded)
-        dlq += self._process(customers, report)
+        dlq += await self._process(customers, report)
         conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
@@ -136,11 +139,13 @@ class Handler:
             customer.inputs.append((record, inp))
         return customers
 
-    def _process(self, customers: dict[str, _Customer], report: BatchReport) -> list[OutRecord]:
+    async def _process(self, customers: dict[str, _Customer], report: BatchReport) -> list[OutRecord]:
         """Run the core over every input; return the DLQ records of inputs it failed on."""
         now = self.clock.now()
         dlq: list[OutRecord] = []
-        for cid, customer in customers.items():
+        for index, (cid, customer) in enumerate(customers.items(), start=1):
+            if index % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let heartbeats and the timer pump run during a long batch
             state = customer.loaded.state or CustomerState.new(cid)
             for record, inp in customer.inputs:
                 try:
