@@ -68,20 +68,9 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-chars:]
 
     def metrics(self, timeout: float = 5.0) -> dict[str, float]:
-        """The worker's ``xo_*`` samples by name and labels (``xo_actions_total{channel="sms"}``);
+        """The worker's samples by name and labels (``xo_actions_total{channel="sms"}``);
         empty while its web server is not up (or after it died)."""
-        url = f"http://127.0.0.1:{self.web_port}/metrics"
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response:
-                text = response.read().decode()
-        except OSError:
-            return {}
-        values: dict[str, float] = {}
-        for line in text.splitlines():
-            match = _SAMPLE.match(line)
-            if match:
-                values[match.group(1)] = float(match.group(2))
-        return values
+        return scrape(self.web_port, timeout)
 
     def assigned(self, topic: str) -> set[int] | None:
         """The partitions of ``topic`` in this worker's latest assignment, or None before its first.
@@ -99,7 +88,7 @@ class WorkerProcess:
         return _partition_set(row.group(1)) if row else set()
 
 
-_SAMPLE = re.compile(r"^(xo_\S+) (\S+)$")
+_SAMPLE = re.compile(r"^([A-Za-z_:][^ ]*) (\S+)$")
 _ASSIGNED = "Setting newly assigned partitions"
 
 
@@ -115,6 +104,21 @@ def _partition_set(text: str) -> set[int]:
 def metric_sum(metrics: Mapping[str, float], name: str) -> float:
     """The sum of one metric's samples over all its label values."""
     return sum(v for k, v in metrics.items() if k == name or k.startswith(name + "{"))
+
+
+def scrape(port: int, timeout: float = 5.0) -> dict[str, float]:
+    """Every sample of the Prometheus exposition at 127.0.0.1:port/metrics; empty when it is not up."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    values: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _SAMPLE.match(line)
+        if match and not line.startswith("#"):
+            values[match.group(1)] = float(match.group(2))
+    return values
 
 
 def produce(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,17 +34,6 @@ def _event(id_: str, member: str, type_: str, days_ago: float, data: dict[str, o
 
 def _order(id_: str, member: str, days_ago: float, sku: str, qty: int) -> bytes:
     return _event(id_, member, "order.paid", days_ago, {"order_id": f"O-{id_}", "items": [{"sku": sku, "qty": qty}]})
-
-
-def _metrics(worker: WorkerProcess) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    values = {}
-    for line in text.splitlines():
-        match = re.match(r"^(xo_\S+) (\S+)$", line)
-        if match:
-            values[match.group(1)] = float(match.group(2))
-    return values
 
 
 @pytest.fixture
@@ -133,7 +120,7 @@ def test_events_in_rendered_actions_out(
         hits = watcher.of(topics.scenarios)
         assert sorted(str(h.value["customer_id"]) for h in hits) == ["M1", "M2"]
         assert hits[0].value["scenario"] == "consumption_cycle_ending"
-        metrics = _metrics(worker)
+        metrics = worker.metrics()
         assert metrics['xo_actions_total{channel="wecom_private"}'] == 2
         assert metrics['xo_events_rejected_total{reason="json",stage="identify"}'] == 1
         assert metrics['xo_events_rejected_total{reason="data",stage="identify"}'] == 1
@@ -173,7 +160,7 @@ def test_a_restarted_worker_replaying_the_same_events_sends_nothing_twice(
         assert watcher.wait_for(lambda got: any(r.value.get("marker") for r in got), TIMEOUT)
         actions = [r for r in _actions(watcher.received) if not r.value.get("marker")]
         assert len(actions) == 1
-        metrics = _metrics(second)
+        metrics = second.metrics()
         assert metrics["xo_inputs_duplicate_total"] >= 2
         assert metrics['xo_scenario_hits_total{scenario="consumption_cycle_ending"}'] == 1
     finally:
