@@ -45,6 +45,7 @@ import orjson
 from kafka import KafkaProducer
 from redis import Redis
 
+from bench.perf.workload import event
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.bootstrap import load_world
 from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
@@ -144,36 +145,23 @@ def make_events(options: Options, now: datetime) -> list[tuple[str, bytes]]:
     return [(cid, value) for _, cid, value in placed]
 
 
-def _event(id_: str, cid: str, type_: str, at: datetime, data: dict[str, object], **identity: str) -> bytes:
-    return orjson.dumps(
-        {
-            "id": id_,
-            "type": type_,
-            "time": at.isoformat(),
-            "source": "crash-test",
-            "identity": {"member_id": cid, **identity},
-            "data": data,
-        }
-    )
-
-
 def _registered(cid: str, index: int, now: datetime) -> bytes:
     identity = {"wecom_external_id": f"wm-{cid}", "phone": f"+86138{index:08d}"}
     at = now - timedelta(days=40)
-    return _event(f"{cid}-reg", cid, "customer.registered", at, {"name": f"顾客{index}"}, **identity)
+    return event(f"{cid}-reg", cid, "customer.registered", at, {"name": f"顾客{index}"}, **identity)
 
 
 def _ordered(cid: str, now: datetime, rng: random.Random) -> bytes:
     # 27 days ago (± hours): run-out in about 3 days, cycle timer (5 days' lead) due 2 days ago.
     at = now - timedelta(days=27, hours=rng.uniform(0, 12))
     data: dict[str, object] = {"order_id": f"O-{cid}", "amount": 199.0, "items": [{"sku": "PRO-900", "qty": 1}]}
-    return _event(f"{cid}-order", cid, "order.paid", at, data)
+    return event(f"{cid}-order", cid, "order.paid", at, data)
 
 
 def _fillers(cid: str, count: int, now: datetime, rng: random.Random) -> list[bytes]:
     moments = sorted(now - timedelta(seconds=rng.uniform(60, 26 * 86400)) for _ in range(count))
     return [
-        _event(f"{cid}-f{n}", cid, rng.choice(FILLER_TYPES), at, {"sku": "PRO-900", "n": n})
+        event(f"{cid}-f{n}", cid, rng.choice(FILLER_TYPES), at, {"sku": "PRO-900", "n": n})
         for n, at in enumerate(moments)
     ]
 

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.config.catalog import load_config
 from orchestrator.config.yaml_loader import load_yaml
-from orchestrator.errors import ConfigError
+from tests.config.helpers import problems
 
 REPO = Path(__file__).resolve().parents[2]
 HEAD = """\
@@ -35,12 +35,6 @@ def _tree(tmp_path: Path, journey: str = HEAD + SEND, catalog: str | None = None
         (tmp_path / "journeys" / "catalog.yaml").write_text(textwrap.dedent(catalog), encoding="utf-8")
     (tmp_path / "templates" / "t.j2").write_text(template, encoding="utf-8")
     return tmp_path
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_config(root / "journeys", root / "templates")
-    return [str(p).replace(str(root) + "/", "") for p in caught.value.problems]
 
 
 def test_the_shipped_journeys_catalog_and_templates_are_valid() -> None:
@@ -149,12 +143,12 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_kind_of_mistake_is_located(tmp_path: Path, case: str) -> None:
     journey, expected = CASES[case]
-    assert _problems(_tree(tmp_path, journey)) == expected
+    assert problems(_tree(tmp_path, journey)) == expected
 
 
 def test_a_template_must_render_against_the_sample(tmp_path: Path) -> None:
     root = _tree(tmp_path, template="{{ profile.attributes.car_model }} 保养提醒")
-    [problem] = _problems(root)
+    [problem] = problems(root)
     assert problem.startswith("journeys/j.yaml:7:36: steps[0].send.template: fails to render on the sample profile")
     assert "car_model" in problem
     sample = "sample:\n  profile: {attributes: {car_model: 途观L}}\n"
@@ -162,26 +156,26 @@ def test_a_template_must_render_against_the_sample(tmp_path: Path) -> None:
 
 
 def test_broken_template_syntax_names_the_template_line(tmp_path: Path) -> None:
-    [problem] = _problems(_tree(tmp_path, template="ok\n{% if %}"))
+    [problem] = problems(_tree(tmp_path, template="ok\n{% if %}"))
     assert problem.startswith("journeys/j.yaml:7:36: steps[0].send.template: templates/t.j2:2: ")
 
 
 def test_catalog_with_negative_days_refuses_to_load(tmp_path: Path) -> None:
     catalog = "products:\n  PRO-900:\n    name: 蛋白粉\n    category: protein\n    days_per_unit: -30\n"
-    assert _problems(_tree(tmp_path, catalog=catalog)) == [
+    assert problems(_tree(tmp_path, catalog=catalog)) == [
         "journeys/catalog.yaml:5:5: products.PRO-900.days_per_unit: Input should be greater than 0"
     ]
 
 
 def test_yaml_syntax_errors_carry_the_position(tmp_path: Path) -> None:
-    [problem] = _problems(_tree(tmp_path, "id: j\nsteps: [\n"))
+    [problem] = problems(_tree(tmp_path, "id: j\nsteps: [\n"))
     assert problem.startswith("journeys/j.yaml:3:1: YAML syntax: ")
 
 
 def test_two_files_with_the_same_journey_version(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     (root / "journeys" / "k.yaml").write_text(HEAD + SEND, encoding="utf-8")
-    assert _problems(root) == ["journeys/k.yaml:3:1: version: journey j version 1 is also in journeys/j.yaml"]
+    assert problems(root) == ["journeys/k.yaml:3:1: version: journey j version 1 is also in journeys/j.yaml"]
 
 
 def test_the_loader_reads_what_operators_meant(tmp_path: Path) -> None:
@@ -248,7 +242,7 @@ def test_bad_environment_is_named(monkeypatch: pytest.MonkeyPatch, capsys: pytes
 def test_a_timer_started_journey_has_no_event_to_render(tmp_path: Path) -> None:
     dated = HEAD.replace("{scenario: consumption_cycle_ending}", "{date: {attribute: birthday, at: '10:00'}}")
     root = _tree(tmp_path, dated + SEND, template="{{ event.data.get('x') }}")
-    [problem] = _problems(root)
+    [problem] = problems(root)
     assert "steps[0].send.template: fails to render on the sample profile" in problem
     assert "has no attribute 'data'" in problem
     goal = "goal: {event: coupon.redeemed, within: 7d, when: \"event.data.get('pool') == 'A'\"}\n"

@@ -11,8 +11,8 @@ import pytest
 
 from orchestrator.config.catalog import load_config, scenarios_schema
 from orchestrator.core.scenarios.intents import match_intents
-from orchestrator.errors import ConfigError
 from orchestrator.segmentation import JiebaTokenizer
+from tests.config.helpers import problems
 
 REPO = Path(__file__).resolve().parents[2]
 JOURNEY = """\
@@ -34,12 +34,6 @@ def _tree(tmp_path: Path, scenarios: str | None, scenario: str = "consumption_cy
     if scenarios is not None:
         (tmp_path / "journeys" / "scenarios.yaml").write_text(textwrap.dedent(scenarios), encoding="utf-8")
     return tmp_path
-
-
-def _problems(root: Path) -> list[str]:
-    with pytest.raises(ConfigError) as caught:
-        load_config(root / "journeys", root / "templates")
-    return [str(p).replace(str(root) + "/", "") for p in caught.value.problems]
 
 
 def test_the_shipped_settings_are_valid_and_turn_every_detector_on() -> None:
@@ -126,12 +120,12 @@ CASES: dict[str, tuple[str, list[str]]] = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_each_kind_of_mistake_is_located(tmp_path: Path, case: str) -> None:
     scenarios, expected = CASES[case]
-    assert sorted(_problems(_tree(tmp_path, scenarios))) == sorted(expected)
+    assert sorted(problems(_tree(tmp_path, scenarios))) == sorted(expected)
 
 
 def test_a_journey_on_a_scenario_that_is_off_is_refused(tmp_path: Path) -> None:
     root = _tree(tmp_path, "value_tier: {}\n", scenario="lifecycle.changed")
-    assert _problems(root) == [
+    assert problems(root) == [
         "journeys/j.yaml:4:11: trigger.scenario: scenario 'lifecycle.changed' is off: add a `lifecycle:` section "
         "to journeys/scenarios.yaml"
     ]
