@@ -20,6 +20,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.core import CustomerState
+from orchestrator.core.migrations import StateTooNew, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -58,7 +59,7 @@ class RedisStore:
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
-            state = CustomerState.model_validate_json(raw_state) if raw_state else None
+            state = _state(raw_state) if raw_state else None
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
             loaded[cid] = Loaded(state, outbox)
         return loaded
@@ -121,6 +122,13 @@ def _script_results(replies: list[object], commits: Sequence[Commit]) -> list[bo
         results.append(replies[position] == 1)
         position += 1
     return results
+
+
+def _state(raw: bytes) -> CustomerState:
+    try:
+        return load_state(raw)
+    except StateTooNew as exc:  # a newer worker wrote it: wait for one to own the partition
+        raise TransientError(str(exc)) from exc
 
 
 def _member(ref: TimerRef) -> str:
