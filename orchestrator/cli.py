@@ -1,4 +1,4 @@
-"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send``."""
+"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send | backfill``."""
 
 from __future__ import annotations
 
@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
+    backfill = sub.add_parser("backfill", help="fold past events into profiles without entering journeys or sending")
+    backfill.add_argument("files", nargs="+", type=Path, help="JSON lines of events, any order")
+    backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
+    backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
+    backfill.set_defaults(run=_backfill)
     return parser
 
 
@@ -136,6 +141,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import run_demo
 
     return run_demo(settings, args.events, args.timeout)
+
+
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import BackfillRequest, run_backfill
+
+    return run_backfill(BackfillRequest(args.files, args.until, args.dry_run), settings)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:
