@@ -1,4 +1,4 @@
-"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send | backfill``."""
+"""Command line: ``orchestrator COMMAND``; ``orchestrator --help`` lists the commands."""
 
 from __future__ import annotations
 
@@ -78,6 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
     backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
     backfill.set_defaults(run=_backfill)
+    export = sub.add_parser("export", help="everything held about one person, as JSON (right of access)")
+    export.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    export.add_argument("--out", type=Path, help="write here (default: stdout)")
+    export.add_argument("--no-dlq", action="store_true", help="do not scan the dead-letter topic")
+    export.set_defaults(run=_export)
+    forget = sub.add_parser("forget", help="erase one person everywhere the engine keeps data (right to erasure)")
+    forget.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    forget.add_argument("--keep-days", type=int, default=30, help="days the tombstone fences late events")
+    forget.add_argument("--no-dlq", action="store_true", help="do not scan the dead-letter topic")
+    forget.set_defaults(run=_forget)
     return parser
 
 
@@ -147,6 +157,21 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.data_tools import BackfillRequest, run_backfill
 
     return run_backfill(BackfillRequest(args.files, args.until, args.dry_run), settings)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import PersonRequest, run_export
+
+    return run_export(PersonRequest(args.who, out=args.out, scan_dlq=not args.no_dlq), settings)
+
+
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import PersonRequest, run_forget
+
+    if not 1 <= args.keep_days <= 3650:
+        print("orchestrator forget: --keep-days must be between 1 and 3650", file=sys.stderr)
+        return 2
+    return run_forget(PersonRequest(args.who, keep_days=args.keep_days, scan_dlq=not args.no_dlq), settings)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:

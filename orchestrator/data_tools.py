@@ -1,8 +1,9 @@
-"""Operator commands over stored customer data: backfill (more to come: export, forget)."""
+"""Operator commands over stored customer data: backfill, export and forget (erasure)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -10,13 +11,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from redis.asyncio import Redis
 
+from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure
+from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.bootstrap import load_world
+from orchestrator.bootstrap import kafka_client_options, load_world
+from orchestrator.errors import StateConflict
+from orchestrator.harness import TopicWatcher, produce
 from orchestrator.service.backfill import History, fold_history, write_states
 from orchestrator.settings import Settings
+
+FORGET_ATTEMPTS = 5
+DLQ_SCAN_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -100,3 +110,131 @@ def _progress(what: str, total: int) -> Callable[[int, int], None] | None:
             print(f"\rbackfill: {what} {done}/{of}", end="\n" if done == of else "", file=sys.stderr, flush=True)
 
     return show if sys.stderr.isatty() and total > 5000 else None
+
+
+@dataclass(frozen=True)
+class PersonRequest:
+    who: str  # a customer id or any identifier as <type>:<value>
+    out: Path | None = None
+    keep_days: int = 30
+    scan_dlq: bool = True
+
+
+def run_export(request: PersonRequest, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator export: set REDIS_URL", file=sys.stderr)
+        return 2
+    held, identifiers = asyncio.run(_read_person(request.who, settings))
+    letters = _dead_letters(settings, [held.customer_id, *identifiers]) if request.scan_dlq else None
+    if settings.kafka_bootstrap_servers and held.state is not None:
+        _audit(settings, "export", held.customer_id, datetime.now(UTC), identifiers)
+    body = {**held.as_json(), "identifiers": identifiers, "dead_letters": letters}
+    text = json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if request.out:
+        request.out.write_text(text, encoding="utf-8")
+        print(f"exported {held.customer_id} to {request.out}")
+    else:
+        sys.stdout.write(text)
+    return 0 if held.state is not None else 1
+
+
+def run_forget(request: PersonRequest, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator forget: set REDIS_URL", file=sys.stderr)
+        return 2
+    at = datetime.now(UTC)
+    erased, identifiers, dropped = asyncio.run(_forget(request, settings, at))
+    if erased is None:
+        print(f"orchestrator forget: nothing stored for {request.who}", file=sys.stderr)
+        return 1
+    print(
+        f"forgot {erased.customer_id}: state replaced by a tombstone (kept {request.keep_days} d, drops events "
+        f"from before {at.isoformat(timespec='seconds')}), {erased.outbox_entries} outbox entr(ies), "
+        f"{erased.timer_entries} timer index entr(ies), {dropped} identity key(s) removed"
+    )
+    if settings.kafka_bootstrap_servers:
+        topic = _audit(settings, "forget", erased.customer_id, at, identifiers)
+        print(f"published the erasure to {topic} for downstream consumers")
+        letters = _dead_letters(settings, [erased.customer_id, *identifiers]) if request.scan_dlq else []
+        for letter in letters or []:
+            print(f"  dead letter holding their data: {letter}")
+        if letters:
+            print(f"{len(letters)} dead letter(s) hold their data until the DLQ topic's retention removes them")
+    return 0
+
+
+def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers: list[str]) -> str:
+    """One record per export or erasure on ``<prefix>.privacy``, keyed by the customer."""
+    bootstrap, options = settings.kafka_bootstrap_servers or "", kafka_client_options(settings)
+    topic = f"{settings.xo_topic_prefix}.privacy"
+    ensure_topics(bootstrap, {topic: settings.xo_partitions}, options)
+    record = {"action": action, "customer_id": cid, "at": at.isoformat(), "identifiers": identifiers}
+    produce(bootstrap, topic, [orjson.dumps(record)], options, key=cid)
+    return topic
+
+
+async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
+    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
+        held = await RedisErasure(client, store).read(cid)
+        return held, _identifiers(held)
+    finally:
+        await client.aclose()
+
+
+async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
+    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
+        erasure = RedisErasure(client, store)
+        cid = (await graph.resolve([request.who])).get(request.who, request.who)
+        for _ in range(FORGET_ATTEMPTS):  # the person's live events may commit meanwhile: read again
+            held = await erasure.read(cid)
+            if held.state is None or (held.state.forgotten_at is not None and not held.outbox):
+                return None, [], 0
+            identifiers = _identifiers(held)
+            try:
+                erased = await erasure.erase(
+                    held, partition_for(cid, settings.xo_partitions), at, request.keep_days * 86_400
+                )
+            except StateConflict:
+                continue
+            owned = await graph.resolve(identifiers)
+            mine = [(key, owner) for key, owner in owned.items() if owner == cid]
+            await graph.drop(mine)
+            return erased, identifiers, len(mine)
+        raise StateConflict(f"state of {cid} kept changing; try again")
+    finally:
+        await client.aclose()
+
+
+def _identifiers(held: Held) -> list[str]:
+    identity = held.state.profile.identity if held.state else {}
+    return sorted(f"{kind}:{value}" for kind, value in identity.items())
+
+
+def _dead_letters(settings: Settings, needles: list[str]) -> list[str] | None:
+    """Where in the DLQ the person's ids appear (``topic[partition]@offset``); None without Kafka."""
+    if not settings.kafka_bootstrap_servers:
+        return None
+    values = [n.split(":", 1)[-1] for n in needles]
+    watcher = TopicWatcher(
+        settings.kafka_bootstrap_servers, [f"{settings.xo_topic_prefix}.events.dlq"], kafka_client_options(settings)
+    )
+    found: list[str] = []
+    try:
+        quiet = 0
+        deadline = time.monotonic() + DLQ_SCAN_S
+        while quiet < 3 and time.monotonic() < deadline:  # until the topic has nothing more to give
+            batch = watcher.poll()
+            quiet = 0 if batch else quiet + 1
+            for letter in batch:
+                text = json.dumps(letter.value, ensure_ascii=False)
+                if any(v in text for v in values):
+                    found.append(f"{letter.value.get('source')} (reason: {letter.value.get('reason')})")
+    finally:
+        watcher.close()
+    return found

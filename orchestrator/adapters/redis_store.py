@@ -41,10 +41,10 @@ class RedisStore:
         self.prefix = prefix
         self._commit = client.register_script(COMMIT_LUA)
 
-    def _state_key(self, cid: str) -> str:
+    def state_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:state"
 
-    def _outbox_key(self, cid: str) -> str:
+    def outbox_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:outbox"
 
     def timer_key(self, partition: int) -> str:
@@ -53,8 +53,8 @@ class RedisStore:
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
         pipe = self.client.pipeline(transaction=False)
         for cid in customer_ids:
-            pipe.hget(self._state_key(cid), "s")
-            pipe.hgetall(self._outbox_key(cid))
+            pipe.hget(self.state_key(cid), "s")
+            pipe.hgetall(self.outbox_key(cid))
         replies = await _run(pipe)
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
@@ -79,7 +79,7 @@ class RedisStore:
             for key, record in commit.outbox.items():
                 args += [key, _dump_record(record)]
             await self._commit(
-                keys=[self._state_key(commit.customer_id), self._outbox_key(commit.customer_id)], args=args, client=pipe
+                keys=[self.state_key(commit.customer_id), self.outbox_key(commit.customer_id)], args=args, client=pipe
             )
         replies = await _run(pipe)
         return [c.customer_id for c, ok in zip(commits, _script_results(replies, commits), strict=True) if not ok]
@@ -88,7 +88,7 @@ class RedisStore:
         pipe = self.client.pipeline(transaction=False)
         for settle in settles:
             if settle.sent:
-                pipe.hdel(self._outbox_key(settle.customer_id), *settle.sent)
+                pipe.hdel(self.outbox_key(settle.customer_id), *settle.sent)
             for ref in settle.timers_done:
                 pipe.zrem(self.timer_key(ref.partition), _member(ref))
         await _run(pipe)

@@ -45,8 +45,8 @@ class StateUnreadable(StoredStateError):
 
 
 def _v0_to_v1(doc: Doc) -> Doc:
-    """Release 0.1.0 stored no schema_version; its fields are those of form 1."""
-    return {"schema_version": 1, **doc}
+    """Release 0.1.0 stored no schema_version; form 1 adds ``forgotten_at`` (erasure tombstones)."""
+    return {"schema_version": 1, **doc, "forgotten_at": None}
 
 
 STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1}

@@ -145,6 +145,9 @@ class CustomerState(_Value):
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
     send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
     attribution: tuple[Attribution, ...] = ()  # ended instances still inside their goal window
+    # Set by an erasure (`orchestrator forget`): the state is a tombstone, and events that
+    # happened before this moment (late uploads, redeliveries) are dropped, not folded again.
+    forgotten_at: AwareDatetime | None = None
 
     @field_validator("schema_version")
     @classmethod
