@@ -1,4 +1,4 @@
-"""Operator commands over stored customer data: backfill, export and forget (erasure)."""
+"""Operator commands over stored customer data: backfill, export, forget (erasure) and retain."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -16,13 +16,14 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
-from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure
+from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, RedisStatePages
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import kafka_client_options, load_world
 from orchestrator.errors import StateConflict
 from orchestrator.harness import TopicWatcher, produce
 from orchestrator.service.backfill import History, fold_history, write_states
+from orchestrator.service.retention import SweepRequest, Swept, sweep
 from orchestrator.settings import Settings
 
 FORGET_ATTEMPTS = 5
@@ -238,3 +239,54 @@ def _dead_letters(settings: Settings, needles: list[str]) -> list[str] | None:
     finally:
         watcher.close()
     return found
+
+
+@dataclass(frozen=True)
+class RetainRequest:
+    inactive_days: int
+    per_second: float
+    dry_run: bool
+    resume: bool
+
+
+def run_retain(request: RetainRequest, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator retain: set REDIS_URL", file=sys.stderr)
+        return 2
+    swept = asyncio.run(_retain(request, settings))
+    saved = swept.bytes_before - swept.bytes_after
+    verb = "would reduce" if request.dry_run else "reduced"
+    print(
+        f"looked at {swept.seen} customer(s); {verb} {swept.reduced} inactive for over {request.inactive_days} days "
+        f"to their minimal state ({swept.bytes_before:,} → {swept.bytes_after:,} bytes of state, {saved:,} saved); "
+        f"{swept.raced} became active meanwhile and were left alone"
+    )
+    return 0
+
+
+async def _retain(request: RetainRequest, settings: Settings) -> Swept:
+    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        start = int(await client.get(cursor_key) or 0) if request.resume else 0
+
+        async def progress(swept: Swept) -> None:
+            if not request.dry_run:
+                await client.set(cursor_key, swept.cursor)
+            if sys.stderr.isatty():
+                print(f"\rretain: {swept.seen} looked at, {swept.reduced} reduced", end="", file=sys.stderr)
+
+        sweep_request = SweepRequest(
+            now=datetime.now(UTC),
+            inactive_after=timedelta(days=request.inactive_days),
+            per_second=request.per_second,
+            dry_run=request.dry_run,
+            cursor=start,
+        )
+        partitions = settings.xo_partitions
+        return await sweep(
+            RedisStatePages(client, store), store, lambda cid: partition_for(cid, partitions), sweep_request, progress
+        )
+    finally:
+        await client.aclose()
