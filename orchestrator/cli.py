@@ -79,12 +79,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _customer_data_commands(sub: Any) -> None:
-    """backfill, export, forget, retain: commands over stored customers."""
+    """backfill, replay, export, forget, retain: commands over stored customers."""
     backfill = sub.add_parser("backfill", help="fold past events into profiles without entering journeys or sending")
     backfill.add_argument("files", nargs="+", type=Path, help="JSON lines of events, any order")
     backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
     backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
     backfill.set_defaults(run=_backfill)
+    replay = sub.add_parser("replay", help="recompute detector figures of stored customers after a rule change")
+    replay.add_argument("--apply", action="store_true", help="write the changes (default: show the diff only)")
+    replay.set_defaults(run=_replay)
     export = sub.add_parser("export", help="everything held about one person, as JSON (right of access)")
     export.add_argument("who", help="customer id, or an identifier as <type>:<value>")
     export.add_argument("--out", type=Path, help="write here (default: stdout)")
@@ -169,6 +172,12 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.data_tools import BackfillRequest, run_backfill
 
     return run_backfill(BackfillRequest(args.files, args.until, args.dry_run), settings)
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import run_replay
+
+    return run_replay(args.apply, settings)
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,4 +1,4 @@
-"""Operator commands over stored customer data: backfill, export, forget (erasure) and retain."""
+"""Operator commands over stored customer data: backfill, replay, export, forget (erasure), retain."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, Redi
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import kafka_client_options, load_world
+from orchestrator.core import World
 from orchestrator.errors import StateConflict
 from orchestrator.harness import TopicWatcher, produce
 from orchestrator.service.backfill import History, fold_history, write_states
+from orchestrator.service.replay import ReplayReport, ReplayRequest, replay
 from orchestrator.service.retention import SweepRequest, Swept, sweep
 from orchestrator.settings import Settings
 
@@ -287,6 +289,38 @@ async def _retain(request: RetainRequest, settings: Settings) -> Swept:
         partitions = settings.xo_partitions
         return await sweep(
             RedisStatePages(client, store), store, lambda cid: partition_for(cid, partitions), sweep_request, progress
+        )
+    finally:
+        await client.aclose()
+
+
+def run_replay(apply: bool, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator replay: set REDIS_URL", file=sys.stderr)
+        return 2
+    world = load_world(settings)[1]
+    report = asyncio.run(_replay(world, apply, settings))
+    verb = "changed" if apply else "would change"
+    print(f"looked at {report.seen} customer(s); the detectors as configured now {verb} {report.changed}")
+    for transition, count in sorted(report.transitions.items()):
+        print(f"  {transition:<40} {count}")
+    print(f"  churn risk moved by 0.05 or more         {report.risk_moved}")
+    print(f"  detector timers set / cancelled          {report.timers_set} / {report.timers_cancelled}")
+    if apply:
+        print(f"wrote {report.written}; {report.raced} changed meanwhile and keep their state (judged anew next input)")
+    else:
+        print("dry run: nothing written (--apply writes; no journey is entered and nothing is sent either way)")
+    return 0
+
+
+async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
+    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        partitions = settings.xo_partitions
+        request = ReplayRequest(now=datetime.now(UTC), apply=apply)
+        return await replay(
+            RedisStatePages(client, store), store, world, lambda cid: partition_for(cid, partitions), request
         )
     finally:
         await client.aclose()
