@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.kafka_reader import read_topic
 from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, RedisStatePages
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
@@ -37,6 +38,8 @@ class BackfillRequest:
     files: list[Path]
     until: str | None
     dry_run: bool
+    topic: str | None = None  # read the events of a topic instead of (or besides) files
+    since: str | None = None  # with a topic: only events that happened at or after this time
 
 
 def run_backfill(request: BackfillRequest, settings: Settings) -> int:
@@ -47,13 +50,10 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
     if not request.dry_run and not settings.redis_url:
         print("orchestrator backfill: set REDIS_URL (or use --dry-run)", file=sys.stderr)
         return 2
-    lines: list[bytes] = []
-    for path in request.files:
-        try:
-            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
-        except OSError as exc:
-            print(f"orchestrator backfill: {path}: {exc.strerror}", file=sys.stderr)
-            return 2
+    lines = _history(request, settings)
+    if isinstance(lines, str):
+        print(f"orchestrator backfill: {lines}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     history = fold_history(load_world(settings)[1], lines, until, _progress("folded", len(lines)))
     _report_history(history, request.files, time.monotonic() - started)
@@ -61,6 +61,38 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
         print("dry run: nothing written")
         return 0
     return asyncio.run(_write(history, settings))
+
+
+def _history(request: BackfillRequest, settings: Settings) -> list[bytes] | str:
+    """Event lines from the files, then from the topic (events since ``--since``), or what is wrong."""
+    lines: list[bytes] = []
+    for path in request.files:
+        try:
+            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
+        except OSError as exc:
+            return f"{path}: {exc.strerror}"
+    if request.topic is None:
+        return lines
+    since = _until(request.since) if request.since else None
+    if isinstance(since, str):
+        return since.replace("--until", "--since")
+    if not settings.kafka_bootstrap_servers:
+        return "set KAFKA_BOOTSTRAP_SERVERS to read --topic"
+    try:
+        records = read_topic(settings.kafka_bootstrap_servers, request.topic, kafka_client_options(settings))
+        return lines + [r for r in records if since is None or _happened_since(r, since)]
+    except LookupError as exc:
+        return str(exc)
+
+
+def _happened_since(raw: bytes, since: datetime) -> bool:
+    """Whether a record's event time is at or after ``since``; records that do not parse are kept
+    (the fold rejects them with their reason)."""
+    try:
+        moment = datetime.fromisoformat(orjson.loads(raw)["time"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return True
+    return moment.tzinfo is None or moment >= since
 
 
 def _until(text: str | None) -> datetime | str:
