@@ -95,6 +95,10 @@ def _happened_since(raw: bytes, since: datetime) -> bool:
     return moment.tzinfo is None or moment >= since
 
 
+def _redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+
+
 def _until(text: str | None) -> datetime | str:
     if text is None:
         return datetime.now(UTC)  # live traffic takes over now: detector timers due before it fire here
@@ -120,7 +124,7 @@ def _report_history(history: History, files: list[Path], seconds: float) -> None
 
 
 async def _write(history: History, settings: Settings) -> int:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions
@@ -209,7 +213,7 @@ def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers:
 
 
 async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
@@ -220,7 +224,7 @@ async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
 
 
 async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
@@ -299,7 +303,7 @@ def run_retain(request: RetainRequest, settings: Settings) -> int:
 
 
 async def _retain(request: RetainRequest, settings: Settings) -> Swept:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
@@ -346,7 +350,7 @@ def run_replay(apply: bool, settings: Settings) -> int:
 
 
 async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions
