@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
+
+
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,11 +50,14 @@ typecheck: $(VENV)/.installed-dev ## mypy --strict on the package
 imports: $(VENV)/.installed-dev ## the architecture contracts (pure core, layers)
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests
-	$(BIN)/pytest
+unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests (not the slow ones)
+	$(BIN)/pytest -m "not slow"
 
 integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
 	$(BIN)/pytest -m integration
+
+test-slow: $(VENV)/.installed-dev ## the slow tests (TLS through stunnel4, …); needs Debian's stunnel4 and openssl
+	$(BIN)/pytest -m slow
 
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test

@@ -24,7 +24,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.bootstrap import Wired
+from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.identify import route
 from orchestrator.service.report import BatchReport
@@ -175,13 +175,16 @@ def _output_topics(wired: Wired) -> list[str]:
 
 
 def _credentials(wired: Wired) -> Any:
-    s = wired.settings
-    if not s.kafka_sasl_mechanism:
-        return None
-    password = s.kafka_sasl_password.get_secret_value() if s.kafka_sasl_password else ""
-    return faust.SASLCredentials(
-        username=s.kafka_sasl_username or "",
-        password=password,
-        mechanism=s.kafka_sasl_mechanism,
-        ssl_context=None,
-    )
+    """faust's credentials carrying the same SSL context and secret as every other Kafka client."""
+    security = kafka_security(wired.settings)
+    context = security.ssl_context()
+    if security.sasl:
+        return faust.SASLCredentials(
+            username=security.username,
+            password=security.sasl_password(),
+            mechanism=security.sasl_mechanism,
+            ssl_context=context,
+        )
+    if security.tls:
+        return faust.SSLCredentials(context)
+    return None
