@@ -1,4 +1,4 @@
-"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send``."""
+"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send | probe``."""
 
 from __future__ import annotations
 
@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
+    probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
+    probe.add_argument("which", choices=["live", "ready"])
+    probe.set_defaults(run=_probe)
     return parser
 
 
@@ -136,6 +139,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import run_demo
 
     return run_demo(settings, args.events, args.timeout)
+
+
+def _probe(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.probe import probe
+
+    return probe(settings.xo_web_host, settings.xo_web_port, args.which)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,18 +14,22 @@ import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.web.drivers import DRIVERS as WEB_DRIVERS
+from faust.web.drivers import aiohttp as faust_aiohttp
 
+from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service.handler import Handler, InRecord
+from orchestrator.service.health import LoopWatch, NotReady, readiness
 from orchestrator.service.identify import route
 from orchestrator.service.report import BatchReport
 from orchestrator.service.retry import retrying
@@ -33,6 +37,7 @@ from orchestrator.service.timers import pump_once
 
 log = logging.getLogger("orchestrator.worker")
 SHUTDOWN_GRACE_S = 15.0
+READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 FETCH_WAIT_MS = {"value": 50}
 
 
@@ -57,6 +62,19 @@ class _Transport(faust_aiokafka.Transport):
 
 
 TRANSPORTS["xokafka"] = f"{__name__}:_Transport"
+
+
+class _Web(faust_aiohttp.Web):
+    """faust's web server without its built-in pages: the index at ``/``, ``/router/`` (which lists
+    the topology), ``/table/``, statistics and graphs. Only the pages this module adds answer."""
+
+    default_blueprints: ClassVar[list[Any]] = []
+    production_blueprints: ClassVar[list[Any]] = []
+    debug_blueprints: ClassVar[list[Any]] = []
+    optional_blueprints: ClassVar[list[Any]] = []
+
+
+WEB_DRIVERS["xoaiohttp"] = f"{__name__}:_Web"
 
 
 def unwrapping_send_errors(app: faust.App) -> Send:
@@ -92,6 +110,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
         broker_request_timeout=max(40.0, s.xo_session_timeout_s + 10),
         consumer_auto_offset_reset="earliest",
         topic_partitions=s.xo_partitions,
+        web=f"xoaiohttp://{s.xo_web_host}:{s.xo_web_port}",
         web_host=s.xo_web_host,
         web_port=s.xo_web_port,
         datadir=str(s.xo_data_dir / s.xo_group_id),
@@ -123,11 +142,48 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
         for topic in outputs:
             await topic.maybe_declare()
 
+    _serve(app, wired, store, bootstrap)
+    return app
+
+
+def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str) -> None:
+    """The only pages the web server answers: /metrics, /healthz and /readyz."""
+    watch = LoopWatch(wired.clock.monotonic)
+    kafka = KafkaProbe(bootstrap, kafka_security(wired.settings).client_options())
+    topics = {wired.topics.events, wired.topics.by_customer}
+
+    async def partitions() -> str:
+        assigned = sorted(f"{tp.topic}[{tp.partition}]" for tp in app.consumer.assignment() if tp.topic in topics)
+        if not assigned:
+            raise NotReady("no partitions assigned (yet, or more workers than partitions)")
+        return ", ".join(assigned)
+
+    async def redis() -> str:
+        await store.client.ping()
+        return "PONG"
+
+    async def config() -> str:
+        return f"{len(wired.world.journeys)} journey(s) loaded"
+
+    probes = {"partitions": partitions, "redis": redis, "kafka": kafka.check, "config": config}
+
+    @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
+    async def watch_loop() -> None:
+        await watch.run()
+
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(wired.metrics.exposition(), content_type="text/plain; version=0.0.4")
 
-    return app
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        report = watch.liveness()
+        return web.json(report.body(), status=report.status)
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        report = await readiness(probes, READY_TIMEOUT_S)
+        return web.json(report.body(), status=report.status)
 
 
 async def _consume(
