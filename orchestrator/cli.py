@@ -80,10 +80,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    import faust
-
     from orchestrator.bootstrap import build, redis_store
-    from orchestrator.faust_app import create_app
+    from orchestrator.faust_app import run_worker
 
     wired = build(settings)
     try:
@@ -92,8 +90,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"orchestrator worker: {exc}", file=sys.stderr)
         return 2
     (settings.xo_data_dir / settings.xo_group_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(wired, store)
-    faust.Worker(app, loglevel=settings.xo_log_level).execute_from_commandline()
+    run_worker(wired, store)
     return 0
 
 

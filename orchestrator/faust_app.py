@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
@@ -33,10 +34,10 @@ from orchestrator.service.health import LoopWatch, NotReady, readiness
 from orchestrator.service.identify import route
 from orchestrator.service.report import BatchReport
 from orchestrator.service.retry import retrying
+from orchestrator.service.shutdown import ShutdownGuard
 from orchestrator.service.timers import pump_once
 
 log = logging.getLogger("orchestrator.worker")
-SHUTDOWN_GRACE_S = 15.0
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 FETCH_WAIT_MS = {"value": 50}
 
@@ -94,8 +95,34 @@ def unwrapping_send_errors(app: faust.App) -> Send:
     return send
 
 
-def create_app(wired: Wired, store: RedisStore) -> faust.App:
+def run_worker(wired: Wired, store: RedisStore) -> None:
+    """Run a worker until a stop signal; the process ends within XO_SHUTDOWN_TIMEOUT_S of it."""
+    guard = ShutdownGuard(wired.settings.xo_shutdown_timeout_s, os._exit)
+    app = create_app(wired, store, guard)
+    _Worker(app, guard, loglevel=wired.settings.xo_log_level).execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """faust's worker, whose stop signals also start the shutdown clock."""
+
+    def __init__(self, app: faust.App, guard: ShutdownGuard, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.guard = guard
+
+    def install_signal_handlers(self) -> None:
+        super().install_signal_handlers()
+        # Replaces faust's handlers with ones that start the clock, then do what faust's did.
+        self.loop.add_signal_handler(signal.SIGTERM, self._stop_on, self._on_sigterm)
+        self.loop.add_signal_handler(signal.SIGINT, self._stop_on, self._on_sigint)
+
+    def _stop_on(self, handler: Callable[[], None]) -> None:
+        self.guard.begin()
+        handler()
+
+
+def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = None) -> faust.App:
     s = wired.settings
+    guard = guard or ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     bootstrap, _ = s.require_servers()
     FETCH_WAIT_MS["value"] = s.xo_fetch_wait_ms
     # aiokafka logs every produced record at debug level; at scale even the level checks show.
@@ -126,11 +153,11 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
 
     @app.agent(events)
     async def identify(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics))
+        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics), guard)
 
     @app.agent(by_customer)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "process", handler.handle)
+        await _consume(stream, wired, "process", handler.handle, guard)
 
     @app.timer(interval=s.xo_timer_interval_s)  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
@@ -191,6 +218,7 @@ async def _consume(
     wired: Wired,
     stage: str,
     handle: Callable[[Sequence[InRecord]], Awaitable[BatchReport]],
+    guard: ShutdownGuard,
 ) -> None:
     s = wired.settings
     # take_events is on faust's Stream, not on the StreamT protocol it is typed as.
@@ -198,25 +226,25 @@ async def _consume(
         s.xo_batch_size, within=s.xo_batch_within_s
     ):
         records = _records(batch, wired)
-        task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
-        try:
-            report = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # faust acks the batch when this loop unwinds: finish it first, or exit unacked.
-            await _finish_or_exit(task, stage)
-            raise
-        except Exception:
-            log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
-            os._exit(70)
+        with guard.batch():
+            task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
+            try:
+                report = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # faust acks the batch when this loop unwinds: finish it first, or exit unacked.
+                await _finish_or_exit(task, stage, guard)
+                raise
+            except Exception:
+                log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
+                os._exit(70)
         wired.metrics.observe(report, stage)
 
 
-async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str) -> None:
+async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str, guard: ShutdownGuard) -> None:
     try:
-        await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_S)
+        await asyncio.wait_for(asyncio.shield(task), guard.remaining())
     except Exception:
-        log.critical("%s: batch unfinished at shutdown; exiting without acking it", stage, exc_info=True)
-        os._exit(75)
+        guard.abandon(f"{stage}: a batch")
 
 
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:

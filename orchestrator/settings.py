@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # there; Tansu always waits this long, so keep it short there.
     xo_fetch_wait_ms: int = Field(default=50, ge=1, le=5000)
     xo_timer_interval_s: float = Field(default=0.25, gt=0, le=60)
+    # After SIGTERM the process is gone within this many seconds, whatever Redis or Kafka are doing
+    # (a batch still unfinished is abandoned unacked, exit code 75); below Kubernetes' default 30 s.
+    xo_shutdown_timeout_s: float = Field(default=20.0, ge=2, le=3600)
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
     # "off" ignores journeys/policy.yaml (quiet hours, caps): for demos and tests that run at any hour.
     xo_contact_policy: Literal["on", "off"] = "on"
