@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.bootstrap import build, redis_store
     from orchestrator.faust_app import run_worker
+    from orchestrator.logs import configure
 
+    configure(settings.xo_log_format, settings.xo_log_level)  # before loading: its warnings are logs too
     wired = build(settings)
     try:
         store = redis_store(settings)

@@ -25,6 +25,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
+from orchestrator import logs
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_store import RedisStore
@@ -32,7 +33,7 @@ from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.health import LoopWatch, NotReady, readiness
 from orchestrator.service.identify import route
-from orchestrator.service.report import BatchReport
+from orchestrator.service.report import BatchReport, log_problems
 from orchestrator.service.retry import retrying
 from orchestrator.service.shutdown import ShutdownGuard
 from orchestrator.service.timers import pump_once
@@ -97,9 +98,13 @@ def unwrapping_send_errors(app: faust.App) -> Send:
 
 def run_worker(wired: Wired, store: RedisStore) -> None:
     """Run a worker until a stop signal; the process ends within XO_SHUTDOWN_TIMEOUT_S of it."""
-    guard = ShutdownGuard(wired.settings.xo_shutdown_timeout_s, os._exit)
+    s = wired.settings
+    guard = ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     app = create_app(wired, store, guard)
-    _Worker(app, guard, loglevel=wired.settings.xo_log_level).execute_from_commandline()
+    # JSON logs: faust keeps the JSON configuration and prints no banner, spinner or "OK".
+    json_logging = logs.json_config(s.xo_log_level) if s.xo_log_format == "json" else None
+    worker = _Worker(app, guard, loglevel=s.xo_log_level, logging_config=json_logging, quiet=json_logging is not None)
+    worker.execute_from_commandline()
 
 
 class _Worker(faust.Worker):
@@ -169,6 +174,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         for topic in outputs:
             await topic.maybe_declare()
 
+    app.on_partitions_assigned.connect(_log_assignment)
     _serve(app, wired, store, bootstrap)
     return app
 
@@ -238,6 +244,7 @@ async def _consume(
                 log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
                 os._exit(70)
         wired.metrics.observe(report, stage)
+        log_problems(report, stage)
 
 
 async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str, guard: ShutdownGuard) -> None:
@@ -245,6 +252,16 @@ async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str, guard: 
         await asyncio.wait_for(asyncio.shield(task), guard.remaining())
     except Exception:
         guard.abandon(f"{stage}: a batch")
+
+
+async def _log_assignment(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+    """The same facts as faust's table of them, as one record (JSON mode drops that table).
+    faust sends the set of assigned topic-partitions as the first argument after the sender."""
+    owned: dict[str, list[int]] = {}
+    for tp in sorted(args[0] if args else ()):
+        owned.setdefault(tp.topic, []).append(tp.partition)
+    listed = "; ".join(f"{topic} {partitions}" for topic, partitions in owned.items())
+    log.info("partitions assigned: %s", listed or "none", extra={"kind": "assignment", "partitions": owned})
 
 
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:

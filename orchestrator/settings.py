@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # (a batch still unfinished is abandoned unacked, exit code 75); below Kubernetes' default 30 s.
     xo_shutdown_timeout_s: float = Field(default=20.0, ge=2, le=3600)
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one JSON object per line on stderr (structlog), for log collectors; "text": faust's format.
+    xo_log_format: Literal["text", "json"] = "text"
     # "off" ignores journeys/policy.yaml (quiet hours, caps): for demos and tests that run at any hour.
     xo_contact_policy: Literal["on", "off"] = "on"
 

@@ -40,7 +40,7 @@ from orchestrator.core.population import Observation
 from orchestrator.errors import InputError, StateConflict
 from orchestrator.service import codec
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
-from orchestrator.service.report import BatchReport
+from orchestrator.service.report import BatchReport, DeadLetterNote
 from orchestrator.service.topics import Topics
 
 YIELD_EVERY = 50  # customers processed between yields to the event loop
@@ -239,6 +239,7 @@ def reject(record: InRecord, exc: InputError, source: str, topics: Topics, repor
     report.rejected[exc.code] += 1
     where = f"{source}[{record.partition}]@{record.offset}"
     key = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace")
+    report.dead_letters.append(DeadLetterNote(key if source == topics.by_customer else None, exc.code, where))
     reason = exc.reason if len(exc.reason) <= DLQ_REASON_CHARS else f"{exc.reason[:DLQ_REASON_CHARS]}…"
     payload = record.value
     if payload is not None and len(payload) > DLQ_PAYLOAD_BYTES:
