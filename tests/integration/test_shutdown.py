@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.embedded import EmbeddedRedis
+from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
 from orchestrator.harness import TopicWatcher, WorkerProcess, produce
 from orchestrator.service.shutdown import ABANDONED
 from orchestrator.service.topics import Topics
@@ -86,3 +86,33 @@ def test_sigterm_with_redis_down_exits_in_time_unacked_and_loses_nothing(
         if second is not None:
             second.kill()
         watcher.close()
+
+
+def test_sigterm_with_the_broker_down_exits_in_time(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    """The broker of the test's own goes away under a consuming worker: the stop is still bounded."""
+    with EmbeddedKafka() as kafka:
+        topics = Topics(prefix)
+        create_topics(kafka.bootstrap, topics, PARTITIONS)
+        env = {**worker_env(kafka.bootstrap, redis_url, prefix, tmp_path, PARTITIONS), "XO_SHUTDOWN_TIMEOUT_S": "6"}
+        worker = WorkerProcess(env).start()
+        try:
+            assert _await_assignment(worker), diagnose(worker)
+            kafka.stop()
+            assert worker.proc is not None
+            signalled = time.monotonic()
+            worker.proc.send_signal(signal.SIGTERM)
+            code = worker.proc.wait(timeout=SHUTDOWN_S + 10)
+            took = time.monotonic() - signalled
+        finally:
+            worker.kill()
+    assert took <= SHUTDOWN_S + 2, f"took {took:.1f}s, exit code {code}"
+    assert code in (0, ABANDONED), worker.log_tail()
+
+
+def _await_assignment(worker: WorkerProcess) -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline and worker.alive():
+        if worker.assigned(Topics(worker.env["XO_TOPIC_PREFIX"]).by_customer):
+            return True
+        time.sleep(0.2)  # reading a live process's log; nothing to await
+    return False
