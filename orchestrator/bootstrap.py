@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from redis.asyncio import Redis
-
 from orchestrator.adapters.metrics import Metrics
+from orchestrator.adapters.redis_ops import connect
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
 from orchestrator.core import World
@@ -50,7 +49,10 @@ def build(settings: Settings) -> Wired:
 def redis_store(settings: Settings) -> RedisStore:
     _, url = settings.require_servers()
     # Timeouts turn a frozen Redis into a TransientError (retried with backoff) instead of a hang.
-    client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+    # A redis+cluster:// URL (or REDIS_CLUSTER=true) gives redis-py's cluster client.
+    client = connect(
+        url, cluster=settings.redis_cluster, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+    )
     return RedisStore(client, prefix=settings.xo_topic_prefix)
 
 

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
     redis_url: str | None = None
+    # A Redis Cluster behind REDIS_URL (also implied by a redis+cluster:// or rediss+cluster:// URL).
+    redis_cluster: bool = False
 
     xo_topic_prefix: str = Field(default="xo", pattern=r"^[A-Za-z0-9._-]+$")
     xo_group_id: str = Field(default="xo-journeys", pattern=r"^[A-Za-z0-9._-]+$")
