@@ -71,7 +71,7 @@ async def _drain(store: RedisStore, publisher: Any, topics: Topics, limit: int, 
     fired = 0
     started = time.monotonic()
     while fired < limit and time.monotonic() - started < seconds:
-        n = await pump_once(store, publisher, clock, topics, partitions)
+        n = len(await pump_once(store, publisher, clock, topics, partitions))
         if n == 0:
             break
         fired += n

@@ -6,11 +6,21 @@ is acknowledged the index entry is leased (pushed ``lease`` into the future) rat
 removed: the handler removes it once the timer's effects are committed, and if the
 record were lost the lease expires and the timer fires again (the core ignores a timer
 that already fired).
+
+The lease only moves an entry that still has the due time the pump read: between the
+read and the acks (up to ``BATCH`` records) the handler may already have fired the timer
+and set it again (an instance's next wait reuses the timer id), and that new due time
+must not be pushed back by the lease.
+
+``run`` is the pump's loop: one round after the other, never two at once; when a round
+hands over a full batch, more are due (a backlog after a restart or an outage), and the
+next round starts at once instead of after ``interval``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from orchestrator.core import TimerFired
@@ -33,14 +43,22 @@ def timer_record(topics: Topics, ref: TimerRef) -> OutRecord:
 
 async def pump_once(
     store: StateStore, publisher: Publisher, clock: Clock, topics: Topics, partitions: Sequence[int]
-) -> int:
-    """Hand every due timer of ``partitions`` to the stream; return how many."""
+) -> list[TimerRef]:
+    """Hand every due timer of ``partitions`` to the stream (at most ``BATCH``); return them."""
     if not partitions:
-        return 0
+        return []
     now_ms = int(clock.now().timestamp() * 1000)
     due = await store.due_timers(partitions, now_ms, BATCH)
     if not due:
-        return 0
+        return []
     await publisher.publish([timer_record(topics, ref) for ref in due])
     await store.lease_timers(due, now_ms + int(LEASE.total_seconds() * 1000))
-    return len(due)
+    return due
+
+
+async def run(round_: Callable[[], Awaitable[int]], interval: float) -> None:
+    """Call ``round_`` forever, one call at a time: at once again after a full batch, else after ``interval``."""
+    while True:
+        fired = await round_()
+        if fired < BATCH:
+            await asyncio.sleep(interval)  # the pump's period: nothing to await, timers come due with time

@@ -114,3 +114,35 @@ async def test_a_cycle_timer_moved_while_its_old_firing_is_in_flight_still_fires
     assert len(fired) == 1, "the moved cycle timer has no index entry: it would never fire"
     await engine.feed(fired)
     assert engine.steps_sent() == ["first"]
+
+
+class HandedOver:
+    """A stream whose consumer processes each timer record before the pump gets its acks back
+    (the pump waits for up to 1,000 acks; the process stage does not wait for the pump)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    async def publish(self, records: Sequence[OutRecord]) -> None:
+        await self.engine.feed([r.value for r in records])
+
+
+async def test_a_wait_set_again_before_the_pump_leases_its_firing_keeps_its_due_time(
+    store_client: Client, prefix: str
+) -> None:
+    engine = Engine(store_client, prefix, TWO_WAITS)
+    await engine.feed(customer_events("M1", engine.clock.now()))
+    await engine.feed(await engine.pump())  # first send; the wait timer is due in 1 h
+    engine.clock.at += timedelta(hours=1, seconds=1)
+    fired_at = engine.clock.now()
+    await pump_once(engine.store, HandedOver(engine), engine.clock, engine.topics, [0])
+    assert engine.steps_sent() == ["first", "second"]  # the second wait reuses the timer id, due in 1 h
+    lease_end = fired_at + timedelta(seconds=61)
+    due = await engine.store.due_timers([0], int(lease_end.timestamp() * 1000), 10)
+    assert due == [], "the lease moved the second wait to the end of the first firing's lease"
+    second_due = fired_at + timedelta(hours=1)
+    [entry] = await engine.store.due_timers([0], int(second_due.timestamp() * 1000), 10)
+    assert entry.due_ms == int(second_due.timestamp() * 1000)
+    engine.clock.at = second_due
+    await engine.feed(await engine.pump())
+    assert engine.steps_sent() == ["first", "second", "third"]
