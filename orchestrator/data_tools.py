@@ -1,4 +1,4 @@
-"""Operator commands over stored customer data: backfill, export and forget (erasure)."""
+"""Operator commands over stored customer data: backfill, replay, export, forget (erasure), retain."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -16,13 +16,17 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
-from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure
+from orchestrator.adapters.kafka_reader import read_topic
+from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, RedisStatePages
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import kafka_client_options, load_world
+from orchestrator.core import World
 from orchestrator.errors import StateConflict
 from orchestrator.harness import TopicWatcher, produce
 from orchestrator.service.backfill import History, fold_history, write_states
+from orchestrator.service.replay import ReplayReport, ReplayRequest, replay
+from orchestrator.service.retention import SweepRequest, Swept, sweep
 from orchestrator.settings import Settings
 
 FORGET_ATTEMPTS = 5
@@ -34,6 +38,8 @@ class BackfillRequest:
     files: list[Path]
     until: str | None
     dry_run: bool
+    topic: str | None = None  # read the events of a topic instead of (or besides) files
+    since: str | None = None  # with a topic: only events that happened at or after this time
 
 
 def run_backfill(request: BackfillRequest, settings: Settings) -> int:
@@ -44,13 +50,10 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
     if not request.dry_run and not settings.redis_url:
         print("orchestrator backfill: set REDIS_URL (or use --dry-run)", file=sys.stderr)
         return 2
-    lines: list[bytes] = []
-    for path in request.files:
-        try:
-            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
-        except OSError as exc:
-            print(f"orchestrator backfill: {path}: {exc.strerror}", file=sys.stderr)
-            return 2
+    lines = _history(request, settings)
+    if isinstance(lines, str):
+        print(f"orchestrator backfill: {lines}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     history = fold_history(load_world(settings)[1], lines, until, _progress("folded", len(lines)))
     _report_history(history, request.files, time.monotonic() - started)
@@ -58,6 +61,42 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
         print("dry run: nothing written")
         return 0
     return asyncio.run(_write(history, settings))
+
+
+def _history(request: BackfillRequest, settings: Settings) -> list[bytes] | str:
+    """Event lines from the files, then from the topic (events since ``--since``), or what is wrong."""
+    lines: list[bytes] = []
+    for path in request.files:
+        try:
+            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
+        except OSError as exc:
+            return f"{path}: {exc.strerror}"
+    if request.topic is None:
+        return lines
+    since = _until(request.since) if request.since else None
+    if isinstance(since, str):
+        return since.replace("--until", "--since")
+    if not settings.kafka_bootstrap_servers:
+        return "set KAFKA_BOOTSTRAP_SERVERS to read --topic"
+    try:
+        records = read_topic(settings.kafka_bootstrap_servers, request.topic, kafka_client_options(settings))
+        return lines + [r for r in records if since is None or _happened_since(r, since)]
+    except LookupError as exc:
+        return str(exc)
+
+
+def _happened_since(raw: bytes, since: datetime) -> bool:
+    """Whether a record's event time is at or after ``since``; records that do not parse are kept
+    (the fold rejects them with their reason)."""
+    try:
+        moment = datetime.fromisoformat(orjson.loads(raw)["time"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return True
+    return moment.tzinfo is None or moment >= since
+
+
+def _redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
 
 
 def _until(text: str | None) -> datetime | str:
@@ -85,7 +124,7 @@ def _report_history(history: History, files: list[Path], seconds: float) -> None
 
 
 async def _write(history: History, settings: Settings) -> int:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions
@@ -174,7 +213,7 @@ def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers:
 
 
 async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
@@ -185,7 +224,7 @@ async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
 
 
 async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
@@ -238,3 +277,86 @@ def _dead_letters(settings: Settings, needles: list[str]) -> list[str] | None:
     finally:
         watcher.close()
     return found
+
+
+@dataclass(frozen=True)
+class RetainRequest:
+    inactive_days: int
+    per_second: float
+    dry_run: bool
+    resume: bool
+
+
+def run_retain(request: RetainRequest, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator retain: set REDIS_URL", file=sys.stderr)
+        return 2
+    swept = asyncio.run(_retain(request, settings))
+    saved = swept.bytes_before - swept.bytes_after
+    verb = "would reduce" if request.dry_run else "reduced"
+    print(
+        f"looked at {swept.seen} customer(s); {verb} {swept.reduced} inactive for over {request.inactive_days} days "
+        f"to their minimal state ({swept.bytes_before:,} → {swept.bytes_after:,} bytes of state, {saved:,} saved); "
+        f"{swept.raced} became active meanwhile and were left alone"
+    )
+    return 0
+
+
+async def _retain(request: RetainRequest, settings: Settings) -> Swept:
+    client = _redis(settings)
+    cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        start = int(await client.get(cursor_key) or 0) if request.resume else 0
+
+        async def progress(swept: Swept) -> None:
+            if not request.dry_run:
+                await client.set(cursor_key, swept.cursor)
+            if sys.stderr.isatty():
+                print(f"\rretain: {swept.seen} looked at, {swept.reduced} reduced", end="", file=sys.stderr)
+
+        sweep_request = SweepRequest(
+            now=datetime.now(UTC),
+            inactive_after=timedelta(days=request.inactive_days),
+            per_second=request.per_second,
+            dry_run=request.dry_run,
+            cursor=start,
+        )
+        partitions = settings.xo_partitions
+        return await sweep(
+            RedisStatePages(client, store), store, lambda cid: partition_for(cid, partitions), sweep_request, progress
+        )
+    finally:
+        await client.aclose()
+
+
+def run_replay(apply: bool, settings: Settings) -> int:
+    if not settings.redis_url:
+        print("orchestrator replay: set REDIS_URL", file=sys.stderr)
+        return 2
+    world = load_world(settings)[1]
+    report = asyncio.run(_replay(world, apply, settings))
+    verb = "changed" if apply else "would change"
+    print(f"looked at {report.seen} customer(s); the detectors as configured now {verb} {report.changed}")
+    for transition, count in sorted(report.transitions.items()):
+        print(f"  {transition:<40} {count}")
+    print(f"  churn risk moved by 0.05 or more         {report.risk_moved}")
+    print(f"  detector timers set / cancelled          {report.timers_set} / {report.timers_cancelled}")
+    if apply:
+        print(f"wrote {report.written}; {report.raced} changed meanwhile and keep their state (judged anew next input)")
+    else:
+        print("dry run: nothing written (--apply writes; no journey is entered and nothing is sent either way)")
+    return 0
+
+
+async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
+    client = _redis(settings)
+    try:
+        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        partitions = settings.xo_partitions
+        request = ReplayRequest(now=datetime.now(UTC), apply=apply)
+        return await replay(
+            RedisStatePages(client, store), store, world, lambda cid: partition_for(cid, partitions), request
+        )
+    finally:
+        await client.aclose()

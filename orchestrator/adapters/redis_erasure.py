@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import load_state
+from orchestrator.core.migrations import StoredStateError, load_state
 from orchestrator.errors import StateConflict
 from orchestrator.service.ports import Settle, TimerRef
 
@@ -84,3 +84,28 @@ class RedisErasure:
 
 def _text(key: bytes | str) -> str:
     return key.decode() if isinstance(key, bytes) else key
+
+
+class RedisStatePages:
+    """Stored states page by page (SCAN): the retention sweep's walk. Unreadable states are skipped."""
+
+    def __init__(self, client: Redis, store: RedisStore) -> None:
+        self.client = client
+        self.match = store.state_key("*")
+
+    async def page(self, cursor: int, count: int) -> tuple[int, list[tuple[CustomerState, int]]]:
+        cursor, keys = await self.client.scan(cursor, match=self.match, count=count)
+        if not keys:
+            return cursor, []
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, "s")
+        states = []
+        for raw in await pipe.execute():
+            if raw is None:
+                continue
+            try:
+                states.append((load_state(raw), len(raw)))
+            except StoredStateError:
+                continue  # quarantined elsewhere; retention leaves it alone
+        return cursor, states
