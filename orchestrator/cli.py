@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
+    reindex = sub.add_parser("timers-reindex", help="after adding partitions: move timer index entries to them")
+    reindex.add_argument("--from", dest="before", type=int, required=True, help="partitions before the change")
+    reindex.set_defaults(run=_timers_reindex)
     return parser
 
 
@@ -106,6 +109,12 @@ def _customer_data_commands(sub: Any) -> None:
     retain.add_argument("--dry-run", action="store_true", help="count and measure; change nothing")
     retain.add_argument("--resume", action="store_true", help="continue an interrupted sweep where it stopped")
     retain.set_defaults(run=_retain)
+
+
+def _timers_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_reindex
+
+    return timers_reindex(settings, args.before)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -93,6 +93,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
         broker_request_timeout=max(40.0, s.xo_session_timeout_s + 10),
         consumer_auto_offset_reset="earliest",
         topic_partitions=s.xo_partitions,
+        topic_replication_factor=s.xo_replication_factor,
         web_host=s.xo_web_host,
         web_port=s.xo_web_port,
         datadir=str(s.xo_data_dir / s.xo_group_id),
