@@ -78,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("timers-reindex", help="after adding partitions: move timer index entries to them")
     reindex.add_argument("--from", dest="before", type=int, required=True, help="partitions before the change")
     reindex.set_defaults(run=_timers_reindex)
+    rebuild = sub.add_parser("timers-rebuild", help="index the stored timers that lost their index entry")
+    rebuild.set_defaults(run=_timers_rebuild)
     return parser
 
 
@@ -115,6 +117,12 @@ def _timers_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.timer_tools import timers_reindex
 
     return timers_reindex(settings, args.before)
+
+
+def _timers_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_rebuild
+
+    return timers_rebuild(settings)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

@@ -60,3 +60,32 @@ async def _move_key(store: RedisStore, key: str, partition: int, partition_of: C
         if len(entries) < CHUNK:
             return moved
         start += CHUNK - int(removed)  # removed entries were in this window: the rest moved down
+
+
+async def rebuild(store: RedisStore, partition_of: Callable[[str], int], batch: int = 500) -> int:
+    """Index every timer a stored state holds that has no entry (after entries were lost, e.g. a
+    Redis failover or an append-only file that lost its last second); return how many were added.
+
+    The state is the truth and the index is derived from it; ZADD NX leaves present entries
+    (and their leases) alone.
+    """
+    added = 0
+    cids: list[str] = []
+    head, tail = f"{store.prefix}:{{", "}:state"
+    async for key in store.client.scan_iter(match=f"{head}*{tail}", count=1000):  # every primary on a cluster
+        cids.append(key.decode()[len(head) : -len(tail)])
+        if len(cids) >= batch:
+            added += await _index_states(store, cids, partition_of)
+            cids = []
+    return added + await _index_states(store, cids, partition_of)
+
+
+async def _index_states(store: RedisStore, cids: list[str], partition_of: Callable[[str], int]) -> int:
+    if not cids:
+        return 0
+    commands: list[tuple[Any, ...]] = []
+    for cid, loaded in (await store.load(cids)).items():
+        for timer_id, timer in (loaded.state.timers if loaded.state else {}).items():
+            due_ms = int(timer.due_at.timestamp() * 1000)
+            commands.append(("ZADD", store.timer_key(partition_of(cid), cid), "NX", due_ms, f"{cid}{SEP}{timer_id}"))
+    return sum(int(n) for n in await execute(store.client, commands))

@@ -1,18 +1,19 @@
-"""Growing the by-customer topic: ``timers-reindex`` moves each timer index entry to the
-partition its customer lands on now, on a single Redis and on a Redis Cluster."""
+"""Timer index maintenance on a single Redis and on a Redis Cluster: ``timers-reindex`` moves
+each entry to the partition its customer lands on after the topic grew; ``timers-rebuild``
+puts back the entries of timers that stored states hold (after a failover lost them)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.adapters.redis_ops import Client
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.adapters.timer_reindex import reindex
+from orchestrator.adapters.timer_reindex import rebuild, reindex
 from orchestrator.cli import main
-from orchestrator.core import CustomerState
+from orchestrator.core import CustomerState, Timer
 from orchestrator.service.ports import Commit, TimerRef
 
 pytestmark = pytest.mark.integration
@@ -58,3 +59,27 @@ def test_the_command_refuses_a_count_that_did_not_grow(
     assert "must be below XO_PARTITIONS=4" in capsys.readouterr().out
     assert main(["timers-reindex", "--from", "2"]) == 0
     assert "moved 0 timer index entries" in capsys.readouterr().out
+
+
+async def test_rebuild_indexes_the_timers_states_hold_without_an_entry(store_client: Client, prefix: str) -> None:
+    """After a failover lost index writes: the states still hold their timers; the rebuild puts
+    their entries back and leaves present ones (a lease) alone."""
+    store = RedisStore(store_client, prefix=prefix)
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    states = []
+    for n in range(30):
+        cid = f"R{n:02d}"
+        timer = Timer(id="cycle:protein", due_at=now + timedelta(minutes=n))
+        states.append(CustomerState.new(cid).model_copy(update={"version": 1, "timers": {timer.id: timer}}))
+    await store.commit([Commit(s.customer_id, 0, s, {}) for s in states])  # the index writes were lost
+    leased = TimerRef(partition_for("R00", AFTER), "R00", "cycle:protein", NOW_MS + 3_600_000)
+    await store_client.zadd(store.timer_key(leased.partition, "R00"), {"R00\x1fcycle:protein": leased.due_ms})
+
+    assert await rebuild(store, lambda cid: partition_for(cid, AFTER)) == 29
+
+    late = int((now + timedelta(hours=2)).timestamp() * 1000)
+    due = [r for p in range(AFTER) for r in await store.due_timers([p], late, 1000)]
+    assert sorted(r.customer_id for r in due) == [s.customer_id for s in states]
+    assert next(r for r in due if r.customer_id == "R00").due_ms == leased.due_ms
+    assert all(r.partition == partition_for(r.customer_id, AFTER) for r in due)
+    assert await rebuild(store, lambda cid: partition_for(cid, AFTER)) == 0
