@@ -106,6 +106,12 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
     publisher = KafkaPublisher(unwrapping_send_errors(app))
     handler = Handler(wired.world, store, publisher, wired.clock, topics)
+    backlog = timers.Backlog()
+
+    async def process_batch(records: Sequence[InRecord]) -> BatchReport:
+        report = await handler.handle(records)
+        backlog.processed(len(records))  # the pump hands over timers no faster than they are worked through
+        return report
 
     @app.agent(events)
     async def identify(stream: faust.StreamT[bytes]) -> None:
@@ -113,7 +119,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
 
     @app.agent(by_customer)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "process", handler.handle)
+        await _consume(stream, wired, "process", process_batch)
 
     async def pump_round() -> int:
         partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)
@@ -127,7 +133,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     # warned "timer_pump is overlapping" under load), and a backlog is drained without pauses.
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
-        await timers.run(pump_round, s.xo_timer_interval_s)
+        await timers.run(pump_round, s.xo_timer_interval_s, backlog)
 
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def declare_outputs() -> None:
