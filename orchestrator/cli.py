@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
     probe.add_argument("which", choices=["live", "ready"])
     probe.set_defaults(run=_probe)
+    reindex = sub.add_parser("timers-reindex", help="after adding partitions: move timer index entries to them")
+    reindex.add_argument("--from", dest="before", type=int, required=True, help="partitions before the change")
+    reindex.set_defaults(run=_timers_reindex)
+    rebuild = sub.add_parser("timers-rebuild", help="index the stored timers that lost their index entry")
+    rebuild.set_defaults(run=_timers_rebuild)
     return parser
 
 
@@ -115,6 +120,18 @@ def _customer_data_commands(sub: Any) -> None:
     retain.add_argument("--dry-run", action="store_true", help="count and measure; change nothing")
     retain.add_argument("--resume", action="store_true", help="continue an interrupted sweep where it stopped")
     retain.set_defaults(run=_retain)
+
+
+def _timers_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_reindex
+
+    return timers_reindex(settings, args.before)
+
+
+def _timers_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_rebuild
+
+    return timers_rebuild(settings)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
