@@ -15,7 +15,7 @@ ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house win
 SERVICE_WINDOW = 20
 # The stored form's version. Every change to what CustomerState stores raises it by one and
 # adds the step from the previous form to core/migrations.py (a state without the field is 0).
-STATE_SCHEMA = 1
+STATE_SCHEMA = 2
 
 
 class _Value(BaseModel):
@@ -145,6 +145,10 @@ class CustomerState(_Value):
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
     send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
     attribution: tuple[Attribution, ...] = ()  # ended instances still inside their goal window
+    # OneID (service/oneid.py): the ``<type>:<value>`` keys this customer owns in the identity
+    # graph, and, once merged into another customer, that customer's id (the state is then a fence).
+    identifiers: tuple[str, ...] = ()
+    redirect_to: str | None = None
 
     @field_validator("schema_version")
     @classmethod
