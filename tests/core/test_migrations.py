@@ -76,7 +76,10 @@ def test_a_newer_form_is_refused_with_the_customer_named() -> None:
         (b'{"schema_version": "one", "customer_id": "C1"}', "state of C1: schema_version 'one' is not a version"),
         (b'{"schema_version": true}', "schema_version True is not a version"),
         (b'{"schema_version": 2, "customer_id": "C1", "version": "x"}', r"state of C1: version: "),
-        (b'{"schema_version": 1, "customer_id": "C1", "version": "x"}', r"state of C1: form 1 upgraded to \d+: version: "),
+        (
+            b'{"schema_version": 1, "customer_id": "C1", "version": "x"}',
+            r"state of C1: form 1 upgraded to \d+: version",
+        ),
         (b'{"customer_id": "C2", "seen": 5}', r"state of C2: form 0 upgraded to \d+: seen: "),
         (b"[" * 100_000, "not JSON"),
     ],
