@@ -46,6 +46,16 @@ class Metrics:
             registry=r,
         )
         self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
+        # OneID: identifiers linked, merges, refused links (type and reason), inputs forwarded by a redirect.
+        self.identity = Counter(
+            "xo_identity", "OneID: links, merges, retired ids, merge requests, forwarded inputs.", ["what"], registry=r
+        )
+        self.identity_refused = Counter(
+            "xo_identity_refused",
+            "Links refused (never applied), by identifier type and reason.",
+            ["type", "reason"],
+            registry=r,
+        )
         self.latency = Histogram(
             "xo_event_to_action_seconds",
             "From the input record's arrival in the worker to the action's produce ack.",
@@ -74,6 +84,13 @@ class Metrics:
         for (reason, channel, outcome), count in report.suppressed.items():
             self.suppressed.labels(reason, channel, outcome).inc(count)
         self.republished.inc(report.republished)
+        self._observe_identity(report)
+
+    def _observe_identity(self, report: BatchReport) -> None:
+        for what, count in report.identity.items():
+            self.identity.labels(what).inc(count)
+        for (kind, reason), count in report.identity_refused.items():
+            self.identity_refused.labels(kind, reason).inc(count)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

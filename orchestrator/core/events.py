@@ -14,9 +14,12 @@ from pydantic import (
     field_validator,
 )
 
+from orchestrator.core.identity import IdentifierError, IdentityRules, canonical_id, identifiers
 from orchestrator.errors import InputError
 
-# Identity keys an event may carry; OneID (later) maps any of them to one customer.
+DEFAULT_RULES = IdentityRules()
+
+# The built-in identifier types; journeys/identity.yaml may declare more (core/identity.py).
 IDENTITY_KEYS = ("member_id", "phone", "wecom_external_id", "unionid", "openid", "email")
 
 
@@ -44,9 +47,9 @@ class Event(BaseModel):
     @field_validator("identity")
     @classmethod
     def _one_identifier(cls, value: dict[str, str]) -> dict[str, str]:
-        known = {k: v for k, v in value.items() if k in IDENTITY_KEYS and v}
-        if not known:
-            raise ValueError(f"needs at least one identifier of {', '.join(IDENTITY_KEYS)}")
+        # Any type may be an operator-declared one: the identify stage checks them against the rules.
+        if not any(v.strip() for v in value.values()):
+            raise ValueError(f"needs at least one identifier ({', '.join(IDENTITY_KEYS)} or a declared type)")
         return value
 
 
@@ -81,9 +84,15 @@ def parse_event(payload: dict[str, Any]) -> Event:
         raise InputError(f"invalid event: {describe_validation_error(exc)}") from exc
 
 
-def customer_key(event: Event) -> str:
-    """The canonical customer id. For now the member id; this is the OneID seam."""
-    member = event.identity.get("member_id")
-    if not member:
-        raise InputError("invalid event: identity.member_id: required to route the event", "routing")
-    return member
+def customer_key(event: Event, rules: IdentityRules | None = None) -> str:
+    """The customer id of an event seen alone, without the identity graph: the canonical id of
+    its first identifier (a member id when it has one). Workers route through the graph
+    (service/identify.py) and take the id from the record key."""
+    try:
+        found = identifiers(event.identity, rules or DEFAULT_RULES)
+    except IdentifierError as exc:
+        raise InputError(f"invalid event: {exc}", "routing") from exc
+    if found:
+        return canonical_id(found[0])
+    kind, value = min((k, v.strip()) for k, v in event.identity.items() if v.strip())  # a declared type
+    return f"{kind}:{value}"

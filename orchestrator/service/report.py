@@ -21,3 +21,5 @@ class BatchReport:
     failures: list[StepFailure] = field(default_factory=list)
     conversions: Counter[tuple[str, int, str]] = field(default_factory=Counter)  # (journey, version, variant)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)
+    identity: Counter[str] = field(default_factory=Counter)  # OneID: links, merges, retired, forwarded …
+    identity_refused: Counter[tuple[str, str]] = field(default_factory=Counter)  # (identifier type, reason)

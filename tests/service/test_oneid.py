@@ -1,0 +1,90 @@
+"""OneID through both stages (identify, then the handler) with the memory store and graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from orchestrator.adapters.memory_identity import MemoryIdentityGraph
+from orchestrator.adapters.memory_store import MemoryStore
+from orchestrator.bootstrap import load_world
+from orchestrator.core import World
+from orchestrator.settings import Settings
+from tests.oneid_bus import Bus, event
+
+REPO = Path(__file__).resolve().parents[2]
+PHONE = "13800000001"
+E164 = "+8613800000001"
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    settings = Settings(xo_journeys_dir=REPO / "journeys", xo_templates_dir=REPO / "templates", xo_contact_policy="off")
+    return load_world(settings)[1]
+
+
+@pytest.fixture
+def bus(world: World) -> Bus:
+    return Bus(world, MemoryStore(), MemoryIdentityGraph())
+
+
+def _order(id_: str, days_ago: float, **identity: str) -> bytes:
+    data = {"order_id": f"O-{id_}", "amount": 199.0, "items": [{"sku": "PRO-900", "qty": 1}]}
+    return event(id_, "order.paid", days_ago, data, **identity)
+
+
+async def test_the_worked_example_a_wecom_line_reaches_the_members_purchase(bus: Bus) -> None:
+    await bus.send(_order("store-1", 20, member_id="M1001", phone=PHONE))
+    await bus.send(event("hello", "chat.message", 3, {"text": "你好"}, phone=PHONE, wecom_external_id="wmABC"))
+    await bus.send(event("running-out", "chat.message", 0, {"text": "蛋白粉快吃完了"}, wecom_external_id="wmABC"))
+    [reply] = [a for a in bus.actions() if a["journey"]["id"] == "replenish"]
+    assert reply["customer_id"] == "M1001"
+    assert reply["to"] == {"wecom_external_id": "wmABC"}
+    assert "蛋白粉" in reply["content"]["text"]
+    graph = bus.graph
+    assert isinstance(graph, MemoryIdentityGraph)
+    assert graph.owners == {
+        "member_id:M1001": "M1001",
+        f"phone:{E164}": "M1001",
+        "wecom_external_id:wmabc".replace("wmabc", "wmABC"): "M1001",
+    }
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert set(store.states) == {"M1001"}  # one customer: no stranger was made for the WeCom id
+
+
+async def test_the_reverse_order_merges_the_wecom_profile_into_the_member(bus: Bus) -> None:
+    await bus.send(event("w-hello", "chat.message", 5, {"text": "你好，想了解蛋白粉"}, wecom_external_id="wmX"))
+    await bus.send(_order("m-1", 4, member_id="M2002", phone=PHONE))
+    await bus.send(event("link", "identity.linked", 1, {}, member_id="M2002", wecom_external_id="wmX"))
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    retired = store.states["wecom_external_id:wmX"]
+    assert retired.redirect_to == "M2002"
+    survivor = store.states["M2002"]
+    assert {"member_id:M2002", f"phone:{E164}", "wecom_external_id:wmX"} <= set(survivor.identifiers)
+    assert {"w-hello", "m-1", "link"} <= set(survivor.seen)  # both customers' event ids: redeliveries stay dropped
+    assert {o.order_id for o in survivor.profile.order_log} == {"O-m-1"}
+    merged = [n for n in bus.on("t.identity") if n["what"] == "merged"]
+    assert merged == [
+        {"what": "merged", "customer_id": "M2002", "retired": "wecom_external_id:wmX", "at": merged[0]["at"]}
+    ]
+    # Later, the WeCom id alone reaches the member, and the journey acts on the member's order.
+    await bus.send(event("running-out", "chat.message", 0, {"text": "蛋白粉快吃完了"}, wecom_external_id="wmX"))
+    [reply] = [a for a in bus.actions() if a["journey"]["id"] == "replenish"]
+    assert (reply["customer_id"], reply["to"]) == ("M2002", {"wecom_external_id": "wmX"})
+
+
+async def test_a_shared_phone_never_fuses_two_members(bus: Bus) -> None:
+    await bus.send(_order("a", 3, member_id="M1", phone=PHONE))
+    await bus.send(_order("b", 2, member_id="M2", phone=PHONE))
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert [store.states[m].redirect_to for m in ("M1", "M2")] == [None, None]
+    assert f"phone:{E164}" not in store.states["M2"].identifiers
+    [refused] = bus.on("t.identity")
+    assert refused["what"] == "link_refused"
+    assert (refused["customer_id"], refused["identifier"], refused["partner"]) == ("M2", f"phone:{E164}", "M1")
+    assert "at most 1 member_id" in refused["reason"]
+    assert {o.order_id for o in store.states["M2"].profile.order_log} == {"O-b"}
