@@ -14,7 +14,7 @@ from pydantic import (
     field_validator,
 )
 
-from orchestrator.core.identity import IdentifierError, IdentityRules, canonical_id, identifiers
+from orchestrator.core.identity import IdentityRules, canonical_id, usable_identifiers
 from orchestrator.errors import InputError
 
 DEFAULT_RULES = IdentityRules()
@@ -88,10 +88,9 @@ def customer_key(event: Event, rules: IdentityRules | None = None) -> str:
     """The customer id of an event seen alone, without the identity graph: the canonical id of
     its first identifier (a member id when it has one). Workers route through the graph
     (service/identify.py) and take the id from the record key."""
-    try:
-        found = identifiers(event.identity, rules or DEFAULT_RULES)
-    except IdentifierError as exc:
-        raise InputError(f"invalid event: {exc}", "routing") from exc
+    found, errors = usable_identifiers(event.identity, rules or DEFAULT_RULES)
+    if not found and errors:
+        raise InputError(f"invalid event: {errors[0]}", "routing")
     if found:
         return canonical_id(found[0])
     kind, value = min((k, v.strip()) for k, v in event.identity.items() if v.strip())  # a declared type

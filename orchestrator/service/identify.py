@@ -3,9 +3,11 @@
 For a batch:
 
 1. decode and validate each record; normalise its identifiers by the rules
-   (``journeys/identity.yaml``). A malformed identifier goes to the DLQ naming the field;
-   an event with no identifier of a known type (or only blocked ones) goes to the DLQ with
-   "no identifier";
+   (``journeys/identity.yaml``). An event with no usable identifier goes to the DLQ naming
+   the field (a malformed phone) or saying "no identifier of a known type" (or "only
+   blocked identifiers"). A malformed identifier beside a usable one does not lose the
+   event: it routes by the usable ones, and the bad one is refused at linking (published
+   with its reason);
 2. **one** pipelined ``graph.resolve`` of every identifier of the batch;
 3. route each event (``owner_of``): to the owner of its highest-priority identifier that
    has one, except that a new member id always gets its own customer (member ids are the
@@ -23,8 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from orchestrator.core import check_data, parse_event
-from orchestrator.core.identity import MEMBER_ID, Identifier, IdentifierError, IdentityRules, canonical_id
-from orchestrator.core.identity import identifiers as normalised
+from orchestrator.core.identity import MEMBER_ID, Identifier, IdentityRules, canonical_id, usable_identifiers
 from orchestrator.errors import InputError
 from orchestrator.service import codec
 from orchestrator.service.handler import InRecord, reject
@@ -62,11 +63,10 @@ async def route(
 
 def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]:
     """The identifiers that route an event, highest priority first; InputError when there are none."""
-    try:
-        found = normalised(identity, rules)
-    except IdentifierError as exc:
-        raise InputError(f"invalid event: {exc}", "identity") from exc
+    found, errors = usable_identifiers(identity, rules)
     usable = [i for i in found if i.value not in _blocked(i.kind, rules)]
+    if not usable and errors:  # a malformed identifier beside a usable one is refused at linking, not here
+        raise InputError(f"invalid event: {errors[0]}", "identity")
     if not usable:
         what = "only blocked identifiers" if found else "no identifier of a known type"
         raise InputError(f"invalid event: identity: {what} ({', '.join(sorted(rules.types))})", "identity")
