@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import World
+from orchestrator.service.simulate import simulate
 from orchestrator.settings import Settings
 from tests.oneid_bus import Bus, event
 
@@ -88,3 +90,37 @@ async def test_a_shared_phone_never_fuses_two_members(bus: Bus) -> None:
     assert (refused["customer_id"], refused["identifier"], refused["partner"]) == ("M2", f"phone:{E164}", "M1")
     assert "at most 1 member_id" in refused["reason"]
     assert {o.order_id for o in store.states["M2"].profile.order_log} == {"O-b"}
+
+
+def test_simulate_shows_the_same_merges_and_refused_links(world: World) -> None:
+    lines = [
+        event("w-hello", "chat.message", 5, {"text": "你好"}, wecom_external_id="wmX"),
+        _order("m-1", 4, member_id="M2002", phone=PHONE),
+        event("link", "identity.linked", 1, {}, member_id="M2002", wecom_external_id="wmX"),
+        _order("other", 0.5, member_id="M3003", phone=PHONE),  # a family phone: refused
+        event("running-out", "chat.message", 0, {"text": "蛋白粉快吃完了"}, wecom_external_id="wmX"),
+    ]
+    sim = simulate(world, lines)
+    notes = [orjson.loads(r) for r in sim.records if b'"what"' in r]
+    assert [n["what"] for n in notes] == ["retired", "merged", "link_refused"]
+    assert (notes[2]["customer_id"], notes[2]["identifier"]) == ("M3003", f"phone:{E164}")
+    assert sim.states["wecom_external_id:wmX"].redirect_to == "M2002"
+    [reply] = [a for a in sim.actions if a.journey.id == "replenish"]
+    assert (reply.customer_id, reply.to) == ("M2002", {"wecom_external_id": "wmX"})
+
+
+async def test_the_worker_and_simulate_agree_on_the_merged_customer(world: World, bus: Bus) -> None:
+    lines = [
+        event("w-hello", "chat.message", 5, {"text": "你好"}, wecom_external_id="wmX"),
+        _order("m-1", 4, member_id="M2002", phone=PHONE),
+        event("link", "identity.linked", 1, {}, member_id="M2002", wecom_external_id="wmX"),
+    ]
+    for line in lines:
+        await bus.send(line)
+    sim = simulate(world, lines)
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    for cid in ("M2002", "wecom_external_id:wmX"):
+        live, dry = store.states[cid], sim.states[cid]
+        assert (set(live.identifiers), live.redirect_to) == (set(dry.identifiers), dry.redirect_to)
+        assert live.profile == dry.profile
