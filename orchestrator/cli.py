@@ -1,4 +1,5 @@
-"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send | backfill``."""
+"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | send | backfill``,
+``identity``."""
 
 from __future__ import annotations
 
@@ -78,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
     backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
     backfill.set_defaults(run=_backfill)
+    identity = sub.add_parser("identity", help="OneID: the canonical customer of any identifier, and its identifiers")
+    identity.add_argument("id", help="<type>:<value> (phone:13800000000, wecom_external_id:wm1) or a member id")
+    identity.add_argument("--events", type=Path, help="look it up in a dry run of these events, not in REDIS_URL")
+    identity.set_defaults(run=_identity)
     return parser
 
 
@@ -147,6 +152,12 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.data_tools import BackfillRequest, run_backfill
 
     return run_backfill(BackfillRequest(args.files, args.until, args.dry_run), settings)
+
+
+def _identity(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.identity_tool import run_identity
+
+    return run_identity(args.id, args.events, settings)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,6 +22,7 @@ from orchestrator.core import Action, CustomerState, Event, Input, Outcome, Time
 from orchestrator.errors import InputError
 from orchestrator.service import codec
 from orchestrator.service.identify import routable
+from orchestrator.service.ports import IdentityGraph
 from orchestrator.service.simulate_identity import SimIdentity
 
 Progress = Callable[[int, int], None]
@@ -34,6 +35,7 @@ class Simulation:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
     skipped: int = 0  # events after ``until``
+    identity_graph: IdentityGraph | None = None  # OneID: the graph the dry run built
 
     @property
     def actions(self) -> list[Action]:
@@ -53,6 +55,7 @@ def simulate(
         sim.skipped = sum(1 for e in events if e[0] > until)
         events = [e for e in events if e[0] <= until]
     clock = _Clock(sim, world)
+    sim.identity_graph = clock.identity.graph
     for done, (moment, _, _, event) in enumerate(events, start=1):
         clock.fire_due(moment)
         clock.apply(clock.identity.route(event), event, moment)  # OneID: as the identify stage routes it
