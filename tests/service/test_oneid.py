@@ -124,3 +124,47 @@ async def test_the_worker_and_simulate_agree_on_the_merged_customer(world: World
         live, dry = store.states[cid], sim.states[cid]
         assert (set(live.identifiers), live.redirect_to) == (set(dry.identifiers), dry.redirect_to)
         assert live.profile == dry.profile
+
+
+async def test_a_blocked_identifier_never_links_and_never_routes(bus: Bus) -> None:
+    await bus.send(_order("a", 3, member_id="M1", phone="400-820-8820"))
+    await bus.send(_order("b", 2, member_id="M2", phone="4008208820"))
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert [store.states[m].identifiers for m in ("M1", "M2")] == [("member_id:M1",), ("member_id:M2",)]
+    refused = bus.on("t.identity")
+    assert [(n["customer_id"], n["reason"]) for n in refused] == [
+        ("M1", "phone:+864008208820 is blocked from linking"),
+        ("M2", "phone:+864008208820 is blocked from linking"),
+    ]
+    await bus.send(event("only-blocked", "chat.message", 1, {"text": "hi"}, phone="4008208820"))
+    [dead] = bus.on("t.events.dlq")
+    assert "only blocked identifiers" in dead["reason"]
+
+
+async def test_an_operator_declared_type_routes_and_links(bus: Bus) -> None:
+    await bus.send(event("dy", "chat.message", 2, {"text": "你好"}, douyin_openid=" DY-1 "))
+    await bus.send(event("dy-link", "identity.linked", 1, {"identifiers": {"douyin_openid": "DY-1"}}, member_id="M9"))
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert store.states["douyin_openid:DY-1"].redirect_to == "M9"
+    assert set(store.states["M9"].identifiers) == {"member_id:M9", "douyin_openid:DY-1"}
+
+
+async def test_events_without_a_usable_identifier_go_to_the_dlq_naming_why(bus: Bus) -> None:
+    await bus.send(
+        event("none", "chat.message", 1, {"text": "hi"}, qq="12345"),
+        event("bad-phone", "chat.message", 1, {"text": "hi"}, phone="12"),
+        event("bad-phone-and-member", "order.paid", 1, {"order_id": "O-x", "items": []}, member_id="M8", phone="12"),
+    )
+    reasons = [d["reason"] for d in bus.on("t.events.dlq")]
+    assert reasons == [
+        "invalid event: identity: no identifier of a known type (douyin_openid, email, member_id, openid, phone, "
+        "unionid, wecom_external_id)",
+        "invalid event: identity.phone: '12' is not a phone number (E.164 or a mainland mobile)",
+    ]
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert store.states["M8"].identifiers == ("member_id:M8",)  # the order counted; the bad phone was refused
+    [refused] = bus.on("t.identity")
+    assert refused["identifier"] == "phone:12"
