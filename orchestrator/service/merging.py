@@ -22,7 +22,8 @@ produced from an outbox (as reliable as an action) and each idempotent:
 
 Every step remembers its id in ``seen``; absorb also remembers the merge id
 ``merge:<R>@<version>``, so a redelivered step changes nothing, and a request from a
-customer S already absorbed is dropped (the bounce cannot loop).
+customer already absorbed is dropped, and a retired customer drops requests from its own
+survivor (the bounce cannot loop).
 """
 
 from __future__ import annotations
@@ -100,9 +101,14 @@ def key_of(customer_id: str, rules: IdentityRules) -> str:
     return f"{MEMBER_ID}:{customer_id}" if id_type(customer_id, rules) == MEMBER_ID else customer_id
 
 
-def absorbed(state: CustomerState, other: str, rules: IdentityRules) -> bool:
-    """Whether ``other`` already merged into this customer."""
-    return key_of(other, rules) in state.identifiers or any(s.startswith(f"merge:{other}@") for s in state.seen)
+def absorbed(state: CustomerState, other: str) -> bool:
+    """Whether ``other`` merged into this customer lately (its merge id is still in ``seen``).
+
+    Not by identifiers: a customer id like ``phone:+86…`` may be the key of an identifier
+    this customer holds without the two having merged. Later requests from a retired
+    customer never come back here: its redirect drops requests whose partner is its survivor.
+    """
+    return any(s.startswith(f"merge:{other}@") for s in state.seen)
 
 
 def refusal_note(cid: str, refusal: Refusal, partner: str | None, at: datetime) -> dict[str, object]:
@@ -132,7 +138,7 @@ def run(state: CustomerState, step: MergeInput, now: datetime, world: World, cla
 
 def _request(done: Step, step: MergeInput, now: datetime, rules: IdentityRules, claiming: tuple[str, ...]) -> None:
     state, me, partner = done.state, done.state.customer_id, step.partner
-    if absorbed(state, partner, rules):
+    if absorbed(state, partner):
         return
     refusals = check_links([parse_key(k) for k in state.identifiers], [parse_key(k) for k in step.held], rules)
     if refusals:

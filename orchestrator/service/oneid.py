@@ -5,8 +5,9 @@ load, ``OneId.before_commit`` right before the commit. For one batch:
 
 1. a customer whose stored state is a redirect (it was merged into S) processes nothing:
    its events and merge steps are forwarded, byte for byte, to S's partition (published
-   with the batch, before the ack); its timers are dropped (S re-indexed them when it
-   absorbed the state), and its pending outbox is produced as for any customer;
+   with the batch, before the ack), except a merge request from S itself (the merge is
+   done); its timers are dropped (S re-indexed them when it absorbed the state), and its
+   pending outbox is produced as for any customer;
 2. merge steps (``merging.py``: request, retire, absorb) run on the customer they reached;
    an absorb collects graph moves of the retired customer's identifiers;
 3. every event's identifiers the customer does not hold yet (``identity.linked`` adds the
@@ -79,6 +80,8 @@ def forward_redirected(customers: Mapping[str, Slice], topics: Topics, report: B
         for record, inp in customer.inputs:
             if isinstance(inp, TimerFired):
                 customer.timers_done.append(TimerRef(customer.partition, cid, inp.timer_id, 0))
+            elif isinstance(inp, MergeInput) and inp.step == "request" and inp.partner == target:
+                report.identity["merged_already"] += 1  # the survivor asks to merge with us: done
             else:
                 out.append(OutRecord(topics.by_customer, target, record.value or b""))
                 report.identity["forwarded"] += 1
@@ -125,7 +128,7 @@ class OneId:
                     customer.outbox[f"forward:{inp.id}"] = forward
                     continue
                 step = run(work.state, inp, now, self.world, tuple(work.claims))
-                self._took(work, step)
+                self._took(work, step, inp.id)
                 work.state = step.state
                 work.claims = [] if step.retired else [*work.claims, *step.claims]
                 moves += step.moves
@@ -169,7 +172,7 @@ class OneId:
     def _settle_claims(self, work: _Pending, owners: dict[str, str]) -> None:
         """Step 5: won claims recorded; lost ones refused by the quick check or sent as merge requests."""
         cid, report = work.cid, work.report
-        won = [key for key in dict.fromkeys(work.claims) if owners.get(key) == cid]
+        won = [k for k in dict.fromkeys(work.claims) if owners.get(k) == cid and k not in work.state.identifiers]
         lost = [(key, owners[key]) for key in dict.fromkeys(work.claims) if owners.get(key, cid) != cid]
         if won:
             work.state = work.state.model_copy(update={"identifiers": (*work.state.identifiers, *won)})
@@ -188,15 +191,13 @@ class OneId:
             work.customer.outbox[out_key] = OutRecord(self.topics.by_customer, request.to, request.encode())
             report.identity["merge_requests"] += 1
 
-    def _took(self, work: _Pending, step: Step) -> None:
+    def _took(self, work: _Pending, step: Step, step_id: str) -> None:
         """A merge step's sends, notes and effects into the customer's outbox and timers."""
-        cid, customer, report, now = work.cid, work.customer, work.report, work.now
+        cid, customer, report = work.cid, work.customer, work.report
         for out_key, message in step.sends:
             customer.outbox[out_key] = OutRecord(self.topics.by_customer, message.to, message.encode())
         for n, note in enumerate(step.notes):
-            customer.outbox[f"identity:{cid}:{now.timestamp()}:{n}"] = OutRecord(
-                self.topics.identity, cid, note_bytes(note)
-            )
+            customer.outbox[f"identity:{step_id}:{n}"] = OutRecord(self.topics.identity, cid, note_bytes(note))
             if note["what"] == "link_refused":
                 report.identity_refused[(str(note["identifier"]).partition(":")[0], _reason(str(note["reason"])))] += 1
         report.identity["merges"] += int(step.merged)

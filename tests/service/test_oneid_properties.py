@@ -22,7 +22,7 @@ from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import World
-from orchestrator.core.identity import IdentityRules, IdentityType
+from orchestrator.core.identity import IdentityRules, IdentityType, identifiers
 from orchestrator.service.ports import OutRecord
 from orchestrator.settings import Settings
 from tests.oneid_bus import Bus, event
@@ -98,9 +98,22 @@ async def test_the_graph_never_breaks_a_limit_and_loses_no_event(
             assert count <= RULES.types[kind].max_per_customer, (owner, kind, count)
     for cid, state in live.items():
         assert set(state.identifiers) == {k for k, o in graph.owners.items() if o == cid}
+        assert len(set(state.identifiers)) == len(state.identifiers)
+    notes = [n for n in bus.on(f"{bus.topics.prefix}.identity") if n["what"] == "link_refused"]
+    refused = {final(store, str(n[who])) for n in notes for who in ("customer_id", "partner") if n[who]}
+    for _, ident in stream:  # an event's identifiers end with one customer (or none: refused), or a merge was refused
+        owners = {graph.owners.get(i.key) for i in identifiers(ident, RULES)} - {None}
+        assert len(owners) <= 1 or owners & refused, (ident, graph.owners)
     assert not bus.on(bus.topics.dlq)
     holders = Counter(i for s in live.values() for i in set(s.seen) if i in ids)
     assert holders == Counter(ids)  # every event once, in one live customer
+
+
+def final(store: MemoryStore, cid: str) -> str:
+    """Where a customer ended: itself, or the survivor its redirects lead to."""
+    while (state := store.states.get(cid)) is not None and state.redirect_to is not None:
+        cid = state.redirect_to
+    return cid
 
 
 async def test_merging_in_either_order_gives_the_survivor_the_same_history() -> None:
