@@ -83,6 +83,7 @@ def test_one_customer_across_identifiers_live(
     try:
         # The worked example: the store, then WeCom with the phone, then WeCom alone.
         send(_order("s1", 20, "PRO-900", member_id="M1001", phone="13800000001"))
+        assert linked("phone:+8613800000001", "M1001"), worker.log_tail()  # "later": the store's order is in
         send(event("w1", "chat.message", 3, {"text": "你好"}, phone="138 0000 0001", wecom_external_id="wmA"))
         assert linked("wecom_external_id:wmA", "M1001"), worker.log_tail()
         send(event("w2", "chat.message", 0, {"text": "蛋白粉快吃完了"}, wecom_external_id="wmA"))
