@@ -28,6 +28,7 @@ from faust.web.drivers import aiohttp as faust_aiohttp
 from orchestrator import logs
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
+from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service import timers
@@ -156,7 +157,8 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     by_customer = app.topic(topics.by_customer, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
     publisher = KafkaPublisher(unwrapping_send_errors(app))
-    handler = Handler(wired.world, store, publisher, wired.clock, topics)
+    graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
+    handler = Handler(wired.world, store, publisher, wired.clock, topics).use_identity_graph(graph)
     backlog = timers.Backlog()
 
     async def process_batch(records: Sequence[InRecord]) -> BatchReport:
@@ -166,7 +168,9 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
 
     @app.agent(events)
     async def identify(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics), guard)
+        await _consume(
+            stream, wired, "identify", lambda batch: route(batch, publisher, topics, graph, wired.world.identity), guard
+        )
 
     @app.agent(by_customer)
     async def process(stream: faust.StreamT[bytes]) -> None:
@@ -289,7 +293,7 @@ def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
 def _output_topics(wired: Wired) -> list[str]:
     channels = sorted({c for j in wired.world.journeys for c in j.channels()})
     t = wired.topics
-    return [t.scenarios, t.dlq, *(t.actions(c) for c in channels)]
+    return [t.scenarios, t.dlq, t.identity, *(t.actions(c) for c in channels)]
 
 
 def _credentials(wired: Wired) -> Any:

@@ -54,6 +54,16 @@ class Metrics:
             "xo_customers_quarantined", "Batches that met a customer whose stored state cannot be loaded.", registry=r
         )
         self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
+        # OneID: identifiers linked, merges, refused links (type and reason), inputs forwarded by a redirect.
+        self.identity = Counter(
+            "xo_identity", "OneID: links, merges, retired ids, merge requests, forwarded inputs.", ["what"], registry=r
+        )
+        self.identity_refused = Counter(
+            "xo_identity_refused",
+            "Links refused (never applied), by identifier type and reason.",
+            ["type", "reason"],
+            registry=r,
+        )
         self.latency = Histogram(
             "xo_event_to_action_seconds",
             "From the input record's arrival in the worker to the action's produce ack.",
@@ -91,6 +101,13 @@ class Metrics:
         for limit, count in report.limited.items():
             self.limited.labels(limit).inc(count)
         self.quarantined.inc(report.quarantined)
+        self._observe_identity(report)
+
+    def _observe_identity(self, report: BatchReport) -> None:
+        for what, count in report.identity.items():
+            self.identity.labels(what).inc(count)
+        for (kind, reason), count in report.identity_refused.items():
+            self.identity_refused.labels(kind, reason).inc(count)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -23,6 +23,7 @@ from orchestrator.config.checks import check_journey, check_scenario_enabled, do
 from orchestrator.config.problems import Problem, problem
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.ports import World
@@ -36,7 +37,8 @@ from orchestrator.templating import Templates
 CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE, SCENARIOS_FILE})
+IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -49,6 +51,7 @@ class Config:
     policy: ContactPolicy
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
+    identity: IdentityRules = field(default_factory=IdentityRules)
 
     def world(self) -> World:
         return World(
@@ -60,6 +63,7 @@ class Config:
             policy=self.policy,
             scenarios=self.scenarios,
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
+            identity=self.identity,
         )
 
 
@@ -70,6 +74,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
     problems: list[Problem] = []
     products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
+    identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
     templates = Templates(templates_dir)
@@ -99,7 +104,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
         problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
     if problems:
         raise ConfigError(sorted(problems))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios)
+    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
 
 
 def scenarios_schema() -> str:
