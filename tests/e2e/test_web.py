@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.embedded import EmbeddedRedis
+from orchestrator.embedded import EmbeddedRedis, free_port
 from orchestrator.harness import WorkerProcess
 from orchestrator.probe import probe
 from orchestrator.service.topics import Topics
@@ -63,6 +63,12 @@ def worker(kafka_bootstrap: str, redis: EmbeddedRedis, prefix: str, tmp_path: Pa
 
 def test_web_binds_to_loopback_by_default() -> None:
     assert Settings().xo_web_host == "127.0.0.1"
+
+
+def test_probe_fails_when_nothing_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert probe("127.0.0.1", port, "live") == 1
+    assert f"127.0.0.1:{port}/healthz" in capsys.readouterr().err
 
 
 def test_only_metrics_and_probes_answer_and_readiness_follows_redis(
