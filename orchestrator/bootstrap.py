@@ -50,12 +50,19 @@ def build(settings: Settings) -> Wired:
 
 
 def redis_store(settings: Settings) -> RedisStore:
-    _, url = settings.require_servers()
+    settings.require_servers()  # a worker needs both, and says which is missing
+    return RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix)
+
+
+def redis_client(settings: Settings) -> Redis:
+    """The asyncio client for REDIS_URL, for the worker and the operator commands alike."""
+    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+    if not url:
+        raise ValueError("set REDIS_URL")
     # Timeouts turn a frozen Redis into a TransientError (retried with backoff) instead of a hang.
-    client = Redis.from_url(
+    return Redis.from_url(
         url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30, **redis_tls_options(settings)
     )
-    return RedisStore(client, prefix=settings.xo_topic_prefix)
 
 
 def redis_tls_options(settings: Settings) -> dict[str, Any]:

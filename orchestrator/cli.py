@@ -80,10 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
+    _customer_data_commands(sub)
     probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
     probe.add_argument("which", choices=["live", "ready"])
     probe.set_defaults(run=_probe)
-    _customer_data_commands(sub)
     return parser
 
 
@@ -178,12 +178,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, args.events, args.timeout)
 
 
-def _probe(args: argparse.Namespace, settings: Settings) -> int:
-    from orchestrator.probe import probe
-
-    return probe(settings.xo_web_host, settings.xo_web_port, args.which)
-
-
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.data_tools import BackfillRequest, run_backfill
 
@@ -224,6 +218,12 @@ def _retain(args: argparse.Namespace, settings: Settings) -> int:
     return run_retain(RetainRequest(args.inactive_days, args.rate, args.dry_run, args.resume), settings)
 
 
+def _probe(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.probe import probe
+
+    return probe(settings.xo_web_host, settings.xo_web_port, args.which)
+
+
 def _send(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import send_file
 
@@ -245,5 +245,6 @@ def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
         print("orchestrator quarantine: set REDIS_URL", file=sys.stderr)
         return 2
     request = QuarantineRequest(args.action, args.customer, args.dry_run, args.source)
-    client = redis.Redis.from_url(settings.redis_url.get_secret_value(), **redis_tls_options(settings))
+    url = settings.redis_url.get_secret_value()
+    client = redis.Redis.from_url(url, socket_timeout=10, **redis_tls_options(settings))
     return run_quarantine(request, client, settings.xo_topic_prefix)

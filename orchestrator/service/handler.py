@@ -267,10 +267,9 @@ def _ms(timer: Timer) -> int:
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
     """The DLQ record for an input that did not decode, counted by reason; bounded in size."""
     report.rejected[exc.code] += 1
+    key = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace")
     where = f"{source}[{record.partition}]@{record.offset}"
-    # Keys on the by-customer topic are customer ids; upstream keys may be anything (a phone, say).
-    cid = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace") if source == topics.by_customer else None
-    report.dead_letters.append(DeadLetterNote(cid, exc.code, where))
+    report.dead_letters.append(DeadLetterNote(key if source == topics.by_customer else None, exc.code, where))
     return letter(record.key, record.value, exc, where, topics)
 
 
