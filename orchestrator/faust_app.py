@@ -5,6 +5,9 @@
                       timer pump ─────┘ (due timers of the partitions this worker owns)
 
 Nothing here decides anything; agents only batch, call the service and report metrics.
+The edge also owns: the Kafka credentials (TLS / SASL, from adapters.kafka_security), the web
+server (only /metrics, /healthz and /readyz), the bounded stop (service.shutdown) and the log
+format (logs).
 """
 
 from __future__ import annotations
