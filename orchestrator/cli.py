@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--until", help="fire timers due up to this ISO time (default: the last event's time)")
     simulate.add_argument("--out", type=Path, help="write records here (default: stdout)")
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
+    simulate.add_argument("--log", type=Path, help="write the journey-log records here (JSON lines)")
     simulate.set_defaults(run=_simulate)
     graph = sub.add_parser("graph", help="print a journey's steps as a Mermaid diagram")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
@@ -140,6 +141,7 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         until=args.until,
         out=args.out,
         dump_profiles=args.dump_profiles,
+        log=args.log,
     )
     return run_simulate(request)
 

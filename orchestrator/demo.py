@@ -78,7 +78,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
         )
         channels = sorted({a.channel for a in expected.actions} | {"wecom_private"})
         outputs = [topics.dlq, topics.scenarios, *(topics.actions(c) for c in channels)]
-        partitions = {topics.events: settings.xo_partitions, topics.by_customer: settings.xo_partitions}
+        partitions = dict.fromkeys((topics.events, topics.by_customer, topics.journey_log), settings.xo_partitions)
         ensure_topics(bootstrap, {**partitions, **dict.fromkeys(outputs, settings.xo_partitions)}, options)
         worker = WorkerProcess(
             {

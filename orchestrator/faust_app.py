@@ -171,7 +171,7 @@ def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
 def _output_topics(wired: Wired) -> list[str]:
     channels = sorted({c for j in wired.world.journeys for c in j.channels()})
     t = wired.topics
-    return [t.scenarios, t.dlq, *(t.actions(c) for c in channels)]
+    return [t.scenarios, t.dlq, t.journey_log, *(t.actions(c) for c in channels)]
 
 
 def _credentials(wired: Wired) -> Any:

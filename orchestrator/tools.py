@@ -57,6 +57,7 @@ class SimulateRequest:
     until: str | None
     out: Path | None
     dump_profiles: Path | None
+    log: Path | None = None  # the journey-log records, one JSON line each
 
 
 def run_simulate(request: SimulateRequest) -> int:
@@ -77,6 +78,8 @@ def run_simulate(request: SimulateRequest) -> int:
         request.out.write_bytes(body)
     else:
         sys.stdout.buffer.write(body)
+    if request.log:
+        request.log.write_bytes(b"".join(r + b"\n" for r in sim.log))
     if request.dump_profiles:
         request.dump_profiles.write_bytes(b"".join(s + b"\n" for s in sim.dump_states()))
     for number, reason in sim.rejected:

@@ -199,6 +199,9 @@ class Handler:
         for hit in outcome.hits:
             customer.outbox[hit.hit_id] = OutRecord(self.topics.scenarios, cid, codec.encode_hit(hit))
             report.hits[hit.scenario] += 1
+        if outcome.log:  # one entry per input: the journey log is exactly as reliable as the actions
+            key = codec.input_key(inp)
+            customer.outbox[f"log:{key}"] = OutRecord(self.topics.journey_log, cid, codec.encode_log(key, outcome.log))
         for timer in outcome.timers_set:
             customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
         customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)
