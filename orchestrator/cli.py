@@ -76,7 +76,27 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
+    _analytics_commands(sub)
     return parser
+
+
+def _analytics_commands(sub: Any) -> None:
+    """report: what journeys did, from the journey log."""
+    report = sub.add_parser("report", help="funnels, suppressions, failures and A/B results from the journey log")
+    report.add_argument("files", nargs="*", type=Path, help="simulate --log files (default: read Kafka)")
+    report.add_argument("--since", help="only records at or after this ISO time")
+    report.add_argument("--until", help="only records at or before this ISO time")
+    report.add_argument("--journey", help="only this journey id")
+    report.add_argument("--output", choices=["text", "json", "csv"], default="text")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML page with charts here")
+    report.set_defaults(run=_report)
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.command import ReportRequest, run_report
+
+    request = ReportRequest(args.files, args.since, args.until, args.journey, args.output, args.html)
+    return run_report(request, settings)
 
 
 def _customer_data_commands(sub: Any) -> None:
