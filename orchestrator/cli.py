@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", type=Path, help="write records here (default: stdout)")
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
     simulate.add_argument("--log", type=Path, help="write the journey-log records here (JSON lines)")
+    simulate.add_argument("--explain", metavar="ID", help="say why this customer (id or type:value) entered or not")
     simulate.set_defaults(run=_simulate)
     graph = sub.add_parser("graph", help="print a journey's steps as a Mermaid diagram")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
@@ -162,8 +163,15 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         out=args.out,
         dump_profiles=args.dump_profiles,
         log=args.log,
+        explain=_explainer(args.explain) if args.explain else None,
     )
     return run_simulate(request)
+
+
+def _explainer(who: str) -> Any:
+    from orchestrator.analytics.explain import explain
+
+    return lambda world, sim, lines: explain(who, world, sim, lines)
 
 
 def _graph(args: argparse.Namespace, settings: Settings) -> int:
