@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 
-from orchestrator.adapters.metrics import Metrics
+from orchestrator.adapters.metrics import Metrics, declared_event_types
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
 from orchestrator.core import World
@@ -42,7 +42,7 @@ def build(settings: Settings) -> Wired:
         config=config,
         world=world,
         topics=Topics(settings.xo_topic_prefix),
-        metrics=Metrics(),
+        metrics=Metrics(event_types=declared_event_types(world)),
         clock=SystemClock(),
     )
 

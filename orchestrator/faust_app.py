@@ -34,6 +34,7 @@ from orchestrator.service.timers import pump_once
 log = logging.getLogger("orchestrator.worker")
 SHUTDOWN_GRACE_S = 15.0
 FETCH_WAIT_MS = {"value": 50}
+STREAM_HEALTH_S = 5.0  # how often consumer lag is read
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -116,7 +117,12 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
     @app.timer(interval=s.xo_timer_interval_s)  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
         partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)
-        await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
+        due = await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
+        wired.metrics.timers_due.set(due)
+
+    @app.timer(interval=STREAM_HEALTH_S)  # type: ignore[untyped-decorator]  # faust ships no types here
+    async def stream_health() -> None:
+        await _consumer_lag(app, wired)
 
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def declare_outputs() -> None:
@@ -161,6 +167,22 @@ async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str) -> None
     except Exception:
         log.critical("%s: batch unfinished at shutdown; exiting without acking it", stage, exc_info=True)
         os._exit(75)
+
+
+async def _consumer_lag(app: faust.App, wired: Wired) -> None:
+    """Records not yet read per owned input partition (on Tansu high water counts batches: read it as a trend)."""
+    inputs = {wired.topics.events, wired.topics.by_customer}
+    for tp in app.consumer.assignment():
+        if tp.topic not in inputs:
+            continue
+        try:
+            position = await app.consumer.position(tp)
+            highwater = app.consumer.highwater(tp)
+        except Exception:  # a partition revoked meanwhile: the next round sees the new assignment
+            log.debug("no lag for %s[%d]", tp.topic, tp.partition, exc_info=True)
+            continue
+        if position is not None and highwater is not None:
+            wired.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
 
 
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:

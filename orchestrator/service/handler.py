@@ -202,6 +202,12 @@ class Handler:
         if outcome.log:  # one entry per input: the journey log is exactly as reliable as the actions
             key = codec.input_key(inp)
             customer.outbox[f"log:{key}"] = OutRecord(self.topics.journey_log, cid, codec.encode_log(key, outcome.log))
+            report.log_records.update(r.kind for r in outcome.log)
+            report.steps.update(
+                (r.journey, r.version, r.step or "", r.variant or "none") for r in outcome.log if r.kind == "step"
+            )
+        if not isinstance(inp, Event):  # a timer that fired: how late
+            report.timer_lateness.append((self.clock.now() - inp.due_at).total_seconds())
         for timer in outcome.timers_set:
             customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
         customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)

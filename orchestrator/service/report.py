@@ -21,3 +21,6 @@ class BatchReport:
     failures: list[StepFailure] = field(default_factory=list)
     conversions: Counter[tuple[str, int, str]] = field(default_factory=Counter)  # (journey, version, variant)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)
+    timer_lateness: list[float] = field(default_factory=list)  # seconds from due to processed, per fired timer
+    steps: Counter[tuple[str, int, str, str]] = field(default_factory=Counter)  # (journey, version, step, variant)
+    log_records: Counter[str] = field(default_factory=Counter)  # journey-log records by kind
