@@ -103,7 +103,9 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
 def _customer_data_commands(sub: Any) -> None:
     """backfill, replay, export, forget, retain: commands over stored customers."""
     backfill = sub.add_parser("backfill", help="fold past events into profiles without entering journeys or sending")
-    backfill.add_argument("files", nargs="+", type=Path, help="JSON lines of events, any order")
+    backfill.add_argument("files", nargs="*", type=Path, help="JSON lines of events, any order")
+    backfill.add_argument("--topic", help="also read this topic from its beginning (e.g. xo.events)")
+    backfill.add_argument("--since", help="with --topic: only events that happened at or after this ISO time")
     backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
     backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
     backfill.set_defaults(run=_backfill)
@@ -201,7 +203,11 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.data_tools import BackfillRequest, run_backfill
 
-    return run_backfill(BackfillRequest(args.files, args.until, args.dry_run), settings)
+    if not args.files and not args.topic:
+        print("orchestrator backfill: give event files, --topic, or both", file=sys.stderr)
+        return 2
+    request = BackfillRequest(args.files, args.until, args.dry_run, args.topic, args.since)
+    return run_backfill(request, settings)
 
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:

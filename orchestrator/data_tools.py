@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.kafka_reader import read_topic
 from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, RedisStatePages
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
@@ -37,6 +38,8 @@ class BackfillRequest:
     files: list[Path]
     until: str | None
     dry_run: bool
+    topic: str | None = None  # read the events of a topic instead of (or besides) files
+    since: str | None = None  # with a topic: only events that happened at or after this time
 
 
 def run_backfill(request: BackfillRequest, settings: Settings) -> int:
@@ -47,13 +50,10 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
     if not request.dry_run and not settings.redis_url:
         print("orchestrator backfill: set REDIS_URL (or use --dry-run)", file=sys.stderr)
         return 2
-    lines: list[bytes] = []
-    for path in request.files:
-        try:
-            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
-        except OSError as exc:
-            print(f"orchestrator backfill: {path}: {exc.strerror}", file=sys.stderr)
-            return 2
+    lines = _history(request, settings)
+    if isinstance(lines, str):
+        print(f"orchestrator backfill: {lines}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     history = fold_history(load_world(settings)[1], lines, until, _progress("folded", len(lines)))
     _report_history(history, request.files, time.monotonic() - started)
@@ -61,6 +61,42 @@ def run_backfill(request: BackfillRequest, settings: Settings) -> int:
         print("dry run: nothing written")
         return 0
     return asyncio.run(_write(history, settings))
+
+
+def _history(request: BackfillRequest, settings: Settings) -> list[bytes] | str:
+    """Event lines from the files, then from the topic (events since ``--since``), or what is wrong."""
+    lines: list[bytes] = []
+    for path in request.files:
+        try:
+            lines += [line for line in path.read_bytes().splitlines() if line.strip()]
+        except OSError as exc:
+            return f"{path}: {exc.strerror}"
+    if request.topic is None:
+        return lines
+    since = _until(request.since) if request.since else None
+    if isinstance(since, str):
+        return since.replace("--until", "--since")
+    if not settings.kafka_bootstrap_servers:
+        return "set KAFKA_BOOTSTRAP_SERVERS to read --topic"
+    try:
+        records = read_topic(settings.kafka_bootstrap_servers, request.topic, kafka_client_options(settings))
+        return lines + [r for r in records if since is None or _happened_since(r, since)]
+    except LookupError as exc:
+        return str(exc)
+
+
+def _happened_since(raw: bytes, since: datetime) -> bool:
+    """Whether a record's event time is at or after ``since``; records that do not parse are kept
+    (the fold rejects them with their reason)."""
+    try:
+        moment = datetime.fromisoformat(orjson.loads(raw)["time"])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return True
+    return moment.tzinfo is None or moment >= since
+
+
+def _redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
 
 
 def _until(text: str | None) -> datetime | str:
@@ -88,7 +124,7 @@ def _report_history(history: History, files: list[Path], seconds: float) -> None
 
 
 async def _write(history: History, settings: Settings) -> int:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions
@@ -177,7 +213,7 @@ def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers:
 
 
 async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
@@ -188,7 +224,7 @@ async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
 
 
 async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
@@ -267,7 +303,7 @@ def run_retain(request: RetainRequest, settings: Settings) -> int:
 
 
 async def _retain(request: RetainRequest, settings: Settings) -> Swept:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
@@ -314,7 +350,7 @@ def run_replay(apply: bool, settings: Settings) -> int:
 
 
 async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = _redis(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions

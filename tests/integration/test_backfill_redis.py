@@ -64,3 +64,29 @@ async def test_backfill_writes_each_customer_once(
     again = capsys.readouterr().out
     assert f"wrote 0 state(s), indexed 0 detector timer(s); {len(states)} customer(s) already had a state" in again
     assert await redis_client.hget(f"{prefix}:{{R3001}}:state", "s") == raw
+
+
+async def test_backfill_from_a_topic_since_a_moment(
+    kafka_bootstrap: str, prefix: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    topic = f"{prefix}.events"
+    ensure_topics(kafka_bootstrap, {topic: 3}, {})
+    lines = [line for line in (EVENTS / "replenish.jsonl").read_bytes().splitlines() if line.strip()]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for line in [*lines, b"not json"]:
+            await producer.send_and_wait(topic, line)
+    finally:
+        await producer.stop()
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
+    since = "2026-10-15T00:00:00+08:00"
+    later = [line for line in lines if json.loads(line)["time"] >= since]  # same offset everywhere in the file
+    assert 0 < len(later) < len(lines)
+    args = ["backfill", "--topic", topic, "--since", since, "--dry-run", "--until", UNTIL]
+    assert await asyncio.to_thread(main, args) == 0
+    out = capsys.readouterr()
+    assert f"folded {len(later)} event(s)" in out.out
+    assert "rejected line" in out.err  # the broken record is reported, not fatal
+    assert await asyncio.to_thread(main, ["backfill", "--topic", f"{prefix}.nothing", "--dry-run"]) == 2
+    assert "does not exist" in capsys.readouterr().err
