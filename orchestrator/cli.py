@@ -91,6 +91,20 @@ def _analytics_commands(sub: Any) -> None:
     report.add_argument("--output", choices=["text", "json", "csv"], default="text")
     report.add_argument("--html", type=Path, help="also write a self-contained HTML page with charts here")
     report.set_defaults(run=_report)
+    inspect = sub.add_parser("inspect", help="one customer from Redis and the journey log: instances, timers, outbox")
+    inspect.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    inspect.add_argument("--days", type=int, default=30, help="how many days of the log topic to read")
+    inspect.add_argument("--output", choices=["text", "json"], default="text")
+    inspect.set_defaults(run=_inspect)
+
+
+def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.inspect import InspectRequest, run_inspect
+
+    if args.days < 1:
+        print("orchestrator inspect: --days must be at least 1", file=sys.stderr)
+        return 2
+    return run_inspect(InspectRequest(args.who, args.days, args.output), settings)
 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
