@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
     demo.set_defaults(run=_demo)
+    quarantine = sub.add_parser("quarantine", help="customers whose stored state cannot be loaded (REDIS_URL)")
+    quarantine.add_argument("action", choices=["list", "show", "repair", "drop"])
+    quarantine.add_argument("customer", nargs="?", help="customer id (show, repair, drop)")
+    quarantine.add_argument("--dry-run", action="store_true", help="repair: say what would be dropped, write nothing")
+    quarantine.add_argument("--from", dest="source", type=Path, help="repair: write this corrected state JSON")
+    quarantine.set_defaults(run=_quarantine)
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
@@ -263,3 +269,15 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     count = send_file(settings, args.file)
     print(f"sent {count} record(s) to {settings.xo_topic_prefix}.events")
     return 0
+
+
+def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    import redis
+
+    from orchestrator.quarantine import QuarantineRequest, run_quarantine
+
+    if not settings.redis_url:
+        print("orchestrator quarantine: set REDIS_URL", file=sys.stderr)
+        return 2
+    request = QuarantineRequest(args.action, args.customer, args.dry_run, args.source)
+    return run_quarantine(request, redis.Redis.from_url(settings.redis_url), settings.xo_topic_prefix)

@@ -102,4 +102,5 @@ class Outcome(_Value):
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
     log: tuple[LogRecord, ...] = ()  # the journey log (see core.journey_log)
+    limited: tuple[str, ...] = ()  # per-customer limits that refused something (see core.limits)
     duplicate: bool = False
