@@ -9,7 +9,8 @@ Everything is computed by scipy; this module only chooses the test and words the
   correction (what Braze reports);
 * when a difference is not significant, the customers per arm a test would need to see
   the observed difference with 80 % power at α = 0.05 (two-sided) come from the standard
-  normal-approximation formula for two proportions.
+  normal-approximation formula for two proportions, and never fewer than the approximation
+  itself needs (about 5 expected conversions and 5 non-conversions per arm).
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ def needed_per_arm(p1: float, p0: float, alpha: float = ALPHA, power: float = PO
     z_alpha, z_beta = norm.ppf(1 - alpha / 2), norm.ppf(power)
     mean = (p1 + p0) / 2
     spread = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_beta * math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
-    return math.ceil(float(spread) ** 2 / (p1 - p0) ** 2)
+    # The approximation needs about MIN_EXPECTED conversions and non-conversions per arm to hold.
+    floor = MIN_EXPECTED / min(mean, 1 - mean)
+    return math.ceil(max(float(spread) ** 2 / (p1 - p0) ** 2, floor))
 
 
 def verdict(name: str, base: str, comparison: Comparison, sizes: tuple[int, int]) -> str:

@@ -50,6 +50,8 @@ def test_the_sample_size_is_the_textbook_one() -> None:
     assert stats.needed_per_arm(0.15, 0.10) == 686
     assert stats.needed_per_arm(0.10, 0.15) == 686
     assert stats.needed_per_arm(0.2, 0.2) is None
+    # 0 % against 100 % needs few customers by the formula, but not fewer than the approximation holds for.
+    assert stats.needed_per_arm(1.0, 0.0) == 10
 
 
 def test_the_sentence_says_how_many_more_per_arm() -> None:
