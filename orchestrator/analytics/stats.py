@@ -105,7 +105,7 @@ def verdict(name: str, base: str, comparison: Comparison, sizes: tuple[int, int]
         return f"{name} and {base} convert alike so far; no sample size would tell them apart at these rates."
     more = max(0, comparison.needed_per_arm - min(sizes))
     return (
-        f"Not significant yet (p = {comparison.p_value:.2g}): to see a difference of "
+        f"Not significant yet (p = {comparison.p_value:.3g}): to see a difference of "
         f"{abs(comparison.difference) * 100:.1f} points, about {comparison.needed_per_arm} customers per arm "
         f"are needed ({more} more per arm)."
     )
