@@ -96,6 +96,7 @@ def _analytics_commands(sub: Any) -> None:
     report.add_argument("--journey", help="only this journey id")
     report.add_argument("--output", choices=["text", "json", "csv"], default="text")
     report.add_argument("--html", type=Path, help="also write a self-contained HTML page with charts here")
+    report.add_argument("--journeys", type=Path, help="journeys folder: list funnel steps in the files' order")
     report.set_defaults(run=_report)
     inspect = sub.add_parser("inspect", help="one customer from Redis and the journey log: instances, timers, outbox")
     inspect.add_argument("who", help="customer id, or an identifier as <type>:<value>")
@@ -116,7 +117,7 @@ def _inspect(args: argparse.Namespace, settings: Settings) -> int:
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.analytics.command import ReportRequest, run_report
 
-    request = ReportRequest(args.files, args.since, args.until, args.journey, args.output, args.html)
+    request = ReportRequest(args.files, args.since, args.until, args.journey, args.output, args.html, args.journeys)
     return run_report(request, settings)
 
 

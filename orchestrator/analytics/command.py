@@ -13,6 +13,7 @@ from orchestrator.analytics import html, render
 from orchestrator.analytics.kafka_source import read_topics
 from orchestrator.analytics.reader import Log, Window, read_lines
 from orchestrator.analytics.report import JourneyReport, as_dict, build
+from orchestrator.config.catalog import load_config
 from orchestrator.settings import Settings
 
 
@@ -24,6 +25,7 @@ class ReportRequest:
     journey: str | None = None
     output: str = "text"
     html: Path | None = None
+    journeys: Path | None = None  # a journeys folder: list funnel steps in the order the files write them
 
 
 def run_report(request: ReportRequest, settings: Settings) -> int:
@@ -46,7 +48,13 @@ def run_report(request: ReportRequest, settings: Settings) -> int:
     else:
         print("orchestrator report: give simulate --log files, or set KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)
         return 2
-    reports = build(log, request.journey)
+    order = None
+    if request.journeys is not None:
+        order = {
+            (j.id, j.version): [s.id for s in j.steps]
+            for j in load_config(request.journeys, settings.xo_templates_dir).journeys
+        }
+    reports = build(log, request.journey, order)
     _print(reports, request.output)
     if request.html:
         request.html.write_text(html.page(reports), encoding="utf-8")

@@ -65,15 +65,21 @@ class JourneyReport:
     splits: list[SplitReport] = field(default_factory=list)
 
 
-def build(log: Log, journey: str | None = None) -> list[JourneyReport]:
-    return [_journey(t, log.receipts) for t in tally(log, journey)]
+StepOrder = dict[tuple[str, int], list[str]]  # (journey, version) → its step ids as written
+
+
+def build(log: Log, journey: str | None = None, order: StepOrder | None = None) -> list[JourneyReport]:
+    """``order``: the funnel lists steps as the journey file does; otherwise in the order first reached."""
+    return [_journey(t, log.receipts, (order or {}).get((t.journey, t.version), [])) for t in tally(log, journey)]
 
 
 def as_dict(reports: list[JourneyReport]) -> list[dict[str, Any]]:
     return [dataclasses.asdict(r) for r in reports]
 
 
-def _journey(t: Tally, receipts: dict[str, set[str]]) -> JourneyReport:
+def _journey(t: Tally, receipts: dict[str, set[str]], written: list[str]) -> JourneyReport:
+    rank = {step: i for i, step in enumerate(written)}
+    names = sorted(t.steps, key=lambda s: rank.get(s, len(rank)))  # stable: steps not written keep their order
     return JourneyReport(
         journey=t.journey,
         version=t.version,
@@ -82,7 +88,7 @@ def _journey(t: Tally, receipts: dict[str, set[str]]) -> JourneyReport:
         converted=len(t.converted),
         refused=dict(t.refused.most_common()),
         exits=dict(t.exits.most_common()),
-        steps=[_step(t, name, receipts) for name in t.steps],
+        steps=[_step(t, name, receipts) for name in names],
         suppressed=dict(t.suppressed.most_common()),
         failures=dict(t.failures.most_common()),
         splits=[_split(t, step, arms) for step, arms in t.arms.items()],

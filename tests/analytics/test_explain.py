@@ -84,3 +84,24 @@ def test_an_unknown_customer_is_said_to_be_unknown(
     events: Path, journeys: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert _explain(events, "nobody", journeys, capsys) == "nobody: no such customer in these events\n"
+
+
+def test_the_report_lists_steps_as_the_journey_file_writes_them(
+    events: Path, journeys: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "log.jsonl"
+    args = ["simulate", "--journeys", str(journeys), "--templates", str(REPO / "templates"), "--events", str(events)]
+    assert main([*args, "--out", str(tmp_path / "out.jsonl"), "--log", str(log)]) == 0
+    assert main(["report", str(log), "--output", "json"]) == 0
+    reached = [s["step"] for s in orjson.loads(capsys.readouterr().out)[0]["steps"]]
+    assert reached[:2] == ["hello", "offer"]
+    assert sorted(reached) == ["a", "b", "done", "hello", "offer"]
+    assert reached != ["hello", "offer", "a", "b", "done"]  # the first customer went to B: first reached first
+    assert main(["report", str(log), "--output", "json", "--journeys", str(journeys)]) == 0
+    assert [s["step"] for s in orjson.loads(capsys.readouterr().out)[0]["steps"]] == [
+        "hello",
+        "offer",
+        "a",
+        "b",
+        "done",
+    ]
