@@ -27,7 +27,6 @@ from orchestrator.core.journey_spec import EventTrigger, WaitForStep
 from orchestrator.service.report import BatchReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-LATENESS_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 OTHER = "other"
 # Event types the core itself reads (profile folds, detectors, receipts, task reports).
 CORE_EVENT_TYPES = frozenset(
@@ -62,6 +61,9 @@ def declared_event_types(world: World) -> frozenset[str]:
         named.update(journey.exit_on)
         named.update(s.wait_for.event for s in journey.steps if isinstance(s, WaitForStep))
     return frozenset(named)
+
+
+TIMER_LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 3600.0)
 
 
 class Metrics:
@@ -117,14 +119,14 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-
-    def _stream_health(self, r: CollectorRegistry) -> None:
         self.timer_lateness = Histogram(
             "xo_timer_lateness_seconds",
-            "From a timer's due time to its processing (fired - due).",
-            buckets=LATENESS_BUCKETS,
+            "From a timer's due time to the pump handing it to the stream (restarts and backlogs show here).",
+            buckets=TIMER_LATENESS_BUCKETS,
             registry=r,
         )
+
+    def _stream_health(self, r: CollectorRegistry) -> None:
         self.steps = Counter(
             "xo_journey_steps",
             "Journey steps reached, by journey, version, step and variant (none before a split).",
@@ -176,8 +178,6 @@ class Metrics:
         return generate_latest(self.registry)
 
     def _observe_journeys(self, report: BatchReport) -> None:
-        for seconds in report.timer_lateness:
-            self.timer_lateness.observe(max(seconds, 0.0))
         for (journey, version, step, variant), count in report.steps.items():
             self.steps.labels(journey, str(version), step, variant).inc(count)
         for kind, count in report.log_records.items():

@@ -14,14 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
 from orchestrator.adapters.redis_erasure import Held, RedisErasure
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.analytics.kafka_source import read_topics
 from orchestrator.analytics.reader import Log, Window
-from orchestrator.bootstrap import load_world
+from orchestrator.bootstrap import load_world, redis_client
 from orchestrator.core import CustomerState, World
 from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.journey_spec import TaskStep, WaitForStep
@@ -56,7 +55,7 @@ def run_inspect(request: InspectRequest, settings: Settings) -> int:
 
 
 async def _read(who: str, settings: Settings) -> Held:
-    client = Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
+    client = redis_client(settings)
     try:
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
         return await RedisErasure(client, RedisStore(client, prefix=settings.xo_topic_prefix)).read(cid)

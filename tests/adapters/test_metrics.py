@@ -60,7 +60,6 @@ def test_stream_health_unknown_types_and_the_standard_collectors() -> None:
     metrics = Metrics(event_types={"order.paid"})
     report = _report()
     report.events.update({"x.made-up-1": 2, "x.made-up-2": 3})
-    report.timer_lateness.extend([0.3, 42.0])
     report.steps.update({("replenish", 1, "test_offer", "A"): 2, ("replenish", 1, "remind", "none"): 1})
     report.log_records.update({"entered": 1, "step": 3})
     metrics.observe(report, "process")
@@ -69,8 +68,6 @@ def test_stream_health_unknown_types_and_the_standard_collectors() -> None:
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
     assert samples[("xo_events_total", (("type", "other"),))] == 6  # chat.message and the made-up types
     assert not any("made-up" in str(key) for key in samples)
-    assert samples[("xo_timer_lateness_seconds_count", ())] == 2
-    assert samples[("xo_timer_lateness_seconds_bucket", (("le", "0.5"),))] == 1
     step = ("step", "test_offer"), ("variant", "A"), ("version", "1")
     assert samples[("xo_journey_steps_total", (("journey", "replenish"), *step))] == 2
     assert samples[("xo_journey_log_records_total", (("kind", "step"),))] == 3

@@ -31,7 +31,7 @@ def test_grafana_is_provisioned_with_the_stacks_prometheus_and_the_dashboard() -
     [source] = _yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
     assert source["url"] == "http://prometheus:9090"
     assert "prometheus" in services
-    assert "9090:9090" in services["prometheus"]["ports"]
+    assert any(str(p).endswith(":9090:9090") for p in services["prometheus"]["ports"])
     [provider] = _yaml(GRAFANA / "provisioning" / "dashboards" / "xo-journeys.yml")["providers"]
     assert mounts[provider["options"]["path"]] == (GRAFANA / "dashboards").resolve()
     dashboard = json.loads((GRAFANA / "dashboards" / "xo-journeys.json").read_text(encoding="utf-8"))
