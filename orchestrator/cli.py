@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--until", help="fire timers due up to this ISO time (default: the last event's time)")
     simulate.add_argument("--out", type=Path, help="write records here (default: stdout)")
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
+    _analytics_flags(simulate)
     simulate.set_defaults(run=_simulate)
     graph = sub.add_parser("graph", help="print a journey's steps as a Mermaid diagram")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
     _operations_commands(sub)
+    _analytics_commands(sub)
     return parser
 
 
@@ -99,6 +101,46 @@ def _operations_commands(sub: Any) -> None:
     identity.add_argument("id", help="<type>:<value> (phone:13800000000, wecom_external_id:wm1) or a member id")
     identity.add_argument("--events", type=Path, help="look it up in a dry run of these events, not in REDIS_URL")
     identity.set_defaults(run=_identity)
+
+
+def _analytics_flags(simulate: Any) -> None:
+    """simulate's journey-log options."""
+    simulate.add_argument("--log", type=Path, help="write the journey-log records here (JSON lines)")
+    simulate.add_argument("--explain", metavar="ID", help="say why this customer (id or type:value) entered or not")
+
+
+def _analytics_commands(sub: Any) -> None:
+    """report: what journeys did, from the journey log."""
+    report = sub.add_parser("report", help="funnels, suppressions, failures and A/B results from the journey log")
+    report.add_argument("files", nargs="*", type=Path, help="simulate --log files (default: read Kafka)")
+    report.add_argument("--since", help="only records at or after this ISO time")
+    report.add_argument("--until", help="only records at or before this ISO time")
+    report.add_argument("--journey", help="only this journey id")
+    report.add_argument("--output", choices=["text", "json", "csv"], default="text")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML page with charts here")
+    report.add_argument("--journeys", type=Path, help="journeys folder: list funnel steps in the files' order")
+    report.set_defaults(run=_report)
+    inspect = sub.add_parser("inspect", help="one customer from Redis and the journey log: instances, timers, outbox")
+    inspect.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    inspect.add_argument("--days", type=int, default=30, help="how many days of the log topic to read")
+    inspect.add_argument("--output", choices=["text", "json"], default="text")
+    inspect.set_defaults(run=_inspect)
+
+
+def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.inspect import InspectRequest, run_inspect
+
+    if args.days < 1:
+        print("orchestrator inspect: --days must be at least 1", file=sys.stderr)
+        return 2
+    return run_inspect(InspectRequest(args.who, args.days, args.output), settings)
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.command import ReportRequest, run_report
+
+    request = ReportRequest(args.files, args.since, args.until, args.journey, args.output, args.html, args.journeys)
+    return run_report(request, settings)
 
 
 def _customer_data_commands(sub: Any) -> None:
@@ -176,8 +218,16 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         until=args.until,
         out=args.out,
         dump_profiles=args.dump_profiles,
+        log=args.log,
+        explain=_explainer(args.explain) if args.explain else None,
     )
     return run_simulate(request)
+
+
+def _explainer(who: str) -> Any:
+    from orchestrator.analytics.explain import explain
+
+    return lambda world, sim, lines: explain(who, world, sim, lines)
 
 
 def _graph(args: argparse.Namespace, settings: Settings) -> int:

@@ -90,8 +90,8 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
             f" · Redis {masked_url(redis_url)}{'' if configured else ' (embedded)'} · contact policy off"
         )
         channels = sorted({a.channel for a in expected.actions} | {"wecom_private"})
-        outputs = [topics.dlq, topics.scenarios, *(topics.actions(c) for c in channels)]
-        partitions = {topics.events: settings.xo_partitions, topics.by_customer: settings.xo_partitions}
+        outputs = [topics.dlq, topics.scenarios, topics.journey_log, *(topics.actions(c) for c in channels)]
+        partitions = dict.fromkeys((topics.events, topics.by_customer), settings.xo_partitions)
         ensure_topics(bootstrap, {**partitions, **dict.fromkeys(outputs, settings.xo_partitions)}, options)
         worker = WorkerProcess(
             {
@@ -121,6 +121,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
             on_record=_print_record,
             alive=worker.alive,
         )
+        _keep_log(watcher, topics, settings.xo_data_dir / "demo-journey-log.jsonl")
         return _summary(_Run(ok, expected_ids, watcher, topics, worker, started))
 
 
@@ -130,10 +131,21 @@ def _print_record(record: Received) -> None:
         content = value.get("content")
         text = content.get("text") if isinstance(content, dict) else content
         print(f"  → {value.get('channel'):<14} {value.get('customer_id'):<8} {text}")
+    elif record.topic.endswith(".journey-log"):
+        return  # kept for the report (see _keep_log), not printed
     elif record.topic.endswith(".dlq"):
         print(f"  ✗ DLQ  {value.get('reason')}  ({value.get('source')})")
     else:
         print(f"  ◆ {value.get('scenario')}  {value.get('customer_id')}  {value.get('occurrence')}")
+
+
+def _keep_log(watcher: TopicWatcher, topics: Topics, path: Path) -> None:
+    """The journey log of the run, for ``orchestrator report`` after the embedded servers are gone."""
+    records = watcher.of(topics.journey_log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
+    print(f"\njourney log: {len(records)} record(s) kept in {path}")
+    print(f"  orchestrator report {path} --html journey-report.html   # funnels and A/B results of this run")
 
 
 def _scrape(port: int) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.population import Observation
 from orchestrator.core.state import CustomerState, Timer
 
@@ -100,5 +101,6 @@ class Outcome(_Value):
     conversions: tuple[Conversion, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
+    log: tuple[LogRecord, ...] = ()  # the journey log (see core.journey_log)
     limited: tuple[str, ...] = ()  # per-customer limits that refused something (see core.limits)
     duplicate: bool = False

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 
+from orchestrator.core import journal
 from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
-from orchestrator.core.journey_spec import JourneySpec, TaskStep, WaitForStep
-from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, variables, wait_timer_id
+from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, TaskStep, WaitForStep
+from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, log_failure, variables, wait_timer_id
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
 from orchestrator.core.steps import EXECUTORS, Run
 from orchestrator.errors import StepError
@@ -26,7 +27,9 @@ def instance_id(journey: JourneySpec, occurrence: str) -> str:
 def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ctx: Ctx, fx: Effects) -> CustomerState:
     """Start an instance for ``occurrence`` unless the entry rules say no."""
     scenario = occurrence.scenario
-    if not _may_enter(state, journey, ctx):
+    refusal = _may_enter(state, journey, ctx)
+    if refusal is not None:
+        journal.refused(fx, ctx, state.customer_id, journey, refusal)
         return state
     condition = journey.entry.when
     site = StepFailure(
@@ -38,6 +41,8 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
         reason="",
     )
     if condition and not holds(condition, variables(state, None, ctx, fx, scenario), ctx, fx, site):
+        if not isinstance(journey.trigger, ScheduleTrigger):  # a schedule asks everyone: no is not news
+            journal.refused(fx, ctx, state.customer_id, journey, ("entry.when", condition))
         return state
     iid = instance_id(journey, occurrence.key)
     if iid in state.instances:
@@ -54,21 +59,26 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
         trigger_event=ctx.event.model_dump(mode="json") if ctx.event else {},
     )
     fx.journey_events.append(("entered", journey.id, journey.version))
+    journal.of_instance(fx, ctx, state.customer_id, instance, "entered")
     state = state.model_copy(update={"last_entered": {**state.last_entered, journey.id: ctx.now}})
     return run(state, instance, journey.steps[0].id, ctx, fx)
 
 
-def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> bool:
+def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> tuple[str, str] | None:
+    """None when the entry rules allow a new instance, else (the rule, how it refused)."""
     active = sum(1 for i in state.instances.values() if i.journey_id == journey.id)
     if active >= journey.entry.max_instances:
-        return False
+        return "entry.max_instances", f"{active} running, at most {journey.entry.max_instances}"
     last = state.entered(journey.id)
     reentry = journey.entry.reentry
     if last is None or reentry == "always":
-        return True
+        return None
     if reentry == "never":
-        return False
-    return ctx.now - last >= reentry.cooldown
+        return "entry.reentry", f"never: entered at {last.isoformat()}"
+    if ctx.now - last >= reentry.cooldown:
+        return None
+    again = last + reentry.cooldown
+    return "entry.reentry", f"cooldown: entered at {last.isoformat()}, again from {again.isoformat()}"
 
 
 def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx, fx: Effects) -> CustomerState:
@@ -78,17 +88,21 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
         if step_id is None:
             return end(state, instance, "completed", ctx, fx)
         step = journey.step(step_id)
+        fresh = not (instance.deferred and instance.step == step.id)  # a retried send is the same visit
         if instance.deferred and instance.step == step.id:
-            instance = instance.model_copy(update={"deferred": False})  # a retried send is the same visit
+            instance = instance.model_copy(update={"deferred": False})
         else:
             instance = instance.visit(step.id)
+        since = journal.mark(fx)
         try:
             if step.when and not ctx.world.conditions.evaluate(step.when, variables(state, instance, ctx, fx)):
                 step_id = journey.following(step.id)
                 continue
             state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx), step)
         except StepError as exc:
+            journal.after_step(fx, ctx, state.customer_id, (instance, step.id, fresh), since)
             return _fail(state, (instance, step.id), str(exc), ctx, fx)
+        journal.after_step(fx, ctx, state.customer_id, (instance, step.id, fresh), since)
         if isinstance(flow, Park):
             return _put(state, instance)
         if isinstance(flow, End):
@@ -128,6 +142,7 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
             and (goal.when is None or _evaluate(state, instance, goal.when, ctx, fx))
         ):
             fx.conversions.append(_conversion(state, instance, event))
+            journal.goal(fx, ctx, fx.conversions[-1])
             state = end(state, instance, "goal", ctx, fx)
         elif event.type in journey.exit_on:
             state = end(state, instance, "exited", ctx, fx)
@@ -146,6 +161,7 @@ def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Cu
             continue  # the window closed
         if event.type == goal.event and (goal.when is None or _goal_holds(state, goal.when, item, ctx, fx)):
             fx.conversions.append(_conversion(state, item, event))
+            journal.goal(fx, ctx, fx.conversions[-1])
             continue
         kept.append(item)
     return state.model_copy(update={"attribution": tuple(kept)}) if len(kept) != len(state.attribution) else state
@@ -229,6 +245,7 @@ def migrate(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
 
 def end(state: CustomerState, instance: Instance, how: str, ctx: Ctx, fx: Effects) -> CustomerState:
     fx.journey_events.append((how, instance.journey_id, instance.version))
+    journal.of_instance(fx, ctx, state.customer_id, instance, "exited", reason=how)
     journey = ctx.world.by_version.get((instance.journey_id, instance.version))
     if journey is not None and journey.goal is not None and how in ATTRIBUTED:
         until = instance.entered_at + journey.goal.within
@@ -247,16 +264,16 @@ def end(state: CustomerState, instance: Instance, how: str, ctx: Ctx, fx: Effect
 
 def _fail(state: CustomerState, at: tuple[Instance, str], reason: str, ctx: Ctx, fx: Effects) -> CustomerState:
     instance, step = at
-    fx.failures.append(
-        StepFailure(
-            customer_id=state.customer_id,
-            journey_id=instance.journey_id,
-            version=instance.version,
-            step=step,
-            instance_id=instance.id,
-            reason=reason,
-        )
+    failure = StepFailure(
+        customer_id=state.customer_id,
+        journey_id=instance.journey_id,
+        version=instance.version,
+        step=step,
+        instance_id=instance.id,
+        reason=reason,
     )
+    fx.failures.append(failure)
+    log_failure(fx, ctx, failure, instance.variant)
     return end(state, instance, "failed", ctx, fx)
 
 

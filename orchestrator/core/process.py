@@ -53,6 +53,7 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         journey_events=tuple(fx.journey_events),
         conversions=tuple(fx.conversions),
         observations=observations(before, state.profile) if changed else (),
+        log=tuple(fx.log),
     )
 
 

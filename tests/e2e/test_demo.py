@@ -33,3 +33,4 @@ def test_the_demo_prints_the_actions_and_agrees_with_the_dry_run(kafka_bootstrap
     assert summary is not None, out
     assert summary.group(1) == summary.group(2) != "0"
     assert "OK in" in out
+    assert re.search(r"journey log: [1-9]\d* record\(s\) kept in ", out), out  # for orchestrator report
