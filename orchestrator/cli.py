@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--dump", type=Path, help="states as written by simulate --dump-profiles")
     source.add_argument("--live", action="store_true", help="read the states from REDIS_URL")
     plan.set_defaults(run=_plan)
-    schema = sub.add_parser("schema", help="write the JSON Schema of journey files")
+    schema = sub.add_parser("schema", help="write the JSON Schemas: journey files; actions, receipts, events beside it")
     schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
     schema.set_defaults(run=_schema)
     demo = sub.add_parser("demo", help="embedded broker + Redis + worker, feed example events, print actions")
@@ -127,8 +127,11 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schema(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.channels.contract import write_schemas
     from orchestrator.tools import write_schema
 
+    for path in write_schemas(args.out.parent):  # the channel contract (docs/channels.md)
+        print(f"wrote {path}")
     return write_schema(args.out)
 
 

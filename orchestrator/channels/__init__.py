@@ -1,0 +1,1 @@
+"""The channel side: the contract with channel teams and a reference channel worker."""
