@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
     demo.set_defaults(run=_demo)
+    _channel_parser(sub)
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
@@ -150,3 +151,65 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     count = send_file(settings, args.file)
     print(f"sent {count} record(s) to {settings.xo_topic_prefix}.events")
     return 0
+
+
+def _channel_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from orchestrator.channels.run import SENDERS
+
+    channel = sub.add_parser("channel", help="reference channel worker: deliver one channel's actions, send receipts")
+    channel.add_argument("channel", help="the channel whose topic to consume, e.g. wecom_private")
+    channel.add_argument("--sender", choices=SENDERS, required=True)
+    channel.add_argument("--url", help="webhook: the receiver's URL (secret: XO_WEBHOOK_SECRET)")
+    channel.add_argument("--timeout", type=float, default=5.0, help="webhook: seconds per request")
+    channel.add_argument("--out", type=Path, help="file: append one JSON line per send here")
+    channel.add_argument("--reply", help="console: simulate the customer replying this text to every message")
+    channel.add_argument("--rate", type=float, default=20.0, help="sends per second (token bucket)")
+    channel.add_argument("--burst", type=int, default=20, help="bucket size: sends allowed at once")
+    channel.add_argument("--max-attempts", type=int, default=5, help="attempts per action on transient failures")
+    channel.add_argument("--dedupe-days", type=float, default=7.0, help="how long an action_id is remembered")
+    channel.add_argument("--group", help="consumer group (default: <prefix>.channel.<channel>)")
+    channel.add_argument("--port", type=int, default=6067, help="metrics at http://XO_WEB_HOST:PORT/metrics")
+    channel.set_defaults(run=_channel)
+
+
+def _channel(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.bootstrap import kafka_client_options
+    from orchestrator.channels.run import ChannelOptions, check, run_channel
+    from orchestrator.core import CHANNELS
+
+    if args.channel not in CHANNELS:
+        print(
+            f"orchestrator channel: unknown channel {args.channel!r}; one of {', '.join(sorted(CHANNELS))}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        kafka, redis_url = settings.require_servers()
+        secret = settings.xo_webhook_secret
+        options = ChannelOptions(
+            channel=args.channel,
+            sender=args.sender,
+            bootstrap=kafka,
+            redis_url=redis_url,
+            prefix=settings.xo_topic_prefix,
+            group=args.group,
+            kafka_options=tuple(kafka_client_options(settings).items()),
+            url=args.url,
+            secret=secret.get_secret_value().encode() if secret else b"",
+            timeout_s=args.timeout,
+            out=args.out,
+            reply=args.reply,
+            rate=args.rate,
+            burst=args.burst,
+            max_attempts=args.max_attempts,
+            dedupe_ttl_s=int(args.dedupe_days * 86400),
+            web_host=settings.xo_web_host,
+            web_port=args.port,
+            fetch_wait_ms=settings.xo_fetch_wait_ms,
+            session_timeout_s=settings.xo_session_timeout_s,
+        )
+        check(options)
+    except ValueError as exc:
+        print(f"orchestrator channel: {exc}", file=sys.stderr)
+        return 2
+    return run_channel(options)

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
     # "off" ignores journeys/policy.yaml (quiet hours, caps): for demos and tests that run at any hour.
     xo_contact_policy: Literal["on", "off"] = "on"
+    # The channel worker's webhook sender signs every request with it (HMAC-SHA256).
+    xo_webhook_secret: SecretStr | None = None
 
     def require_servers(self) -> tuple[str, str]:
         """Bootstrap servers and Redis URL, or a message saying which variable is missing."""
