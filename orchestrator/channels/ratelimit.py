@@ -12,6 +12,9 @@ import time
 from collections.abc import Awaitable, Callable
 
 
+EPSILON = 1e-6
+
+
 class TokenBucket:
     def __init__(
         self,
@@ -34,8 +37,8 @@ class TokenBucket:
             now = self.clock()
             self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
             self.last = now
-            if self.tokens >= 1:
-                self.tokens -= 1
+            if self.tokens >= 1 - EPSILON:  # float steps of the clock must not leave a sliver owed forever
+                self.tokens = max(0.0, self.tokens - 1)
                 return waited
             pause = (1 - self.tokens) / self.rate
             waited += pause
