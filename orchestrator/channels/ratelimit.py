@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-
 EPSILON = 1e-6
 
 

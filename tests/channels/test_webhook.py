@@ -69,7 +69,12 @@ async def test_signed_posts_retried_on_5xx_refused_on_4xx(
     good = action_record(21)
     refused = action_record(22).replace("消息 22".encode(), b"refuse me")
     options = make_options(
-        kafka_bootstrap, redis_url, prefix, sender="webhook", url=f"http://127.0.0.1:{receiver.port}/hook", secret=SECRET
+        kafka_bootstrap,
+        redis_url,
+        prefix,
+        sender="webhook",
+        url=f"http://127.0.0.1:{receiver.port}/hook",
+        secret=SECRET,
     )
     async with channel_worker(options) as metrics:
         await produce(kafka_bootstrap, topics.actions(CHANNEL), [("C21", good), ("C22", refused), ("C21", good)])
