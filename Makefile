@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ imports: $(VENV)/.installed-dev ## the architecture contracts (pure core, layers
 
 unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests
 	$(BIN)/pytest
+
+test-slow: $(VENV)/.installed-dev ## the slow tests only (kills and restarts of channel workers …)
+	$(BIN)/pytest -m slow
 
 integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
 	$(BIN)/pytest -m integration

@@ -6,7 +6,8 @@ Per record, in this order (each step's crash behaviour in brackets):
    ``<prefix>.actions.<channel>.dlq`` and counted [redelivered: dead-lettered again];
 2. look up the dedupe mark of ``action_id``; when there is one, this is a copy (a
    re-publication or a redelivery): produce the receipts it recorded again and send nothing;
-3. past ``not_after``: not sent, counted, a ``message.failed`` receipt (``expired``);
+3. past ``not_after`` (or within ``expiry_margin`` of it): not sent, counted, a
+   ``message.failed`` receipt (``expired``);
 4. take a token from the provider's bucket (then check ``not_after`` again);
 5. send; a transient failure is retried with capped exponential backoff up to
    ``max_attempts`` (never past ``not_after``); a permanent one, or running out of
@@ -25,6 +26,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import orjson
 from pydantic import ValidationError
@@ -50,6 +52,9 @@ class RetryPolicy:
     max_attempts: int = 5
     first_delay_s: float = 0.5
     max_delay_s: float = 30.0
+    # A send is not started this close to not_after: the provider call takes time too, and
+    # "never after not_after" is about when the message reaches the provider.
+    expiry_margin: timedelta = timedelta(seconds=1)
 
 
 @dataclass
@@ -93,7 +98,8 @@ class ChannelWorker:
 
     async def _decode(self, raw: bytes | None, where: str) -> Action | None:
         try:
-            return ACTIONS[self.channel].model_validate_json(raw or b"")
+            ACTIONS[self.channel].model_validate_json(raw or b"")  # the channel's schema: recipient, content
+            return Action.model_validate_json(raw or b"")  # senders read ``to`` and ``content`` as dicts
         except ValidationError as exc:
             reason = f"invalid {self.channel} action: {describe_validation_error(exc)}"
             log.warning("dead-lettered %s: %s", where, reason)
@@ -104,13 +110,13 @@ class ChannelWorker:
             return None
 
     async def _deliver(self, action: Action, raw: bytes, where: str) -> list[Receipt]:
-        if self.clock.now() > action.not_after:
+        if self._too_late(action):
             return [self._expired(action)]
         await self.bucket.acquire()
         delay, attempt = self.retry.first_delay_s, 0
         while True:
             attempt += 1
-            if self.clock.now() > action.not_after:  # the bucket or a backoff took us past it
+            if self._too_late(action):  # the bucket or a backoff took us past it
                 return [self._expired(action)]
             started = self.clock.monotonic()
             try:
@@ -128,6 +134,9 @@ class ChannelWorker:
                 continue
             self.metrics.latency.labels(self.channel).observe(self.clock.monotonic() - started)
             return self._accepted(action, accepted)
+
+    def _too_late(self, action: Action) -> bool:
+        return self.clock.now() + self.retry.expiry_margin > action.not_after
 
     def _accepted(self, action: Action, accepted: Accepted) -> list[Receipt]:
         self.metrics.sent.labels(self.channel).inc()
