@@ -138,15 +138,6 @@ def test_a_killed_channel_worker_restarted_misses_nothing_and_never_sends_late(
 ) -> None:
     topics = Topics(prefix)
     start = datetime.now(tz=UTC)
-    records = []
-    for n in range(200):
-        # Every fourth action must go out within 9 s: the first of them are sent, the later expire.
-        ttl = timedelta(seconds=9) if n % 4 == 0 else timedelta(hours=1)
-        records.append(action_record(1000 + n, ttl=ttl, customer=f"K{n % 20}"))
-    ids = {str(orjson.loads(r)["action_id"]) for r in records}
-    short = {str(orjson.loads(r)["action_id"]) for r in records[::4]}
-    for k in range(20):
-        produce(kafka_bootstrap, topics.actions("wecom_private"), records[k::20], {}, key=f"K{k}")
     sent = tmp_path / "sent.jsonl"
     args = ["wecom_private", "--sender", "file", "--out", str(sent), "--rate", "25", "--burst", "1"]
     watcher = TopicWatcher(kafka_bootstrap, [topics.events], {})
@@ -154,6 +145,18 @@ def test_a_killed_channel_worker_restarted_misses_nothing_and_never_sends_late(
     second: ChannelProcess | None = None
     try:
         assert first.wait_ready(TIMEOUT), first.log_tail()
+        # Every fourth action must be sent within 5 s (4 s with the margin): the first of them
+        # go out before the kill, the rest expire while the group waits out the dead member.
+        records = [
+            action_record(
+                1000 + n, ttl=timedelta(seconds=5) if n % 4 == 0 else timedelta(hours=1), customer=f"K{n % 20}"
+            )
+            for n in range(200)
+        ]
+        ids = {str(orjson.loads(r)["action_id"]) for r in records}
+        short = {str(orjson.loads(r)["action_id"]) for r in records[::4]}
+        for k in range(20):
+            produce(kafka_bootstrap, topics.actions("wecom_private"), records[k::20], {}, key=f"K{k}")
         deadline = datetime.now(tz=UTC) + timedelta(seconds=TIMEOUT)
         while len(_lines(sent)) < 50:
             assert datetime.now(tz=UTC) < deadline, first.log_tail()
