@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, 
 from orchestrator.core.effects import SCHEMA_VERSION, Action
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import CHANNELS
-from orchestrator.core.steps import RECIPIENT_KEY
+from orchestrator.core.steps import RECIPIENT_KEY, STAFF_CHANNELS
 
 RECEIPT_TYPES = ("message.delivered", "message.read", "message.clicked", "message.replied", "message.failed")
 ReceiptType = Literal["message.delivered", "message.read", "message.clicked", "message.replied", "message.failed"]
@@ -67,11 +67,11 @@ def _camel(channel: str) -> str:
 
 def _recipient(channel: str) -> type[BaseModel]:
     key = RECIPIENT_KEY[channel]
-    model: type[BaseModel] = create_model(
-        f"{_camel(channel)}Recipient",
-        __base__=_Strict,
-        **{key: (str, Field(min_length=1, description=f"the {key} this channel addresses"))},  # type: ignore[call-overload]  # one dynamic field
-    )
+    fields: dict[str, Any] = {key: (str, Field(min_length=1, description=f"the {key} this channel addresses"))}
+    if channel in STAFF_CHANNELS:
+        owner = "the staff account (导购) that owns the customer's WeCom contact and sends in its name"
+        fields["staff_id"] = (str | None, Field(default=None, description=owner))
+    model: type[BaseModel] = create_model(f"{_camel(channel)}Recipient", __base__=_Strict, **fields)
     return model
 
 

@@ -50,7 +50,16 @@ def _v0_to_v1(doc: Doc) -> Doc:
     return {"schema_version": 1, **doc, "forgotten_at": None}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1}
+def _v1_to_v2(doc: Doc) -> Doc:
+    """Form 2 adds ``profile.owner``: the staff account that owns the WeCom contact (none known yet)."""
+    profile = doc.get("profile")
+    upgraded = {**doc, "schema_version": 2}
+    if isinstance(profile, dict):
+        upgraded["profile"] = {**profile, "owner": None}
+    return upgraded
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def load_state(raw: bytes | str) -> CustomerState:
