@@ -15,6 +15,7 @@ and is never sent.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import orjson
 from redis.asyncio import Redis
@@ -24,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from orchestrator.errors import TransientError
 
 MIN_PAST_NOT_AFTER = timedelta(days=1)
+QUOTA_KEY_TTL_S = 2 * 24 * 3600
 
 
 class Marks:
@@ -51,3 +53,31 @@ class Marks:
             return bool(await self.client.set(self.key(action_id), value, nx=True, ex=ttl))
         except (RedisConnectionError, RedisTimeoutError) as exc:
             raise TransientError(f"redis: {exc}") from exc
+
+
+class StaffQuota:
+    """Sends per staff account (导购) per local day, across every worker of the channel.
+
+    WeCom limits what one staff account may send in a day; a send beyond ``limit`` fails
+    with ``quota_exceeded`` (a journey's ``on_failed`` can take another channel). One
+    ``INCR`` per send on ``<prefix>:channel:<channel>:staff:<staff_id>:<local date>``,
+    which expires two days later.
+    """
+
+    def __init__(self, client: Redis, prefix: str, channel: str, limit: int, tz: ZoneInfo) -> None:
+        self.client = client
+        self.base = f"{prefix}:channel:{channel}:staff:"
+        self.limit = limit
+        self.tz = tz
+
+    async def take(self, staff_id: str, now: datetime) -> bool:
+        """Count one send for ``staff_id`` today; False when that is over the limit."""
+        key = f"{self.base}{staff_id}:{now.astimezone(self.tz).date().isoformat()}"
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, QUOTA_KEY_TTL_S)
+                count, _ = await pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise TransientError(f"redis: {exc}") from exc
+        return int(count) <= self.limit

@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -21,7 +22,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.metrics import ChannelMetrics
-from orchestrator.channels.marks import Marks
+from orchestrator.channels.marks import Marks, StaffQuota
 from orchestrator.channels.ratelimit import TokenBucket
 from orchestrator.channels.senders import ConsoleSender, FileSender, Sender, SmsStub, WeComStub
 from orchestrator.channels.webhook import WebhookSender
@@ -52,6 +53,8 @@ class ChannelOptions:
     max_attempts: int = 5
     first_retry_s: float = 0.5  # the first backoff; doubles up to 30 s
     dedupe_ttl_s: int = 7 * 24 * 3600
+    staff_quota: int | None = None  # sends per staff account per local day (WeCom)
+    quota_tz: str = "Asia/Shanghai"
     web_host: str = "127.0.0.1"
     web_port: int = 6067
     fetch_wait_ms: int = 50
@@ -82,6 +85,12 @@ def check(options: ChannelOptions) -> None:
     TokenBucket(options.rate, options.burst)
     if options.max_attempts < 1:
         raise ValueError(f"--max-attempts must be at least 1, got {options.max_attempts}")
+    if options.staff_quota is not None and options.staff_quota < 1:
+        raise ValueError(f"--staff-quota must be at least 1, got {options.staff_quota}")
+    try:
+        ZoneInfo(options.quota_tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"--quota-tz: unknown time zone {options.quota_tz!r}") from exc
     if options.dedupe_ttl_s < 3600:
         raise ValueError("--dedupe-days must cover at least an hour (re-publications come later than that)")
 
@@ -121,6 +130,7 @@ async def serve(
             bucket=TokenBucket(options.rate, options.burst),
             metrics=metrics,
             retry=RetryPolicy(max_attempts=options.max_attempts, first_delay_s=options.first_retry_s),
+            quota=_quota(options, redis),
         )
         await _consume(worker, consumer, stop, ready)
     finally:
@@ -131,6 +141,12 @@ async def serve(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def _quota(options: ChannelOptions, redis: Redis) -> StaffQuota | None:
+    if options.staff_quota is None:
+        return None
+    return StaffQuota(redis, options.prefix, options.channel, options.staff_quota, ZoneInfo(options.quota_tz))
 
 
 async def _consume(

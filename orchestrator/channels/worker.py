@@ -8,7 +8,8 @@ Per record, in this order (each step's crash behaviour in brackets):
    re-publication or a redelivery): produce the receipts it recorded again and send nothing;
 3. past ``not_after`` (or within ``expiry_margin`` of it): not sent, counted, a
    ``message.failed`` receipt (``expired``);
-4. take a token from the provider's bucket (then check ``not_after`` again);
+4. count the send against its staff account's daily quota (``quota_exceeded`` beyond it),
+   then take a token from the provider's bucket (then check ``not_after`` again);
 5. send; a transient failure is retried with capped exponential backoff up to
    ``max_attempts`` (never past ``not_after``); a permanent one, or running out of
    attempts, is dead-lettered with its reason and a ``message.failed`` receipt;
@@ -33,7 +34,7 @@ from pydantic import ValidationError
 
 from orchestrator.adapters.metrics import ChannelMetrics
 from orchestrator.channels.contract import ACTIONS, FailureReason, Receipt, make_receipt
-from orchestrator.channels.marks import Marks
+from orchestrator.channels.marks import Marks, StaffQuota
 from orchestrator.channels.ratelimit import TokenBucket
 from orchestrator.channels.senders import Accepted, PermanentSendError, Sender, TransientSendError
 from orchestrator.core import Action
@@ -67,6 +68,7 @@ class ChannelWorker:
     bucket: TokenBucket
     metrics: ChannelMetrics
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    quota: StaffQuota | None = None  # per staff account, when the channel sends in a staff member's name
     clock: SystemClock = field(default_factory=SystemClock)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -112,6 +114,10 @@ class ChannelWorker:
     async def _deliver(self, action: Action, raw: bytes, where: str) -> list[Receipt]:
         if self._too_late(action):
             return [self._expired(action)]
+        staff = action.to.get("staff_id")
+        if self.quota is not None and staff and not await retrying(lambda: self._take(staff), "staff quota"):
+            detail = f"staff {staff} has used today's {self.quota.limit} sends"
+            return [await self._failed(action, (raw, where), FailureReason.quota_exceeded, detail)]
         await self.bucket.acquire()
         delay, attempt = self.retry.first_delay_s, 0
         while True:
@@ -134,6 +140,10 @@ class ChannelWorker:
                 continue
             self.metrics.latency.labels(self.channel).observe(self.clock.monotonic() - started)
             return self._accepted(action, accepted)
+
+    async def _take(self, staff: str) -> bool:
+        assert self.quota is not None  # noqa: S101 - checked by the caller
+        return await self.quota.take(staff, self.clock.now())
 
     def _too_late(self, action: Action) -> bool:
         return self.clock.now() + self.retry.expiry_margin > action.not_after

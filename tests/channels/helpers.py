@@ -25,7 +25,9 @@ CHANNEL = "wecom_private"
 TIMEOUT = 30.0
 
 
-def action_record(n: int, *, ttl: timedelta = timedelta(hours=1), customer: str | None = None) -> bytes:
+def action_record(
+    n: int, *, ttl: timedelta = timedelta(hours=1), customer: str | None = None, staff: str | None = None
+) -> bytes:
     now = datetime.now(tz=UTC)
     cid = customer or f"C{n}"
     return orjson.dumps(
@@ -34,7 +36,7 @@ def action_record(n: int, *, ttl: timedelta = timedelta(hours=1), customer: str 
             "action_id": f"replenish:1:i{n:012x}:remind:{cid}",
             "channel": CHANNEL,
             "customer_id": cid,
-            "to": {"wecom_external_id": f"wm-{cid}"},
+            "to": {"wecom_external_id": f"wm-{cid}", **({"staff_id": staff} if staff else {})},
             "content": {"text": f"消息 {n}"},
             "journey": {"id": "replenish", "version": 1, "step": "remind", "variant": None},
             "scenario": "consumption_cycle_ending",

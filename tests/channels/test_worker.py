@@ -124,3 +124,21 @@ async def test_the_dedupe_mark_outlives_a_restart(kafka_bootstrap: str, redis_ur
         await read_until(kafka_bootstrap, topics.events, lambda got: len(got) >= 2)
     assert first.accepted == [_id(record)]
     assert again.calls == []
+
+
+async def test_a_staff_account_sends_no_more_than_its_daily_quota(
+    kafka_bootstrap: str, redis_url: str, prefix: str
+) -> None:
+    topics = Topics(prefix)
+    li = [action_record(30 + n, customer=f"C{30 + n}", staff="S-li") for n in range(3)]
+    wang = action_record(40, staff="S-wang")
+    provider = Recording()
+    options = make_options(kafka_bootstrap, redis_url, prefix, staff_quota=2)
+    async with channel_worker(options, provider) as metrics:
+        await produce(kafka_bootstrap, topics.actions(CHANNEL), [("S", r) for r in [*li, wang]])
+        got = receipts(await read_until(kafka_bootstrap, topics.events, lambda got: len(got) >= 4))
+        sample = metrics()
+    assert sorted(provider.accepted) == sorted([_id(li[0]), _id(li[1]), _id(wang)])
+    [refused] = [r for r in got if r["type"] == "message.failed"]
+    assert (refused["data"]["action_id"], refused["data"]["reason"]) == (_id(li[2]), "quota_exceeded")
+    assert sample[f'xo_channel_failed_total{{channel="{CHANNEL}",reason="quota_exceeded"}}'] == 1
