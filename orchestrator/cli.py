@@ -82,6 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
+    probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
+    probe.add_argument("which", choices=["live", "ready"])
+    probe.set_defaults(run=_probe)
+    reindex = sub.add_parser("timers-reindex", help="after adding partitions: move timer index entries to them")
+    reindex.add_argument("--from", dest="before", type=int, required=True, help="partitions before the change")
+    reindex.set_defaults(run=_timers_reindex)
+    rebuild = sub.add_parser("timers-rebuild", help="index the stored timers that lost their index entry")
+    rebuild.set_defaults(run=_timers_rebuild)
     return parser
 
 
@@ -115,12 +123,24 @@ def _customer_data_commands(sub: Any) -> None:
     retain.set_defaults(run=_retain)
 
 
+def _timers_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_reindex
+
+    return timers_reindex(settings, args.before)
+
+
+def _timers_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_rebuild
+
+    return timers_rebuild(settings)
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    import faust
-
     from orchestrator.bootstrap import build, redis_store
-    from orchestrator.faust_app import create_app
+    from orchestrator.faust_app import run_worker
+    from orchestrator.logs import configure
 
+    configure(settings.xo_log_format, settings.xo_log_level)  # before loading: its warnings are logs too
     wired = build(settings)
     try:
         store = redis_store(settings)
@@ -128,8 +148,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"orchestrator worker: {exc}", file=sys.stderr)
         return 2
     (settings.xo_data_dir / settings.xo_group_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(wired, store)
-    faust.Worker(app, loglevel=settings.xo_log_level).execute_from_commandline()
+    run_worker(wired, store)
     return 0
 
 
@@ -220,6 +239,12 @@ def _retain(args: argparse.Namespace, settings: Settings) -> int:
     return run_retain(RetainRequest(args.inactive_days, args.rate, args.dry_run, args.resume), settings)
 
 
+def _probe(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.probe import probe
+
+    return probe(settings.xo_web_host, settings.xo_web_port, args.which)
+
+
 def _send(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import send_file
 
@@ -300,10 +325,13 @@ def _channel(args: argparse.Namespace, settings: Settings) -> int:
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
     import redis
 
+    from orchestrator.bootstrap import redis_tls_options
     from orchestrator.quarantine import QuarantineRequest, run_quarantine
 
     if not settings.redis_url:
         print("orchestrator quarantine: set REDIS_URL", file=sys.stderr)
         return 2
     request = QuarantineRequest(args.action, args.customer, args.dry_run, args.source)
-    return run_quarantine(request, redis.Redis.from_url(settings.redis_url), settings.xo_topic_prefix)
+    url = settings.redis_url.get_secret_value()
+    client = redis.Redis.from_url(url, socket_timeout=10, **redis_tls_options(settings))
+    return run_quarantine(request, client, settings.xo_topic_prefix)

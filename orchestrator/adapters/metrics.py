@@ -11,6 +11,8 @@ from orchestrator.service.report import BatchReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+TIMER_LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 3600.0)
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -56,6 +58,12 @@ class Metrics:
             "xo_event_to_action_seconds",
             "From the input record's arrival in the worker to the action's produce ack.",
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.timer_lateness = Histogram(
+            "xo_timer_lateness_seconds",
+            "From a timer's due time to the pump handing it to the stream (restarts and backlogs show here).",
+            buckets=TIMER_LATENESS_BUCKETS,
             registry=r,
         )
 

@@ -46,9 +46,9 @@ from orchestrator.core.effects import Suppressed
 from orchestrator.core.population import Observation
 from orchestrator.errors import InputError, StateConflict
 from orchestrator.service import codec
-from orchestrator.service.deadletter import deeper_than, fits, letter, oversize_letter
+from orchestrator.service.deadletter import DLQ_KEY_BYTES, deeper_than, fits, letter, oversize_letter
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
-from orchestrator.service.report import OTHER_TYPE, BatchReport, labelled_types
+from orchestrator.service.report import OTHER_TYPE, BatchReport, DeadLetterNote, labelled_types
 from orchestrator.service.topics import Topics
 
 # A batch holds the event loop at most this long between yields (heartbeats, the timer pump
@@ -267,7 +267,10 @@ def _ms(timer: Timer) -> int:
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
     """The DLQ record for an input that did not decode, counted by reason; bounded in size."""
     report.rejected[exc.code] += 1
-    return letter(record.key, record.value, exc, f"{source}[{record.partition}]@{record.offset}", topics)
+    key = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace")
+    where = f"{source}[{record.partition}]@{record.offset}"
+    report.dead_letters.append(DeadLetterNote(key if source == topics.by_customer else None, exc.code, where))
+    return letter(record.key, record.value, exc, where, topics)
 
 
 def _fate(suppressed: Suppressed) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,20 @@ def labelled_types(journeys: Iterable[JourneySpec]) -> frozenset[str]:
     return KNOWN_EVENT_TYPES | named
 
 
+log = logging.getLogger("orchestrator.worker")
+REASON_CHARS = 300  # a log line, not a document: the DLQ record has the whole reason
+
+
+@dataclass(frozen=True)
+class DeadLetterNote:
+    """One input sent to the DLQ: ``customer_id`` is the record's key where keys are customer ids
+    (the by-customer topic), None upstream (where a key may be anything, a phone number say)."""
+
+    customer_id: str | None
+    code: str
+    where: str
+
+
 @dataclass
 class BatchReport:
     events: Counter[str] = field(default_factory=Counter)  # by event type
@@ -43,3 +58,43 @@ class BatchReport:
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)
     limited: Counter[str] = field(default_factory=Counter)  # per-customer limits that refused something
     quarantined: int = 0  # customers whose stored state could not be loaded (their inputs: DLQ)
+    dead_letters: list[DeadLetterNote] = field(default_factory=list)
+
+
+def log_problems(report: BatchReport, stage: str) -> None:
+    """One log record per step failure and per dead-lettered input of a finished batch, with ids,
+    never the event's content (names, phones and texts stay in Redis and the DLQ)."""
+    for failure in report.failures:
+        reason = failure.reason[:REASON_CHARS]
+        log.warning(
+            "step failed: customer %s, journey %s v%d, step %s: %s",
+            failure.customer_id,
+            failure.journey_id,
+            failure.version,
+            failure.step,
+            reason,
+            extra={
+                "kind": "step_failure",
+                "stage": stage,
+                "customer_id": failure.customer_id,
+                "journey": failure.journey_id,
+                "version": failure.version,
+                "step": failure.step,
+                "instance_id": failure.instance_id,
+                "reason": reason,
+            },
+        )
+    for note in report.dead_letters:
+        log.warning(
+            "input dead-lettered (%s) at %s, customer %s",
+            note.code,
+            note.where,
+            note.customer_id or "unknown",
+            extra={
+                "kind": "dead_letter",
+                "stage": stage,
+                "customer_id": note.customer_id,
+                "reason": note.code,
+                "where": note.where,
+            },
+        )

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
+from orchestrator.adapters.redis_ops import Client
 from orchestrator.service.ports import IdentityGraph
 
 PHONE = "phone:+8613800000000"
@@ -49,8 +50,8 @@ class TestMemoryIdentityGraph(IdentityGraphContract):
 @pytest.mark.integration
 class TestRedisIdentityGraph(IdentityGraphContract):
     @pytest.fixture
-    def graph(self, redis_client: Redis, prefix: str) -> IdentityGraph:
-        return RedisIdentityGraph(redis_client, prefix=prefix)
+    def graph(self, store_client: Client, prefix: str) -> IdentityGraph:
+        return RedisIdentityGraph(store_client, prefix=prefix)  # a single Redis, then a Redis Cluster
 
     async def test_each_identifier_is_its_own_slot(self, redis_client: Redis, prefix: str) -> None:
         await RedisIdentityGraph(redis_client, prefix=prefix).claim([(PHONE, "M1")])
