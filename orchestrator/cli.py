@@ -64,14 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--dump", type=Path, help="states as written by simulate --dump-profiles")
     source.add_argument("--live", action="store_true", help="read the states from REDIS_URL")
     plan.set_defaults(run=_plan)
-    schema = sub.add_parser("schema", help="write the JSON Schemas: journey files; actions, receipts, events beside it")
-    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
-    schema.set_defaults(run=_schema)
+    _contract_commands(sub)
     demo = sub.add_parser("demo", help="embedded broker + Redis + worker, feed example events, print actions")
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
     demo.set_defaults(run=_demo)
-    _channel_parser(sub)
     quarantine = sub.add_parser("quarantine", help="customers whose stored state cannot be loaded (REDIS_URL)")
     quarantine.add_argument("action", choices=["list", "show", "repair", "drop"])
     quarantine.add_argument("customer", nargs="?", help="customer id (show, repair, drop)")
@@ -256,9 +253,13 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _channel_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from orchestrator.channels.run import SENDERS
+def _contract_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """schema (journey files and the channel contract) and channel (the reference channel worker)."""
+    from orchestrator.channels import SENDERS
 
+    schema = sub.add_parser("schema", help="write the JSON Schemas: journey files; actions, receipts, events beside it")
+    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
+    schema.set_defaults(run=_schema)
     channel = sub.add_parser("channel", help="reference channel worker: deliver one channel's actions, send receipts")
     channel.add_argument("channel", help="the channel whose topic to consume, e.g. wecom_private")
     channel.add_argument("--sender", choices=SENDERS, required=True)

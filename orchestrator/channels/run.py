@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.metrics import ChannelMetrics
+from orchestrator.channels import SENDERS
 from orchestrator.channels.marks import Marks, StaffQuota
 from orchestrator.channels.ratelimit import TokenBucket
 from orchestrator.channels.senders import ConsoleSender, FileSender, Sender, SmsStub, WeComStub
@@ -29,7 +30,6 @@ from orchestrator.channels.webhook import WebhookSender
 from orchestrator.channels.worker import ChannelWorker, RetryPolicy
 from orchestrator.service.topics import Topics
 
-SENDERS = ("webhook", "console", "file", "wecom-stub", "sms-stub")
 BATCH = 100
 log = logging.getLogger("orchestrator.channels")
 
