@@ -65,9 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--dump", type=Path, help="states as written by simulate --dump-profiles")
     source.add_argument("--live", action="store_true", help="read the states from REDIS_URL")
     plan.set_defaults(run=_plan)
-    schema = sub.add_parser("schema", help="write the JSON Schema of journey files")
-    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
-    schema.set_defaults(run=_schema)
+    _contract_commands(sub)
     demo = sub.add_parser("demo", help="embedded broker + Redis + worker, feed example events, print actions")
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
@@ -243,8 +241,11 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schema(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.channels.contract import write_schemas
     from orchestrator.tools import write_schema
 
+    for path in write_schemas(args.out.parent):  # the channel contract (docs/channels.md)
+        print(f"wrote {path}")
     return write_schema(args.out)
 
 
@@ -315,6 +316,76 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     count = send_file(settings, args.file)
     print(f"sent {count} record(s) to {settings.xo_topic_prefix}.events")
     return 0
+
+
+def _contract_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """schema (journey files and the channel contract) and channel (the reference channel worker)."""
+    from orchestrator.channels import SENDERS
+
+    schema = sub.add_parser("schema", help="write the JSON Schemas: journey files; actions, receipts, events beside it")
+    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
+    schema.set_defaults(run=_schema)
+    channel = sub.add_parser("channel", help="reference channel worker: deliver one channel's actions, send receipts")
+    channel.add_argument("channel", help="the channel whose topic to consume, e.g. wecom_private")
+    channel.add_argument("--sender", choices=SENDERS, required=True)
+    channel.add_argument("--url", help="webhook: the receiver's URL (secret: XO_WEBHOOK_SECRET)")
+    channel.add_argument("--timeout", type=float, default=5.0, help="webhook: seconds per request")
+    channel.add_argument("--out", type=Path, help="file: append one JSON line per send here")
+    channel.add_argument("--reply", help="console: simulate the customer replying this text to every message")
+    channel.add_argument("--rate", type=float, default=20.0, help="sends per second (token bucket)")
+    channel.add_argument("--burst", type=int, default=20, help="bucket size: sends allowed at once")
+    channel.add_argument("--max-attempts", type=int, default=5, help="attempts per action on transient failures")
+    channel.add_argument("--dedupe-days", type=float, default=7.0, help="how long an action_id is remembered")
+    channel.add_argument("--staff-quota", type=int, help="sends per staff account (to.staff_id) per local day")
+    channel.add_argument("--quota-tz", default="Asia/Shanghai", help="the time zone of the quota's day")
+    channel.add_argument("--group", help="consumer group (default: <prefix>.channel.<channel>)")
+    channel.add_argument("--port", type=int, default=6067, help="metrics at http://XO_WEB_HOST:PORT/metrics")
+    channel.set_defaults(run=_channel)
+
+
+def _channel(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.bootstrap import kafka_client_options
+    from orchestrator.channels.run import ChannelOptions, check, run_channel
+    from orchestrator.core import CHANNELS
+
+    if args.channel not in CHANNELS:
+        print(
+            f"orchestrator channel: unknown channel {args.channel!r}; one of {', '.join(sorted(CHANNELS))}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        kafka, redis_url = settings.require_servers()
+        secret = settings.xo_webhook_secret
+        options = ChannelOptions(
+            channel=args.channel,
+            sender=args.sender,
+            bootstrap=kafka,
+            redis_url=redis_url,
+            prefix=settings.xo_topic_prefix,
+            group=args.group,
+            kafka_options=tuple(kafka_client_options(settings).items()),
+            url=args.url,
+            secret=secret.get_secret_value().encode() if secret else b"",
+            timeout_s=args.timeout,
+            out=args.out,
+            reply=args.reply,
+            rate=args.rate,
+            burst=args.burst,
+            max_attempts=args.max_attempts,
+            dedupe_ttl_s=int(args.dedupe_days * 86400),
+            staff_quota=args.staff_quota,
+            quota_tz=args.quota_tz,
+            web_host=settings.xo_web_host,
+            web_port=args.port,
+            fetch_wait_ms=settings.xo_fetch_wait_ms,
+            session_timeout_s=settings.xo_session_timeout_s,
+        )
+        check(options)
+    except ValueError as exc:
+        print(f"orchestrator channel: {exc}", file=sys.stderr)
+        return 2
+    return run_channel(options)
 
 
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:

@@ -199,3 +199,34 @@ class Metrics:
             self.steps.labels(journey, str(version), step, variant).inc(count)
         for kind, count in report.log_records.items():
             self.log_records.labels(kind).inc(count)
+
+
+SEND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ChannelMetrics:
+    """A channel worker's metrics (``xo_channel_``), on its own /metrics; labels: channel, reason."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.sent = Counter("xo_channel_sent", "Actions the provider accepted.", ["channel"], registry=r)
+        self.deduplicated = Counter(
+            "xo_channel_deduplicated", "Copies of actions already handled (not sent again).", ["channel"], registry=r
+        )
+        self.expired = Counter("xo_channel_expired", "Actions not sent: not_after had passed.", ["channel"], registry=r)
+        self.failed = Counter(
+            "xo_channel_failed", "Actions that failed for good, by reason.", ["channel", "reason"], registry=r
+        )
+        self.retries = Counter(
+            "xo_channel_retries", "Send attempts retried after a transient failure.", ["channel"], registry=r
+        )
+        self.receipts = Counter(
+            "xo_channel_receipts", "Receipts produced to the events topic, by type.", ["channel", "type"], registry=r
+        )
+        self.latency = Histogram(
+            "xo_channel_send_seconds", "One provider call, accepted.", ["channel"], buckets=SEND_BUCKETS, registry=r
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -22,9 +22,15 @@ class JourneyRef(_Value):
     variant: str | None = None
 
 
+# The version of the action and receipt records (schema/*.schema.json). A field added with a
+# default keeps the version; renaming, removing or changing the meaning of one bumps it.
+SCHEMA_VERSION: Literal[1] = 1
+
+
 class Action(_Value):
     """An outbound message for a channel worker; ``action_id`` is its idempotency key."""
 
+    schema_version: Literal[1] = SCHEMA_VERSION
     action_id: str
     channel: str
     customer_id: str

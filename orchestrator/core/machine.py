@@ -7,7 +7,7 @@ import hashlib
 from orchestrator.core import journal
 from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
-from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, TaskStep, WaitForStep
+from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SendStep, TaskStep, WaitForStep
 from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, log_failure, variables, wait_timer_id
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
 from orchestrator.core.steps import EXECUTORS, Run
@@ -191,9 +191,23 @@ def _conversion(state: CustomerState, source: Instance | Attribution, event: Eve
     )
 
 
+def _failed_send(instance: Instance, journey: JourneySpec, event: Event) -> str | None:
+    """The ``on_failed`` step of this instance's send that a ``message.failed`` receipt names."""
+    action = event.data.get("action_id")
+    own = f"{instance.journey_id}:{instance.version}:{instance.id}:"
+    if event.type != "message.failed" or not isinstance(action, str) or not action.startswith(own):
+        return None
+    step_id = action.removeprefix(own).split(":", 1)[0].split("#", 1)[0]  # step ids hold no ':' or '#'
+    step = next((s for s in journey.steps if s.id == step_id), None)
+    return step.send.on_failed if isinstance(step, SendStep) else None
+
+
 def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx: Ctx, fx: Effects) -> CustomerState:
     event = ctx.event
     assert event is not None  # noqa: S101 - called for events only
+    failed = _failed_send(instance, journey, event)
+    if failed is not None:  # the channel gave up on one of this instance's sends: its on_failed path runs
+        return _move_on(state, instance, failed, ctx, fx)
     step = journey.step(str(instance.step))
     target: str | None
     if isinstance(step, WaitForStep):
@@ -212,6 +226,10 @@ def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx
             return state
     else:
         return state
+    return _move_on(state, instance, target, ctx, fx)
+
+
+def _move_on(state: CustomerState, instance: Instance, target: str | None, ctx: Ctx, fx: Effects) -> CustomerState:
     state = fx.cancel_timer(state, wait_timer_id(instance))
     return run(state, instance.model_copy(update={"task": None}), target, ctx, fx)
 

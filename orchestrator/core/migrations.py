@@ -59,7 +59,16 @@ def _v1_to_v2_oneid(doc: Doc) -> Doc:
     return {**doc, "schema_version": 2, "identifiers": [], "redirect_to": None}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid}
+def _v2_to_v3_owner(doc: Doc) -> Doc:
+    """Form 3 adds ``profile.owner``: the staff account that owns the WeCom contact (none known yet)."""
+    profile = doc.get("profile")
+    upgraded = {**doc, "schema_version": 3}
+    if isinstance(profile, dict):
+        upgraded["profile"] = {**profile, "owner": None}
+    return upgraded
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid, 2: _v2_to_v3_owner}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

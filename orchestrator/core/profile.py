@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from orchestrator.core import staff
 from orchestrator.core.event_data import (
     ConsentChanged,
     CustomerRegistered,
@@ -206,4 +207,6 @@ _FOLDS: dict[str, Fold] = {
     "order.refunded": _order_refunded,
     "consent.changed": _consent,
     "survey.answered": _survey,
+    "contact.added": staff.contact_added,
+    "staff.handover": staff.handed_over,
 }

@@ -48,7 +48,9 @@ def test_dumped_profiles_feed_plan(tmp_path: Path, capsys: pytest.CaptureFixture
     assert {"profile", "instances", "timers"} <= set(states[0])
     capsys.readouterr()
     assert main(["plan", "replenish@1", "replenish@1", "--dump", str(dump)]) == 0
-    assert "replenish v1 → v1: 0 instance(s) waiting" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "replenish v1 → v1: 1 instance(s) waiting" in out  # M1007, a repeat buyer, waits for a reply
+    assert "wait_reply                     1  → stays on v1 (no mapping)" in out
 
 
 def test_plan_counts_waiting_instances_and_their_destination(
