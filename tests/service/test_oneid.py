@@ -191,3 +191,15 @@ async def test_the_retired_customers_timers_fire_on_the_survivor(bus: Bus) -> No
     assert [h["customer_id"] for h in hits] == [survivor]
     left = {key for key in due if key in store.timers[0]}
     assert {key for key in left if key[0] == retired} == set()  # the retired one's entries dropped, not fired
+
+
+async def test_a_new_customers_events_in_one_batch_make_one_customer(bus: Bus) -> None:
+    await bus.send(  # one identify batch: nothing is claimed yet when the second event is routed
+        _order("s1", 20, member_id="M1001", phone=PHONE),
+        event("w1", "chat.message", 3, {"text": "你好"}, phone=PHONE, wecom_external_id="wmA"),
+    )
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert set(store.states) == {"M1001"}
+    assert set(store.states["M1001"].identifiers) == {"member_id:M1001", f"phone:{E164}", "wecom_external_id:wmA"}
+    assert not bus.on("t.identity")  # no stranger, so no merge
