@@ -67,6 +67,7 @@ class Profile(_Value):
     attributes: dict[str, Any] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
     consent: dict[str, bool] = Field(default_factory=dict)
+    consent_at: dict[str, AwareDatetime] = Field(default_factory=dict)  # channel → time of its decision
     points: int = 0
     lifecycle: str = "registered"  # registered (no purchase), new, loyal, dormant, churned
     churn_risk: float = 0.0  # in [0, 1], as of the last evaluation

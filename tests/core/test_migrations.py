@@ -47,6 +47,7 @@ def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
         del again["schema_version"]
         for added in FIELDS_ADDED_SINCE_0_1_0:
             del again[added]
+        del again["profile"]["consent_at"]  # form 2: no decision times for older consent
         assert again == old
 
 
@@ -116,5 +117,6 @@ def test_form_1_states_load_with_no_identifiers_claimed_and_no_redirect() -> Non
         for added in ("schema_version", *FIELDS_ADDED_SINCE_0_1_0):
             again.pop(added)
         assert again["profile"].pop("owner") is None  # form 3
+        assert again["profile"].pop("consent_at") == {}
         del old["schema_version"]
         assert again == old

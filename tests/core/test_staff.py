@@ -81,6 +81,6 @@ def test_form_2_states_load_with_no_owner_and_keep_everything_else() -> None:
         again = json.loads(state.model_dump_json())
         assert again["schema_version"] == STATE_SCHEMA == 3
         assert again["profile"].pop("owner") is None
-        assert {k: v for k, v in again.items() if k != "schema_version"} == {
+        assert {k: again[k] for k in old if k != "schema_version"} == {
             k: v for k, v in old.items() if k != "schema_version"
         }
