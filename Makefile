@@ -60,9 +60,10 @@ integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Red
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test
 
-bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, profile (~7 min; BENCH_ARGS=--quick: ~1.5)
+bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, profile, then OneID's (~8 min; BENCH_ARGS=--quick: ~2.5)
 	$(PIP) install --quiet py-spy==0.4.3 uvloop==0.23.0
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.identity_bench
 
 bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, identify-stage events/s with and without the graph
 	$(BIN)/python -m bench.identity_bench
