@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.embedded import EmbeddedRedisCluster
 from orchestrator.harness import TopicWatcher, WorkerProcess, produce
 from orchestrator.service.topics import Topics
@@ -37,7 +38,6 @@ from tests.integration.workers import (
     diagnose,
     expected_action_ids,
     output_topics,
-    partition_of,
     read_to_markers,
     worker_env,
 )
@@ -221,7 +221,7 @@ def test_three_workers_on_eight_partitions_one_killed_one_added_every_action_onc
             str(r.value["customer_id"])
             for r in actions(watcher.received)
             if r.value["channel"] == CHANNELS[1]
-            and partition_of(str(r.value["customer_id"]), partitions) in theirs
+            and partition_for(str(r.value["customer_id"]), partitions) in theirs
             and datetime.fromisoformat(str(r.value["created_at"])) > killed_wall
         }
         assert orphans
