@@ -28,7 +28,7 @@ import orjson
 
 from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import StateTooNew, load_state
+from orchestrator.core.migrations import StateTooNew, StateUnreadable, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -91,8 +91,12 @@ class RedisStore:
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
-            state = _state(raw_state) if raw_state else None
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
+            try:
+                state = _state(raw_state) if raw_state else None
+            except StateUnreadable as exc:  # the customer is quarantined
+                loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
+                continue
             loaded[cid] = Loaded(state, outbox)
         return loaded
 
@@ -156,6 +160,12 @@ class RedisStore:
         for ref in timers:
             by_key[self.timer_key(ref.partition, ref.customer_id)] += [_member(ref), ref.due_ms]
         await eval_many(self.client, LEASE, [Call([key], [*pairs, until_ms]) for key, pairs in by_key.items()])
+
+
+def describe(exc: ValueError) -> str:
+    """Why a stored state does not load, naming the fields (bounded: it travels in dead letters)."""
+    text = str(exc)
+    return text if len(text) <= 500 else f"{text[:500]}…"
 
 
 def _state(raw: bytes) -> CustomerState:
