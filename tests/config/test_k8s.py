@@ -85,6 +85,7 @@ def test_the_workers_environment_is_made_of_settings_and_they_accept_it(manifest
     settings = Settings(**values, redis_url="redis+cluster://redis:6379")  # type: ignore[arg-type]
     assert settings.xo_web_host == "0.0.0.0"  # noqa: S104 - the pod's port must be reachable by probes
     assert settings.xo_replication_factor == 3
+    assert settings.xo_log_format == "json"
     assert settings.xo_partitions >= manifests["Deployment"]["spec"]["replicas"]  # every worker can get a partition
 
 
@@ -106,7 +107,9 @@ def test_resources_security_and_the_shutdown_grace(manifests: dict[str, dict[str
     assert {"cpu", "memory"} <= set(worker["resources"]["requests"])
     assert "cpu" not in worker["resources"].get("limits", {})  # throttling would stall heartbeats
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["terminationGracePeriodSeconds"] > 30  # above the worker's own bound (below 30 s)
+    bound = float(_env(worker)["XO_SHUTDOWN_TIMEOUT_S"] or Settings().xo_shutdown_timeout_s)
+    assert bound < 30  # Kubernetes' default grace
+    assert pod["terminationGracePeriodSeconds"] >= bound + 10  # the worker ends itself before the SIGKILL
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
     images = {c["image"] for c in [*pod["containers"], *pod["initContainers"]]}
     assert images == {f"xo-journeys:{version}"}

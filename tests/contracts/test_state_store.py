@@ -118,6 +118,18 @@ class TestRedisStore(StateStoreContract):
         assert shard in store.timer_keys(3)
         assert keys == [shard, f"{prefix}:{{C1}}:outbox", f"{prefix}:{{C1}}:state"]
 
+    async def test_scripts_are_loaded_again_where_a_server_forgot_them(self, store_client: Client, prefix: str) -> None:
+        """A restarted node (or SCRIPT FLUSH) has no scripts: the calls that got NOSCRIPT run again."""
+        store = RedisStore(store_client, prefix=prefix)
+        ref = TimerRef(0, "C1", "t", NOW_MS)
+        await store.commit([Commit("C1", 0, _state("C1", 1), {}, (ref,))])
+        await store_client.script_flush()  # every primary, on a cluster
+        assert await store.commit([Commit("C1", 1, _state("C1", 2), {"a": ACTION})]) == []
+        await store_client.script_flush()
+        await store.lease_timers([ref], NOW_MS + 60_000)
+        assert (await store.load(["C1"]))["C1"].state == _state("C1", 2)
+        assert await store.due_timers([0], NOW_MS + 1, 10) == []
+
     async def test_one_partitions_timers_spread_over_its_shards(self, store_client: Client, prefix: str) -> None:
         store = RedisStore(store_client, prefix=prefix)
         refs = [TimerRef(0, f"C{n}", "t", NOW_MS + n) for n in range(64)]
