@@ -61,7 +61,8 @@ bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, p
 	$(PIP) install --quiet py-spy==0.4.3 uvloop==0.23.0
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 
-report: $(VENV)/.installed-dev ## how well the detectors predict purchases on the CDNOW history (bench/predictive)
+report: $(VENV)/.installed-dev ## chat intents on real review sentences (bench/intents); purchase predictions on CDNOW (bench/predictive)
+	$(BIN)/python -m bench.intents.report
 	$(PIP) install --quiet --no-deps lifetimes==0.11.3
 	$(BIN)/python -m bench.predictive.report
 

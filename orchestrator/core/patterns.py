@@ -149,6 +149,7 @@ class Clause:
     def _match(self, slots: tuple[Slot, ...], i: int, at: int, gap: int, *, leading: bool = False) -> int | None:
         if i == len(slots):
             return at
+        self.meter.steps += 1
         slot = slots[i]
         reach = 0 if leading or not slot.gap_before else gap
         for start in range(at, min(at + reach, len(self.tokens)) + 1):

@@ -95,6 +95,7 @@ class ChatSettings(_Spec):
     )
     negation_window: int = Field(default=2, ge=0, le=5, description="words before a match that can negate it")
     max_gap: int = Field(default=3, ge=0, le=8, description="words '...' may skip in a pattern")
+    max_chars: int = Field(default=1000, ge=1, description="a longer line is read up to here")
     dictionary: tuple[Word, ...] = Field(default=(), description="extra words for the segmenter")
     classes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], tuple[Word, ...]] = Field(
         default_factory=dict, description="named word lists for patterns: {people}"

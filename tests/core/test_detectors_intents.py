@@ -157,7 +157,7 @@ def test_the_shipped_intents_on_lines_a_review_found(line: str, shipped: tuple[C
 @pytest.mark.parametrize("tokenizer", list(TOKENIZERS))
 def test_matching_work_grows_linearly_with_the_line(tokenizer: str, shipped: tuple[ChatSettings, Tokenizer]) -> None:
     """A 40,000-character line costs about ten times a 4,000-character one, not a hundred."""
-    chat = shipped[0]
+    chat = shipped[0].model_copy(update={"max_chars": 100_000})  # read whole: the cost itself is measured
     cutter = TOKENIZERS[tokenizer] if tokenizer == "fallback" else shipped[1]
     unit = "同事过来问这是什么牌子朋友朋友给老人买吃完吃完了新房装修不想送人"  # no punctuation: one clause
     work = []
@@ -187,3 +187,10 @@ def test_an_unless_pattern_vetoes_only_what_it_overlaps() -> None:
     cutter = JiebaTokenizer(chat.words())
     assert match_intents("刚吃完了晚饭", chat, cutter) == ()
     assert [m.intent for m in match_intents("晚饭后，蛋白粉吃完了", chat, cutter)] == ["out"]
+
+
+def test_a_line_is_read_up_to_max_chars() -> None:
+    chat = CHAT.model_copy(update={"max_chars": 20})
+    cutter = TOKENIZERS["jieba"]
+    assert match_intents("好" * 10 + "快吃完了", chat, cutter) != ()
+    assert match_intents("好" * 20 + "快吃完了", chat, cutter) == ()

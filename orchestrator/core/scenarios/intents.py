@@ -41,33 +41,25 @@ class _Reader:
     def __init__(self, clause: Clause, chat: ChatSettings) -> None:
         self.clause = clause
         self.chat = chat
-        self.negated_at = [self._negation(t) for t in clause.tokens]
-
-    def _negation(self, token: str) -> bool:
-        chat = self.chat
-        if not token or token in chat.not_negations_set:
-            return False
-        first, last = token[0], token[-1]
-        if first not in chat.negation_chars and last not in chat.negation_chars:
-            return False  # the usual case: no negation character at either end
-        return any(token.startswith(n) or token.endswith(n) for n in chat.negations_set)
+        self.window, self.gap = chat.negation_window, chat.max_gap
+        negations, exceptions, ends = chat.negations_set, chat.not_negations_set, chat.negation_chars
+        self.negated_at = [_negation(t, negations, exceptions, ends) for t in clause.tokens]
 
     def negated(self, start: int, end: int) -> bool:
         """A negation among the ``negation_window`` words before the match, or inside it but for its
         last word (还没有吃完 is negated; 洗发水没了 is not: 没了 is what matched)."""
-        window = self.chat.negation_window
-        return any(self.negated_at[j] for j in range(max(0, start - window), end - 1))
+        return any(self.negated_at[j] for j in range(max(0, start - self.window), end - 1))
 
     def vetoed(self, intent: CompiledIntent) -> list[bool]:
         covered = [False] * len(self.clause.tokens)
         for pattern in intent.unless:
-            for start, end in self.clause.spans(pattern, self.chat.max_gap):
+            for start, end in self.clause.spans(pattern, self.gap):
                 for j in range(start, end):
                     covered[j] = True
         return covered
 
     def found(self, pattern: Pattern, veto: list[bool]) -> tuple[int, int] | None:
-        for start, end in self.clause.spans(pattern, self.chat.max_gap):
+        for start, end in self.clause.spans(pattern, self.gap):
             if not self.negated(start, end) and not any(veto[start:end]):
                 return start, end
         return None
@@ -76,12 +68,21 @@ class _Reader:
         return self.clause.text[self.clause.bounds[start] : self.clause.bounds[end]]
 
 
+def _negation(token: str, negations: frozenset[str], exceptions: frozenset[str], ends: frozenset[str]) -> bool:
+    if not token or token in exceptions:
+        return False
+    if token[0] not in ends and token[-1] not in ends:
+        return False  # the usual case: no negation character at either end
+    return any(token.startswith(n) or token.endswith(n) for n in negations)
+
+
 def match_intents(
     text: str, chat: ChatSettings, tokenizer: Tokenizer | None = None, meter: Meter | None = None
 ) -> tuple[IntentMatch, ...]:
     """Every configured intent the line shows, with the first phrase, pattern or keyword group that showed it."""
     if not chat.intents or not text.strip():
         return ()
+    text = text[: chat.max_chars]  # a pasted article is not a customer speaking: the cost stays bounded
     cutter = tokenizer or DictionaryTokenizer(chat.words())
     work = meter or Meter()
     readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat) for c in clauses(text)]
