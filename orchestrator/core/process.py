@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.core import machine, triggers
+from orchestrator.core import limits, machine, triggers
 from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
 from orchestrator.core.ports import World
@@ -31,8 +31,8 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
     ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None)
     before = state.profile
     if isinstance(inp, Event):
-        if inp.id in state.seen:
-            return Outcome(state=state, duplicate=True)
+        if inp.id in state.seen or (state.forgotten_at is not None and inp.time <= state.forgotten_at):
+            return Outcome(state=state, duplicate=True)  # seen, or history from before an erasure
         state = _on_event(machine.migrate(state, ctx, fx), inp, ctx, fx)
     else:
         timer = state.timers.get(inp.timer_id)
@@ -40,8 +40,10 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
             return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(machine.migrate(state, ctx, fx), timer, ctx, fx)
     changed = isinstance(inp, Event) and inp.type in ORDER_TYPES
+    state, limited = limits.bound_state(state)
     return Outcome(
         state=state.model_copy(update={"version": state.version + 1}),
+        limited=limited,
         actions=tuple(fx.actions),
         hits=tuple(fx.hits),
         timers_set=tuple(fx.timers_set.values()),
