@@ -13,11 +13,8 @@ the lines that must never fire, and the matching work on a 4,000- and a 40,000-c
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config.catalog import load_config
@@ -25,6 +22,7 @@ from orchestrator.core.patterns import Meter
 from orchestrator.core.scenario_spec import ChatSettings
 from orchestrator.core.scenarios.intents import match_intents
 from orchestrator.core.text import Tokenizer
+from orchestrator.intent_scores import SPLITS, Labelled, read_corpus, reader, score
 from orchestrator.segmentation import JiebaTokenizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,42 +74,9 @@ BEFORE = ChatSettings.model_validate(
     }
 )
 NEVER = {"running_out": ["刚吃完了晚饭", "吃完早餐去花园走走", "我用完美解码播放", "家用完全OK"]}
-SPLITS = ("dev", "check", "held_out")
 
 
-@dataclass(frozen=True)
-class Row:
-    family: str
-    text: str
-    label: bool
-    split: str
-
-
-@dataclass(frozen=True)
-class Score:
-    tp: int
-    fp: int
-    fn: int
-
-    def cell(self) -> str:
-        precision = self.tp / (self.tp + self.fp) if self.tp + self.fp else float("nan")
-        recall = self.tp / (self.tp + self.fn) if self.tp + self.fn else float("nan")
-        return f"{precision:.3f} / {recall:.3f}"
-
-
-def score(rows: list[Row], says: Callable[[str], bool]) -> Score:
-    said = [says(r.text) for r in rows]
-    tp = sum(s and r.label for s, r in zip(said, rows, strict=True))
-    fp = sum(s and not r.label for s, r in zip(said, rows, strict=True))
-    fn = sum(r.label and not s for s, r in zip(said, rows, strict=True))
-    return Score(tp, fp, fn)
-
-
-def _reader(chat: ChatSettings, tokenizer: Tokenizer, intent: str) -> Callable[[str], bool]:
-    return lambda text: any(m.intent == intent for m in match_intents(text, chat, tokenizer))
-
-
-def table(rows: list[Row], chat: ChatSettings, tokenizer: Tokenizer) -> list[str]:
+def table(rows: list[Labelled], chat: ChatSettings, tokenizer: Tokenizer) -> list[str]:
     before = JiebaTokenizer(BEFORE.words())
     lines = [
         "| family | split | sentences | positives | intents (P / R) | phrase lists before (P / R) | regex (P / R) |",
@@ -122,8 +87,8 @@ def table(rows: list[Row], chat: ChatSettings, tokenizer: Tokenizer) -> list[str
             part = [r for r in rows if r.family == family and r.split == split]
             if not part:
                 continue
-            now = score(part, _reader(chat, tokenizer, intent)).cell()
-            old = score(part, _reader(BEFORE, before, intent)).cell()
+            now = score(part, reader(chat, tokenizer, intent)).cell()
+            old = score(part, reader(BEFORE, before, intent)).cell()
             pattern = re.compile(REGEX[family])
             plain = score(part, lambda text, p=pattern: bool(p.search(text))).cell()  # type: ignore[misc]
             positives = sum(r.label for r in part)
@@ -169,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     world = load_config(args.journeys, args.templates, only=[]).world()
     chat, tokenizer = world.scenarios.chat, world.tokenizer or JiebaTokenizer(world.scenarios.chat.words())
-    rows = [Row(**{k: v for k, v in json.loads(line).items() if k != "source"}) for line in CORPUS.open()]
+    rows = read_corpus(CORPUS)
     tokenizer.cut("热身")  # jieba loads its dictionary on the first line: not part of the cost
     print("## Chat intents on real review sentences (bench/intents/corpus.jsonl)\n")
     print("\n".join(table(rows, chat, tokenizer)))
