@@ -68,7 +68,8 @@ bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, p
 bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, identify-stage events/s with and without the graph
 	$(BIN)/python -m bench.identity_bench
 
-report: $(VENV)/.installed-dev ## how well the detectors predict purchases on the CDNOW history (bench/predictive)
+report: $(VENV)/.installed-dev ## chat intents on real review sentences (bench/intents); purchase predictions on CDNOW (bench/predictive)
+	$(BIN)/python -m bench.intents.report
 	$(PIP) install --quiet --no-deps lifetimes==0.11.3
 	$(BIN)/python -m bench.predictive.report
 

@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check journeys, the catalog, the calendar and templates")
     validate.add_argument("paths", nargs="*", type=Path, help="journey folders or files (default: XO_JOURNEYS_DIR)")
     validate.add_argument("--output", choices=["text", "json"], default="text")
+    validate.add_argument("--intents", type=Path, help="also score the chat intents on a labelled corpus (JSONL)")
     validate.set_defaults(run=_validate)
     simulate = sub.add_parser("simulate", help="dry-run recorded events through the journeys, offline")
     simulate.add_argument("--journeys", type=Path, help="journeys folder (default: XO_JOURNEYS_DIR)")
@@ -203,7 +204,12 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.tools import validate_paths
 
-    return validate_paths(args.paths or [settings.xo_journeys_dir], settings.xo_templates_dir, args.output)
+    found = validate_paths(args.paths or [settings.xo_journeys_dir], settings.xo_templates_dir, args.output)
+    if found or args.intents is None:
+        return found
+    from orchestrator.tools import print_intent_scores
+
+    return print_intent_scores((args.paths or [settings.xo_journeys_dir])[0], settings.xo_templates_dir, args.intents)
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,6 +19,7 @@ from orchestrator.config.yaml_loader import load_yaml
 from orchestrator.core import CustomerState, JourneySpec, World
 from orchestrator.core.migrations import load_state
 from orchestrator.errors import ConfigError
+from orchestrator.intent_scores import read_corpus, table
 from orchestrator.service.simulate import Simulation, simulate
 from orchestrator.settings import Settings
 
@@ -171,3 +172,15 @@ def _live_states(settings: Settings) -> list[CustomerState]:
 
 def _world(config: Config) -> World:
     return config.world()
+
+
+def print_intent_scores(journeys: Path, templates: Path, corpus: Path) -> int:
+    """``validate --intents``: the configured chat intents scored on a labelled corpus."""
+    try:
+        rows = read_corpus(corpus)
+    except (ConfigError, OSError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    world = load_config(journeys if journeys.is_dir() else journeys.parent, templates, only=[]).world()
+    print("\n".join(table(rows, world.scenarios, world.tokenizer)))
+    return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 
 from orchestrator.core import journal
 from orchestrator.core.effects import Conversion, StepFailure
@@ -138,6 +139,7 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
         if (
             goal
             and event.type == goal.event
+            and started(instance) <= event.time
             and event.time - instance.entered_at <= goal.within
             and (goal.when is None or _evaluate(state, instance, goal.when, ctx, fx))
         ):
@@ -151,6 +153,17 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
     return _attributed(state, event, ctx, fx)
 
 
+def started(instance: Instance) -> datetime:
+    """When the instance started in event time: its trigger event's time, or entry if earlier.
+
+    A goal event dated before this (a store order uploaded late) happened before the journey
+    could have caused it, so it is not the journey's conversion.
+    """
+    when = instance.trigger_event.get("time")
+    trigger = datetime.fromisoformat(when) if isinstance(when, str) else None
+    return instance.entered_at if trigger is None or trigger > instance.entered_at else trigger
+
+
 def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     """A goal reached after the instance ended (a holdout, a completed path) still converts, once."""
     kept = []
@@ -159,6 +172,9 @@ def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Cu
         goal = journey.goal if journey else None
         if goal is None or item.until < event.time:
             continue  # the window closed
+        if event.time < item.until - goal.within:
+            kept.append(item)  # dated before the instance started (a late upload): not its goal
+            continue
         if event.type == goal.event and (goal.when is None or _goal_holds(state, goal.when, item, ctx, fx)):
             fx.conversions.append(_conversion(state, item, event))
             journal.goal(fx, ctx, fx.conversions[-1])

@@ -86,14 +86,23 @@ def _on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Cust
 
 
 def _emit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
-    """A hit goes out once per occurrence: to ``xo.scenarios`` and into the journeys it triggers."""
+    """A hit goes out once per occurrence: to ``xo.scenarios`` and into the journeys it triggers.
+
+    Only a hit that entered a journey starts the scenario's cooldown (``last_hits``): a gift
+    order that no journey takes must not swallow the chat line a week later that one would.
+    """
     key = fired_key(hit)
     if key in state.fired:
         return state
+    state = state.model_copy(update={"fired": (*state.fired, key)[-FIRED_WINDOW:]})
+    fx.hits.append(hit)
+    entered = sum(1 for e in fx.journey_events if e[0] == "entered")
+    state = triggers.on_hit(state, hit, ctx, fx)
+    if sum(1 for e in fx.journey_events if e[0] == "entered") == entered:
+        return state  # entered no journey: it does not start the scenario's cooldown
     profile = state.profile
     last = profile.last_hits.get(hit.scenario)
     if last is None or hit.at > last:
         profile = profile.model_copy(update={"last_hits": {**profile.last_hits, hit.scenario: hit.at}})
-    state = state.model_copy(update={"fired": (*state.fired, key)[-FIRED_WINDOW:], "profile": profile})
-    fx.hits.append(hit)
-    return triggers.on_hit(state, hit, ctx, fx)
+        state = state.model_copy(update={"profile": profile})
+    return state

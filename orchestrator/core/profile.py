@@ -89,11 +89,12 @@ def _order_paid(profile: Profile, event: Event, products: ProductCatalog, settin
         refunded=refunded,
     )
     last = profile.last_order_at
+    counted = 0 if refunded else 1  # refunded before it arrived: in the log, not in the totals
     return profile.model_copy(
         update={
-            "orders": profile.orders + 1,
+            "orders": profile.orders + counted,
             # Amounts are bounded at the door; the cap keeps the sum finite whatever the history.
-            "spent": round(min(profile.spent + data.amount, MAX_SPENT), 2),
+            "spent": round(min(profile.spent + data.amount * counted, MAX_SPENT), 2),
             "last_order_at": event.time if last is None or event.time > last else last,
             "purchases": tuple(sorted((*profile.purchases, *purchases), key=lambda p: p.time)[-PURCHASE_WINDOW:]),
             "order_log": tuple(sorted((*profile.order_log, record), key=lambda o: o.time)[-ORDER_WINDOW:]),
@@ -127,13 +128,21 @@ def _purchase(
 
 
 def _order_refunded(profile: Profile, event: Event, _: ProductCatalog, __: ScenarioSettings) -> Profile:
+    """Mark the order's lines refunded and take it out of ``orders`` and ``spent`` (once)."""
     order_id = OrderRefunded.model_validate(event.data).order_id
+    if order_id in profile.refunded_orders:
+        return profile  # the same refund reported twice
+    record = next((o for o in profile.order_log if o.order_id == order_id and not o.refunded), None)
     purchases = tuple(
         p.model_copy(update={"refunded": True}) if p.order_id == order_id else p for p in profile.purchases
     )
     log = tuple(o.model_copy(update={"refunded": True}) if o.order_id == order_id else o for o in profile.order_log)
     refunded = (*profile.refunded_orders, order_id)[-PURCHASE_WINDOW:]
-    return profile.model_copy(update={"purchases": purchases, "refunded_orders": refunded, "order_log": log})
+    update: dict[str, object] = {"purchases": purchases, "refunded_orders": refunded, "order_log": log}
+    if record is not None:
+        update["orders"] = max(profile.orders - 1, 0)
+        update["spent"] = max(round(profile.spent - record.amount, 2), 0.0)
+    return profile.model_copy(update=update)
 
 
 def _service(profile: Profile, event: Event, _: ProductCatalog, __: ScenarioSettings) -> Profile:

@@ -9,6 +9,8 @@ which runs from the product catalog as before. Shapes are checked here (pydantic
 from __future__ import annotations
 
 import itertools
+import weakref
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal, Self
 
@@ -24,6 +26,8 @@ from pydantic import (
 )
 
 from orchestrator.core.durations import Duration
+from orchestrator.core.patterns import GAP, Pattern, compile_pattern
+from orchestrator.core.text import normalize
 
 Word = Annotated[str, Field(min_length=1, max_length=30)]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
@@ -37,38 +41,164 @@ class _Spec(BaseModel):
 
 
 class IntentRule(_Spec):
-    """A line shows the intent when it holds one phrase, or every word of one keyword group."""
+    """A line shows the intent when a clause holds one phrase, matches one pattern, or holds
+    every word of one keyword group, and no ``unless`` pattern overlaps what matched."""
 
     phrases: tuple[Word, ...] = ()
+    patterns: tuple[PatternText, ...] = Field(default=(), description="slots of words: 给|帮 {people} ... 买")
     keywords: tuple[tuple[Word, ...], ...] = Field(default=(), description="each group: all of its words")
+    unless: tuple[PatternText, ...] = Field(default=(), description="patterns that veto an overlapping match")
+    not_with: tuple[Word, ...] = Field(default=(), description="words that veto the intent anywhere in the line")
 
     @model_validator(mode="after")
     def _something_to_match(self) -> Self:
-        if not self.phrases and not self.keywords:
-            raise ValueError("an intent needs phrases or keywords")
+        if not self.phrases and not self.keywords and not self.patterns:
+            raise ValueError("an intent needs phrases, patterns or keywords")
         if any(not group for group in self.keywords):
             raise ValueError("a keyword group needs at least one word")
+        for text in (*self.patterns, *self.unless):
+            compile_pattern(normalize(text), _AnyClass())  # the syntax; class names are checked by problems()
         return self
 
 
+class _AnyClass(dict[str, tuple[str, ...]]):
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        return ("?",)
+
+
+@dataclass(frozen=True)
+class CompiledIntent:
+    """An intent's rules, parsed once (``ChatSettings.compiled``)."""
+
+    name: str
+    phrases: tuple[tuple[str, Pattern], ...]
+    patterns: tuple[Pattern, ...]
+    keywords: tuple[tuple[tuple[str, ...], tuple[Pattern, ...]], ...]
+    unless: tuple[Pattern, ...]
+    not_with: tuple[Pattern, ...] = ()
+
+    def all_patterns(self) -> tuple[Pattern, ...]:
+        keywords = tuple(p for _, group in self.keywords for p in group)
+        return (*(p for _, p in self.phrases), *self.patterns, *keywords, *self.unless, *self.not_with)
+
+
 class ChatSettings(_Spec):
-    """Chat intents: phrases and keyword groups, matched on word boundaries, with simple negation."""
+    """Chat intents: phrases, word patterns and keyword groups on word boundaries, with negation."""
 
     negations: tuple[Word, ...] = ("没", "没有", "还没", "不", "不是", "别", "未")
-    negation_window: int = Field(default=2, ge=0, le=5, description="words before a phrase that can negate it")
+    not_negations: tuple[Word, ...] = Field(
+        default=("别人", "别的", "不错", "不少", "不过", "不仅", "不断", "不同", "不久", "不到"),
+        description="words that begin or end with a negation but do not negate",
+    )
+    negation_window: int = Field(default=2, ge=0, le=5, description="words before a match that can negate it")
+    max_gap: int = Field(default=3, ge=0, le=8, description="words '...' may skip in a pattern")
+    max_chars: int = Field(default=1000, ge=1, description="a longer line is read up to here")
     dictionary: tuple[Word, ...] = Field(default=(), description="extra words for the segmenter")
+    classes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], tuple[Word, ...]] = Field(
+        default_factory=dict, description="named word lists for patterns: {people}"
+    )
     senders: tuple[str, ...] = Field(default=("customer",), description="whose lines count (data.sender)")
     intents: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], IntentRule] = Field(default_factory=dict)
 
     def words(self) -> tuple[str, ...]:
-        """Every word the segmenter must keep whole: dictionary, phrases, keywords, negations."""
+        """Every word the segmenter must keep whole: dictionary, phrases, pattern and keyword words, negations."""
         found: dict[str, None] = dict.fromkeys(self.dictionary)
+        for words in self.classes.values():
+            found.update(dict.fromkeys(words))
         for rule in self.intents.values():
-            found.update(dict.fromkeys(rule.phrases))
+            found.update(dict.fromkeys((*rule.phrases, *rule.not_with)))
+            for text in (*rule.patterns, *rule.unless):
+                found.update(dict.fromkeys(w for w in _literal_words(text) if len(w) > 1))
             for group in rule.keywords:
                 found.update(dict.fromkeys(group))
         found.update(dict.fromkeys(self.negations))
+        found.update(dict.fromkeys(self.not_negations))
         return tuple(found)
+
+    @property
+    def negations_set(self) -> frozenset[str]:
+        return _compiled(self).negations
+
+    @property
+    def not_negations_set(self) -> frozenset[str]:
+        return _compiled(self).not_negations
+
+    @property
+    def negation_chars(self) -> frozenset[str]:
+        """The characters negations begin or end with (a quick test before the full one)."""
+        return _compiled(self).negation_chars
+
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word some phrase, pattern or keyword of an intent can match."""
+        return _compiled(self).vocabulary
+
+    @property
+    def compiled(self) -> tuple[CompiledIntent, ...]:
+        """The intents' rules parsed (once per settings object: ``model_copy`` makes a new one)."""
+        return _compiled(self).intents
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    owner: weakref.ref[ChatSettings]
+    intents: tuple[CompiledIntent, ...]
+    negations: frozenset[str]
+    not_negations: frozenset[str]
+    vocabulary: frozenset[str]
+    negation_chars: frozenset[str]
+
+
+_CACHE: dict[int, _Compiled] = {}
+
+
+def _compiled(chat: ChatSettings) -> _Compiled:
+    found = _CACHE.get(id(chat))
+    if found is not None and found.owner() is chat:
+        return found
+    classes = {k: tuple(normalize(w) for w in v) for k, v in chat.classes.items()}
+    intents = []
+    for name, rule in chat.intents.items():
+        try:
+            intents.append(_compile(name, rule, classes))
+        except ValueError as error:
+            raise ValueError(f"intents.{name}: {error}") from None
+    key = id(chat)
+    made = _Compiled(
+        owner=weakref.ref(chat, lambda _: _CACHE.pop(key, None)),
+        intents=tuple(intents),
+        negations=frozenset(normalize(n) for n in chat.negations),
+        not_negations=frozenset(normalize(n) for n in chat.not_negations),
+        vocabulary=frozenset(w for intent in intents for p in intent.all_patterns() for w in p.words()),
+        negation_chars=frozenset(c for n in chat.negations for c in (normalize(n)[:1], normalize(n)[-1:]) if c),
+    )
+    _CACHE[key] = made
+    return made
+
+
+PatternText = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+def _literal_words(text: str) -> list[str]:
+    parts = (p.removesuffix("?") for p in text.split() if p != GAP)
+    return [w for p in parts for w in p.split("|") if w and not w.startswith("{")]
+
+
+def _compile(name: str, rule: IntentRule, classes: dict[str, tuple[str, ...]]) -> CompiledIntent:
+    def one(word: str) -> Pattern:
+        return compile_pattern(normalize(word).replace(" ", ""), classes)
+
+    return CompiledIntent(
+        name=name,
+        phrases=tuple((p, one(p)) for p in rule.phrases),
+        patterns=tuple(compile_pattern(normalize(p), classes) for p in rule.patterns),
+        keywords=tuple((group, tuple(one(w) for w in group)) for group in rule.keywords),
+        unless=tuple(compile_pattern(normalize(p), classes) for p in rule.unless),
+        not_with=tuple(one(w) for w in rule.not_with),
+    )
 
 
 class CycleSettings(_Spec):
@@ -240,8 +370,21 @@ class ScenarioSettings(_Spec):
     population: PopulationSeed = PopulationSeed()
 
 
+def _unknown_classes(chat: ChatSettings) -> list[tuple[Where, str]]:
+    found: list[tuple[Where, str]] = []
+    for name, rule in chat.intents.items():
+        for field in ("patterns", "unless"):
+            for i, text in enumerate(getattr(rule, field)):
+                try:
+                    compile_pattern(normalize(text), chat.classes)
+                except ValueError as error:
+                    found.append((("chat", "intents", name, field, i), str(error)))
+    return found
+
+
 def problems(settings: ScenarioSettings) -> list[tuple[Where, str]]:
-    """What a schema cannot see: every ``chat_intent`` names an intent under ``chat.intents``."""
+    """What a schema cannot see: every ``chat_intent`` names an intent under ``chat.intents``,
+    every ``{class}`` in a pattern is under ``chat.classes``."""
     found: list[tuple[Where, str]] = []
     known = settings.chat.intents
     for section in ("consumption_cycle_ending", "buying_for_friends", "moving_house"):
@@ -249,6 +392,7 @@ def problems(settings: ScenarioSettings) -> list[tuple[Where, str]]:
         if intent is not None and intent not in known:
             names = ", ".join(sorted(known)) or "none"
             found.append(((section, "chat_intent"), f"no intent {intent!r} under chat.intents; known: {names}"))
+    found.extend(_unknown_classes(settings.chat))
     surveys = settings.surveys
     if surveys and surveys.high_effort and surveys.high_effort.metric not in surveys.scales:
         found.append((("surveys", "high_effort", "metric"), f"no scale {surveys.high_effort.metric!r} under scales"))

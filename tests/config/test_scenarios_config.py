@@ -53,7 +53,7 @@ def test_the_world_segments_chat_with_jieba_and_the_project_words() -> None:
     assert world.scenarios is config.scenarios
     matches = match_intents("同事过来问这是什么牌子，我的也快吃完了", world.scenarios.chat, world.tokenizer)
     found = sorted((m.intent, m.phrase) for m in matches)
-    assert found == [("asked_by_friend", "什么牌子"), ("running_out", "快吃完了")]
+    assert found == [("asked_by_friend", "同事过来问这是什么牌子"), ("running_out", "快吃完了")]
 
 
 def test_without_the_file_only_the_catalog_cycle_runs(tmp_path: Path) -> None:
@@ -85,7 +85,18 @@ CASES: dict[str, tuple[str, list[str]]] = {
     ),
     "an intent with nothing to match": (
         "chat:\n  intents:\n    empty: {}\n",
-        ["journeys/scenarios.yaml:3:5: chat.intents.empty: Value error, an intent needs phrases or keywords"],
+        ["journeys/scenarios.yaml:3:5: chat.intents.empty: Value error, an intent needs phrases, patterns or keywords"],
+    ),
+    "a pattern naming an unknown class": (
+        "chat:\n  intents:\n    asked:\n      patterns: ['给 {folks} 买']\n",
+        [
+            "journeys/scenarios.yaml:4:18: chat.intents.asked.patterns[0]: "
+            "pattern '给 {folks} 买': unknown class {folks} (chat.classes has [])"
+        ],
+    ),
+    "a pattern with a dangling gap": (
+        "chat:\n  intents:\n    asked:\n      patterns: ['给 ...']\n",
+        ["journeys/scenarios.yaml:3:5: chat.intents.asked: Value error, pattern '给 ...': needs a slot after '...'"],
     ),
     "a category that is not a name": (
         "moving_house:\n  categories: [Range Hood]\n",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import orjson
@@ -109,3 +110,23 @@ def test_simulate_rejects_a_naive_until(capsys: pytest.CaptureFixture[str]) -> N
 def test_unknown_journey_for_graph(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "nope"]) == 1
     assert "no journey 'nope'" in capsys.readouterr().err
+
+
+def test_validate_scores_the_chat_intents_on_a_labelled_corpus(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [
+        {"family": "buying_for_friends", "text": "给老人买的，很喜欢", "label": 1, "split": "held_out"},
+        {"family": "buying_for_friends", "text": "朋友推荐的，很好用", "label": 0, "split": "held_out"},
+        {"family": "running_out", "text": "刚吃完了晚饭", "label": 0, "split": "held_out"},
+        {"family": "running_out", "text": "上次买的用完了，再来一瓶", "label": 1, "split": "held_out"},
+    ]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert main(["validate", "--intents", str(corpus)]) == 0
+    out = capsys.readouterr().out
+    assert "| buying_for_friends | asked_by_friend | held_out | 2 | 1 | 1.000 / 1.000 |" in out
+    assert "| running_out | running_out | held_out | 2 | 1 | 1.000 / 1.000 |" in out
+    corpus.write_text('{"family": "moving"}\n', encoding="utf-8")
+    assert main(["validate", "--intents", str(corpus)]) == 1
+    assert f"{corpus}:1: not a labelled sentence" in capsys.readouterr().err

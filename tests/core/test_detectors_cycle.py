@@ -12,7 +12,7 @@ from orchestrator.core import CustomerState, Event, Product, ProductCatalog, Wor
 from orchestrator.core.population import Observation, Population
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenarios.names import SAMPLE_EVIDENCE
-from tests.builders import NOW, PRODUCTS, fire, make_event, make_world, order, run
+from tests.builders import NOW, PRODUCTS, fire, make_event, make_world, order, refund, run
 
 DAY = timedelta(days=1)
 SETTINGS: dict[str, Any] = {
@@ -163,6 +163,16 @@ def test_without_a_known_cycle_the_chat_fires_once_a_day_for_the_named_category(
         ["coffee:chat:2026-11-22"],
     ]
     assert outcomes[0].hits[0].evidence["product"] == "咖啡"
+
+
+def test_a_customer_who_bought_nothing_is_not_told_an_earlier_purchase_runs_out() -> None:
+    world = _world()
+    assert run(world, CustomerState.new("M1"), _chat(NOW, "快吃完了"))[-1].hits == ()
+    refunded = run(world, CustomerState.new("M1"), order(NOW - 9 * DAY, "O1", ("PRO-900", 1)), refund(NOW, "O1"))
+    assert run(world, refunded[-1].state, _chat(NOW + DAY, "快吃完了"))[-1].hits == ()
+    bought = run(world, CustomerState.new("M1"), order(NOW - 9 * DAY, "O1", ("PRO-900", 1)))[-1].state
+    [hit] = run(world, bought, _chat(NOW, "快吃完了"))[-1].hits
+    assert hit.evidence["category"] == "protein"
 
 
 def test_a_chat_about_a_long_past_run_out_is_a_new_moment() -> None:

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.core import CustomerState, Event, World
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenarios.names import SAMPLE_EVIDENCE
-from tests.builders import NOW, make_event, make_world, run
+from tests.builders import NOW, FakeConditions, journey, make_event, make_world, run
 
 DAY = timedelta(days=1)
 FRIENDS = "buying_for_friends"
@@ -46,7 +46,11 @@ CASES: dict[str, tuple[Event, str | None, str | None]] = {
     "small talk": (_chat("好的谢谢"), None, None),
     "gift flag": (_order("O1", gift=True), "order:O1", "gift order (gift)"),
     "other gift flag": (_order("O1", is_gift=True), "order:O1", "gift order (is_gift)"),
-    "gift flag as text is not a flag": (_order("O1", gift="yes"), None, None),
+    "gift flag as text": (_order("O1", gift="true"), "order:O1", "gift order (gift)"),
+    "gift flag as 1": (_order("O1", is_gift=1), "order:O1", "gift order (is_gift)"),
+    "gift flag as yes": (_order("O1", gift="Yes"), "order:O1", "gift order (gift)"),
+    "gift flag false as text": (_order("O1", gift="false"), None, None),
+    "gift flag 0": (_order("O1", gift=0), None, None),
     "recipient's phone differs": (_order("O1", recipient={"phone": "13900000002"}), "order:O1", "recipient differs"),
     "recipient is the buyer": (_order("O1", recipient={"phone": "+8613800000001"}), None, None),
     "recipient is another member": (_order("O1", recipient={"member_id": "M9"}), "order:O1", "recipient differs"),
@@ -76,15 +80,30 @@ def test_the_evidence_names_the_phrase_or_the_order_without_the_full_phone() -> 
     assert (order.evidence["order_id"], order.evidence["amount"]) == ("O7", 199)
 
 
+def _with_journey(world: World, when: str | None = None) -> World:
+    trigger: dict[str, Any] = {"scenario": FRIENDS, **({"when": when} if when else {})}
+    conditions = FakeConditions({"chat only": lambda c: c["scenario"]["source"] == "chat"})
+    return replace(world, journeys=(journey(id="invite", trigger=trigger),), conditions=conditions)
+
+
 def test_one_hit_per_cooldown() -> None:
     outcomes = run(
-        _world(cooldown="7d"),
+        _with_journey(_world(cooldown="7d")),
         CustomerState.new("M1"),
         _chat("什么牌子"),
         _order("O1", gift=True),
         _chat("帮朋友带", NOW + 8 * DAY),
     )
     assert [[h.occurrence for h in o.hits] for o in outcomes] == [["chat:2026-11-20"], [], ["chat:2026-11-28"]]
+
+
+def test_a_hit_that_enters_no_journey_does_not_start_the_cooldown() -> None:
+    world = _with_journey(_world(cooldown="7d"), when="chat only")  # the journey takes chat hits only
+    outcomes = run(world, CustomerState.new("M1"), _order("O1", gift=True), _chat("同事问这是什么牌子", NOW + DAY))
+    assert [[h.occurrence for h in o.hits] for o in outcomes] == [["order:O1"], ["chat:2026-11-21"]]
+    assert [e[0] for e in outcomes[1].journey_events][:1] == ["entered"]
+    third = run(world, outcomes[-1].state, _chat("帮朋友带", NOW + 2 * DAY))[-1]
+    assert third.hits == ()  # the chat hit entered the journey: its cooldown holds
 
 
 def test_recipient_checks_can_be_turned_off() -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from orchestrator.config.catalog import load_config
+from orchestrator.core.patterns import Meter
 from orchestrator.core.scenario_spec import ChatSettings, IntentRule
 from orchestrator.core.scenarios.intents import match_intents
 from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
@@ -22,6 +26,7 @@ CHAT = ChatSettings(
         "moving": IntentRule(phrases=("装修", "搬家", "乔迁", "乔迁之喜", "新房")),
     }
 )
+REPO = Path(__file__).resolve().parents[2]
 TOKENIZERS: dict[str, Tokenizer] = {
     "jieba": JiebaTokenizer(CHAT.words()),
     "fallback": DictionaryTokenizer(CHAT.words()),
@@ -105,3 +110,87 @@ def test_a_segmenter_that_changes_the_text_falls_back_to_characters() -> None:
             return [text[:-1]]
 
     assert [m.phrase for m in match_intents("蛋白粉快吃完了", CHAT, Lossy())] == ["快吃完了"]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> tuple[ChatSettings, Tokenizer]:
+    """The intents as shipped in journeys/scenarios.yaml, segmented by jieba as the worker does."""
+    config = load_config(REPO / "journeys", REPO / "templates", only=[])
+    world = config.world()
+    assert world.tokenizer is not None
+    return world.scenarios.chat, world.tokenizer
+
+
+# Lines a review found firing, and what must (not) fire on them with the shipped rules.
+SHIPPED: dict[str, set[str]] = {
+    "刚吃完了晚饭": set(),  # a meal, not a product running out
+    "吃完早餐去花园走走": set(),
+    "我用完美解码播放": set(),  # 完美 is a word: 用完 is not in it
+    "家用完全OK": set(),
+    "不想送人": set(),  # 不想 begins with a negation
+    "没人问我什么牌子": set(),
+    "这是什么牌子啊，质量这么差": set(),  # nobody else asked
+    "同事问我周末去哪玩": set(),  # a colleague asked, but not about a product
+    "帮朋友搬家累坏了": set(),  # a friend's move
+    "酒店正在装修，很吵": set(),
+    "吃完再买": set(),  # a plan, not a fact
+    "还没用完": set(),
+    "同事过来问这是什么牌子": {"asked_by_friend"},
+    "别人问我这是什么牌子": {"asked_by_friend"},
+    "给老人买的，很喜欢": {"asked_by_friend"},
+    "买来送人的": {"asked_by_friend"},
+    "帮同事问一下，链接发我": {"asked_by_friend"},
+    "蛋白粉快吃完了": {"running_out"},
+    "上次买的两瓶都用完了": {"running_out"},
+    "刚好家里洗发水没了": {"running_out"},
+    "下个月搬家": {"moving"},
+    "新房还在装修": {"moving"},
+}
+
+
+@pytest.mark.parametrize("line", list(SHIPPED))
+def test_the_shipped_intents_on_lines_a_review_found(line: str, shipped: tuple[ChatSettings, Tokenizer]) -> None:
+    chat, tokenizer = shipped
+    assert {m.intent for m in match_intents(line, chat, tokenizer)} == SHIPPED[line]
+
+
+@pytest.mark.parametrize("tokenizer", list(TOKENIZERS))
+def test_matching_work_grows_linearly_with_the_line(tokenizer: str, shipped: tuple[ChatSettings, Tokenizer]) -> None:
+    """A 40,000-character line costs about ten times a 4,000-character one, not a hundred."""
+    chat = shipped[0].model_copy(update={"max_chars": 100_000})  # read whole: the cost itself is measured
+    cutter = TOKENIZERS[tokenizer] if tokenizer == "fallback" else shipped[1]
+    unit = "同事过来问这是什么牌子朋友朋友给老人买吃完吃完了新房装修不想送人"  # no punctuation: one clause
+    work = []
+    for size in (4_000, 40_000):
+        meter = Meter()
+        match_intents((unit * (size // len(unit) + 1))[:size], chat, cutter, meter)
+        work.append(meter.steps)
+    assert work[1] <= 11 * work[0]
+    assert work[0] <= 300 * 4_000  # bounded per character by the rules, not by the line
+
+
+def test_a_pattern_spans_words_and_gaps_but_not_clauses() -> None:
+    chat = ChatSettings.model_validate(
+        {"classes": {"people": ["朋友", "老人"]}, "intents": {"gift": {"patterns": ["给|帮 {people} ... 买"]}}}
+    )
+    cutter = JiebaTokenizer(chat.words())
+    assert [m.phrase for m in match_intents("给老人买的", chat, cutter)] == ["给老人买"]
+    assert [m.phrase for m in match_intents("帮朋友挑了一台买", chat, cutter)] == ["帮朋友挑了一台买"]
+    assert match_intents("给老人，买的", chat, cutter) == ()  # a comma ends the clause
+    assert match_intents("帮朋友看了好几天才决定买", chat, cutter) == ()  # more than max_gap words between
+    assert match_intents("不是给老人买的", chat, cutter) == ()
+
+
+def test_an_unless_pattern_vetoes_only_what_it_overlaps() -> None:
+    rule = {"phrases": ["吃完了"], "unless": ["吃完了 晚饭|早餐"]}
+    chat = ChatSettings.model_validate({"intents": {"out": rule}})
+    cutter = JiebaTokenizer(chat.words())
+    assert match_intents("刚吃完了晚饭", chat, cutter) == ()
+    assert [m.intent for m in match_intents("晚饭后，蛋白粉吃完了", chat, cutter)] == ["out"]
+
+
+def test_a_line_is_read_up_to_max_chars() -> None:
+    chat = CHAT.model_copy(update={"max_chars": 20})
+    cutter = TOKENIZERS["jieba"]
+    assert match_intents("好" * 10 + "快吃完了", chat, cutter) != ()
+    assert match_intents("好" * 20 + "快吃完了", chat, cutter) == ()

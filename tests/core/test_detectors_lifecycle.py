@@ -191,3 +191,32 @@ def test_registration_alone_is_no_change() -> None:
     [outcome] = run(_world(), CustomerState.new("M1"), registered)
     assert outcome.hits == ()
     assert outcome.state.profile.lifecycle == "registered"
+
+
+def test_an_order_uploaded_after_the_grace_does_not_swing_the_stage() -> None:
+    world = _world(default_interval_days=30, grace="1d")  # dormant 60 days after the last order
+    bought = NOW - 100 * DAY
+    state = run(world, CustomerState.new("M1"), order(bought - 30 * DAY, "O0", ("VITC-60", 1)))[-1].state
+    state = run(world, state, order(bought, "O1", ("VITC-60", 1)))[-1].state
+    assert state.profile.lifecycle == "loyal"
+    crossing = bought + 60 * DAY
+    [dormant] = run(world, state, fire(state, "life:standing"), now=crossing + DAY)
+    assert [h.evidence["to"] for h in dormant.hits] == ["dormant"]
+    # A store order from two days before the crossing arrives three days late.
+    [late] = run(world, dormant.state, order(crossing - 2 * DAY, "O2", ("VITC-60", 1)), now=crossing + 3 * DAY)
+    assert _hits([late]) == [[]]  # in event-time order the customer never left: no "dormant → loyal"
+    assert late.state.profile.lifecycle == "loyal"
+    assert datetime.fromisoformat(late.state.timers["life:standing"].data["at"]) > crossing + 40 * DAY  # from O2
+    [back] = run(world, late.state, order(crossing + 70 * DAY, "O3", ("VITC-60", 1)), now=crossing + 70 * DAY)
+    assert _hits([back]) == [[]]  # loyal already: a later order changes nothing
+
+
+def test_an_order_after_the_crossing_is_a_return() -> None:
+    world = _world(default_interval_days=30, grace="1d")
+    bought = NOW - 100 * DAY
+    state = run(world, CustomerState.new("M1"), order(bought - 30 * DAY, "O0", ("VITC-60", 1)))[-1].state
+    state = run(world, state, order(bought, "O1", ("VITC-60", 1)))[-1].state
+    crossing = bought + 60 * DAY
+    dormant = run(world, state, fire(state, "life:standing"), now=crossing + DAY)[-1].state
+    [back] = run(world, dormant, order(crossing + 5 * DAY, "O2", ("VITC-60", 1)), now=crossing + 5 * DAY)
+    assert [(h.evidence["from"], h.evidence["to"]) for h in back.hits if h.scenario == LIFE] == [("dormant", "loyal")]

@@ -11,7 +11,7 @@ import pytest
 from orchestrator.core import CustomerState, Event, World
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenarios.names import SAMPLE_EVIDENCE
-from tests.builders import NOW, make_event, make_world, refund, run
+from tests.builders import NOW, journey, make_event, make_world, refund, run
 
 DAY = timedelta(days=1)
 MOVING = "moving_house"
@@ -79,7 +79,9 @@ def test_one_move_is_one_moment() -> None:
         make_event("install.requested", NOW + DAY, {}),
         make_event("chat.message", NOW + 200 * DAY, {"text": "又要搬家了"}),
     )
-    assert _occurrences(_world(min_categories=2, cooldown="180d"), *events) == [
+    world = _world(min_categories=2, cooldown="180d")
+    world = replace(world, journeys=(journey(id="move", trigger={"scenario": MOVING}),))  # hits enter it
+    assert _occurrences(world, *events) == [
         ["chat:2026-11-19"],
         [],
         [],

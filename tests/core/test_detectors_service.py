@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -96,3 +96,15 @@ def test_a_late_uploaded_older_service_does_not_replace_the_latest() -> None:
     timer = outcomes[-1].state.timers["service:due"]
     assert timer.data["last_service"] == NOW.isoformat()
     assert outcomes[-1].state.profile.attributes["mileage"] == 30000
+
+
+@pytest.mark.parametrize("recorded", ["02:00", "10:30", "23:40"])
+def test_the_reminder_fires_on_a_whole_day_in_the_daytime(recorded: str) -> None:
+    # 10000 km at 37 km/day is 270.27 days: the due date is a whole day, never a fraction of one.
+    hour, minute = map(int, recorded.split(":"))
+    at = NOW.replace(hour=hour, minute=minute)
+    timer = run(_world(daily_km=37), CustomerState.new("M1"), _service(at, 30000, "大众"))[-1].state.timers
+    due_at = timer["service:due"].due_at
+    assert due_at.date() == (at + (270 - 14) * DAY).date()
+    assert time(9) <= due_at.timetz().replace(tzinfo=None) <= time(20)
+    assert due_at.timetz().replace(tzinfo=None) == (at.time() if recorded == "10:30" else time(10))

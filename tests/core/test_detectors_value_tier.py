@@ -114,3 +114,20 @@ def test_tiers_must_be_ordered_and_end_at_the_lowest_score() -> None:
         ValueTierSettings.model_validate({"tiers": [{"name": "a", "min_score": 9}, {"name": "b", "min_score": 5}]})
     with pytest.raises(ValueError, match="ascending"):
         ValueTierSettings.model_validate({"monetary": [10, 5, 20, 30]})
+
+
+def test_a_refund_takes_the_order_out_of_spent_orders_and_the_tier() -> None:
+    world = _world()
+    big = _order(10, "O-BIG", 3500)
+    outcomes = run(world, CustomerState.new("M1"), _order(20, "O1", 100), big, refund(NOW - 9 * DAY, "O-BIG"))
+    high, refunded = outcomes[1].state.profile, outcomes[2].state.profile
+    assert (high.orders, high.spent) == (2, 3600)
+    assert (refunded.orders, refunded.spent) == (1, 100)
+    assert refunded.value_tier != high.value_tier
+    again = run(world, outcomes[-1].state, refund(NOW - 8 * DAY, "O-BIG").model_copy(update={"id": "r2"}))[-1]
+    assert (again.state.profile.orders, again.state.profile.spent) == (1, 100)  # a second report changes nothing
+
+
+def test_a_refund_that_arrives_before_its_order_keeps_the_order_out_of_the_totals() -> None:
+    outcomes = run(_world(), CustomerState.new("M1"), refund(NOW - 9 * DAY, "O-BIG"), _order(10, "O-BIG", 3500))
+    assert (outcomes[-1].state.profile.orders, outcomes[-1].state.profile.spent) == (0, 0)

@@ -47,6 +47,32 @@ def test_goal_event_ends_the_instance_and_cancels_its_wait() -> None:
     assert any(t.startswith("wait:") for t in converted.timers_cancelled)
 
 
+def test_an_order_dated_before_the_journey_started_is_not_its_goal() -> None:
+    world = make_world(journey(steps=WAIT_THEN_SEND, goal={"event": "order.paid", "within": "14d"}))
+    state = _due_state(world, wecom_external_id="wm1")
+    state = run(world, state, fire(state, "cycle:protein"))[-1].state
+    # A store order from two days before the journey started, uploaded late.
+    [late] = run(world, state, order(NOW - 2 * DAY, "O2", ("VITC-60", 1)))
+    assert len(late.state.instances) == 1
+    assert late.conversions == ()
+    assert all(e[0] != "goal" for e in late.journey_events)
+    [converted] = run(world, late.state, order(NOW + DAY, "O3", ("VITC-60", 1)))
+    assert converted.state.instances == {}
+    assert len(converted.conversions) == 1
+
+
+def test_an_order_dated_before_an_ended_instance_started_is_not_attributed() -> None:
+    world = make_world(journey(goal={"event": "order.paid", "within": "14d"}))  # one send, then it ends
+    state = _due_state(world, wecom_external_id="wm1")
+    state = run(world, state, fire(state, "cycle:protein"))[-1].state
+    assert state.instances == {}
+    assert len(state.attribution) == 1
+    [late] = run(world, state, order(NOW - DAY, "O2", ("VITC-60", 1)))
+    assert late.conversions == ()
+    [converted] = run(world, late.state, order(NOW + DAY, "O3", ("VITC-60", 1)))
+    assert len(converted.conversions) == 1
+
+
 def test_exit_on_event_ends_the_instance() -> None:
     world = make_world(journey(steps=WAIT_THEN_SEND, exit_on=["consent.changed"]))
     state = _due_state(world, wecom_external_id="wm1")

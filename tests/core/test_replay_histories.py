@@ -19,6 +19,7 @@ import pytest
 from orchestrator.config.catalog import load_config
 from orchestrator.core import CustomerState, Event, TimerFired, World, parse_event, process
 from orchestrator.core.population import Population
+from orchestrator.core.scenarios import SCENARIOS
 from orchestrator.service.simulate import simulate
 from tests.builders import journey, make_world
 
@@ -32,7 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 def _world() -> World:
     """The shipped catalog and detector settings, with one journey per scenario that only records."""
     config = load_config(REPO / "journeys", REPO / "templates", only=[])
-    base = make_world(journey())
+    recorders = [journey(id=f"record-{s.replace('.', '-')}", trigger={"scenario": s}) for s in sorted(SCENARIOS)]
+    base = make_world(*recorders)  # a hit enters its journey, so scenario cooldowns hold
     return replace(base, products=config.products, scenarios=config.scenarios, tokenizer=config.world().tokenizer)
 
 

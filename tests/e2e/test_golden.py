@@ -88,7 +88,7 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "nudge sms",
             "~nudge wecom_private no_recipient, fell back",
         ],
-        "I4003": ["hit chat:2026-11-10"],  # never bought: entry refused
+        "I4003": [],  # asks the brand for themselves ("这是什么牌子的"): no friend asked, no hit
         "I4004": [],  # no trigger phrase
         "I4005": [
             "hit chat:2026-11-11",

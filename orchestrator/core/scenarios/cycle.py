@@ -11,7 +11,8 @@ Per category, run-out is computed from the purchase history in event-time order:
 The ``cycle:<category>`` timer fires ``lead_days`` before run-out; a later order moves it,
 a refund recomputes or cancels it, and each run-out fires at most once. A customer's chat
 line saying it is running out fires at once, as the same occurrence when the cycle is
-known (its timer is then spent).
+known (its timer is then spent); a line that names no product from a customer who bought
+nothing tracked fires nothing.
 """
 
 from __future__ import annotations
@@ -147,6 +148,8 @@ def on_chat(state: CustomerState, sig: Signal) -> Found:
     if settings is None or match is None or sig.event is None:
         return state, []
     category = _named_category(match.text, settings) or _latest_category(state.profile)
+    if category is None:
+        return state, []  # no product named and none bought: there is no "earlier purchase" to speak of
     timer = cycle_timers(state.profile, sig.world).get(f"{CYCLE_PREFIX}{category}")
     stale = timedelta(days=sig.world.products.stale_after_days)
     if timer is not None and datetime.fromisoformat(timer.data["run_out"]) + stale >= sig.at:

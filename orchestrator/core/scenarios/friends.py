@@ -43,7 +43,7 @@ def _from_order(profile: Profile, sig: Signal, settings: FriendsSettings) -> tup
     if sig.event is None or sig.event.type != "order.paid":
         return None
     data = OrderPaid.model_validate(sig.event.data)
-    flags = [f for f in settings.gift_fields if sig.event.data.get(f) is True]
+    flags = [f for f in settings.gift_fields if truthy(sig.event.data.get(f))]
     rule = f"gift order ({flags[0]})" if flags else None
     if rule is None and settings.recipient_differs and _someone_else(profile, data.recipient):
         rule = "recipient differs from buyer"
@@ -59,6 +59,18 @@ def _from_order(profile: Profile, sig: Signal, settings: FriendsSettings) -> tup
         "recipient": _masked(data.recipient),
     }
     return f"order:{data.order_id}", evidence
+
+
+_TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是"})
+
+
+def truthy(value: object) -> bool:
+    """A flag as upstream systems send it: true, 1, "true", "1", "yes", "是" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in _TRUE_WORDS
 
 
 def _someone_else(profile: Profile, recipient: Recipient | None) -> bool:

@@ -1,81 +1,138 @@
-"""Chat intents: which configured intents a customer's line shows, and the phrase that showed it.
+"""Chat intents: which configured intents a customer's line shows, and the words that showed it.
 
 A line is normalised (full-width → half-width, lower case) and split into clauses at
-punctuation; each clause is segmented into words. A phrase counts where it starts and
-ends on word boundaries (so 搬家 is not found in 搬家具, which segments as 搬 / 家具) and
-none of the ``negation_window`` words before it is a negation (没, 还没, 不, 别, 未 … or a
-word ending in one), so 还没吃完 is not 吃完. A keyword group counts when each of its
-words does, in the same clause.
+punctuation; each clause is segmented into words once. An intent shows when, in a clause:
+
+* one of its ``phrases`` occurs on word boundaries (搬家 is not in 搬家具: 搬 / 家具), or
+* one of its ``patterns`` matches (who buys, for whom, with what verb: "给 {people} ... 买",
+  see ``patterns``), or
+* every word of one of its ``keywords`` groups occurs,
+
+and the match is neither negated nor vetoed, and no ``not_with`` word is in the line
+(a hotel's 装修 is not the customer's). Negated: one of the ``negation_window`` words
+before it is a negation, begins or ends with one (不想送人, 没人问, 还没吃完), unless it is one of
+``not_negations`` (别人问, 不错). Vetoed: an ``unless`` pattern of the intent matches words
+that overlap it: a meal after 吃完了, a hotel before 装修, 再 after 吃完 (a plan, not a fact).
+
+All of it is linear in the line's length (``patterns.Meter`` counts the work).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from orchestrator.core.scenario_spec import ChatSettings, IntentRule
-from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
+from orchestrator.core.patterns import Clause, Meter, Pattern
+from orchestrator.core.scenario_spec import ChatSettings, CompiledIntent
+from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses
 
 
 @dataclass(frozen=True)
 class IntentMatch:
     intent: str
-    phrase: str  # the phrase, or the keyword group joined with +
-    rule: str  # phrase | keywords
+    phrase: str  # the phrase, the words a pattern matched, or the keyword group joined with +
+    rule: str  # phrase | pattern | keywords
     text: str  # the clause it was found in
 
 
-class _Clause:
-    def __init__(self, text: str, tokens: list[str], negations: frozenset[str], window: int) -> None:
-        if "".join(tokens) != text:  # a segmenter that drops or changes characters: fall back to characters
-            tokens = list(text)
-        self.text = text
-        self.spans: list[tuple[int, int, str]] = []
-        index = 0
-        for token in tokens:
-            self.spans.append((index, index + len(token), token))
-            index += len(token)
-        self.edges = {s for s, _, _ in self.spans} | {e for _, e, _ in self.spans}
-        self.negations = negations
-        self.window = window
+class _Reader:
+    """One clause as the intents see it: its words, negations and vetoed words."""
 
-    def find(self, word: str) -> bool:
-        """True when ``word`` occurs on word boundaries and is not negated."""
-        start = self.text.find(word)
-        while start >= 0:
-            end = start + len(word)
-            if start in self.edges and end in self.edges and not self._negated(start):
-                return True
-            start = self.text.find(word, start + 1)
+    def __init__(self, clause: Clause, chat: ChatSettings) -> None:
+        self.clause = clause
+        self.chat = chat
+        self.window, self.gap = chat.negation_window, chat.max_gap
+        negations, exceptions, ends = chat.negations_set, chat.not_negations_set, chat.negation_chars
+        self.negated_at = [_negation(t, negations, exceptions, ends) for t in clause.tokens]
+
+    def negated(self, start: int, end: int) -> bool:
+        """A negation among the ``negation_window`` words before the match, or inside it but for its
+        last word (还没有吃完 is negated; 洗发水没了 is not: 没了 is what matched)."""
+        return any(self.negated_at[j] for j in range(max(0, start - self.window), end - 1))
+
+    def vetoed(self, intent: CompiledIntent) -> list[bool]:
+        covered = [False] * len(self.clause.tokens)
+        for pattern in intent.unless:
+            for start, end in self.clause.spans(pattern, self.gap):
+                for j in range(start, end):
+                    covered[j] = True
+        return covered
+
+    def found(self, pattern: Pattern, veto: list[bool]) -> tuple[int, int] | None:
+        for start, end in self.clause.spans(pattern, self.gap):
+            if not self.negated(start, end) and not any(veto[start:end]):
+                return start, end
+        return None
+
+    def words(self, start: int, end: int) -> str:
+        return self.clause.text[self.clause.bounds[start] : self.clause.bounds[end]]
+
+
+def _negation(token: str, negations: frozenset[str], exceptions: frozenset[str], ends: frozenset[str]) -> bool:
+    if not token or token in exceptions:
         return False
-
-    def _negated(self, start: int) -> bool:
-        before = [t for s, e, t in self.spans if e <= start and t.strip()]
-        recent = before[-self.window :] if self.window else []
-        return any(t in self.negations or any(t.endswith(n) for n in self.negations) for t in recent)
+    if token[0] not in ends and token[-1] not in ends:
+        return False  # the usual case: no negation character at either end
+    return any(token.startswith(n) or token.endswith(n) for n in negations)
 
 
-def match_intents(text: str, chat: ChatSettings, tokenizer: Tokenizer | None = None) -> tuple[IntentMatch, ...]:
-    """Every configured intent the line shows, with the first phrase (or keyword group) that showed it."""
+def match_intents(
+    text: str, chat: ChatSettings, tokenizer: Tokenizer | None = None, meter: Meter | None = None
+) -> tuple[IntentMatch, ...]:
+    """Every configured intent the line shows, with the first phrase, pattern or keyword group that showed it."""
     if not chat.intents or not text.strip():
         return ()
+    text = text[: chat.max_chars]  # a pasted article is not a customer speaking: the cost stays bounded
     cutter = tokenizer or DictionaryTokenizer(chat.words())
-    negations = frozenset(normalize(n) for n in chat.negations)
-    parts = [_Clause(c, cutter.cut(c), negations, chat.negation_window) for c in clauses(text)]
+    work = meter or Meter()
+    readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat) for c in clauses(text)]
     found = []
-    for name, rule in chat.intents.items():
-        match = _match(name, rule, parts)
+    for intent in chat.compiled:
+        match = _match(intent, readers)
         if match is not None:
             found.append(match)
     return tuple(found)
 
 
-def _match(name: str, rule: IntentRule, parts: list[_Clause]) -> IntentMatch | None:
-    for part in parts:
-        for phrase in rule.phrases:
-            if part.find(normalize(phrase)):
-                return IntentMatch(name, phrase, "phrase", part.text)
-    for part in parts:
-        for group in rule.keywords:
-            if all(part.find(normalize(word)) for word in group):
-                return IntentMatch(name, "+".join(group), "keywords", part.text)
+def _match(intent: CompiledIntent, readers: list[_Reader]) -> IntentMatch | None:
+    if any(next(r.clause.spans(p, 0), None) for r in readers for p in intent.not_with):
+        return None  # the line is about something else
+    vetoes = [reader.vetoed(intent) for reader in readers]
+    pairs = list(zip(readers, vetoes, strict=True))
+    return _by_phrase(intent, pairs) or _by_pattern(intent, pairs) or _by_keywords(intent, pairs)
+
+
+Pairs = list[tuple[_Reader, list[bool]]]
+
+
+def _by_phrase(intent: CompiledIntent, pairs: Pairs) -> IntentMatch | None:
+    for reader, veto in pairs:
+        for phrase, pattern in intent.phrases:
+            if reader.found(pattern, veto):
+                return IntentMatch(intent.name, phrase, "phrase", reader.clause.text)
     return None
+
+
+def _by_pattern(intent: CompiledIntent, pairs: Pairs) -> IntentMatch | None:
+    for reader, veto in pairs:
+        for pattern in intent.patterns:
+            span = reader.found(pattern, veto)
+            if span is not None:
+                return IntentMatch(intent.name, reader.words(*span), "pattern", reader.clause.text)
+    return None
+
+
+def _by_keywords(intent: CompiledIntent, pairs: Pairs) -> IntentMatch | None:
+    for reader, veto in pairs:
+        for words, group in intent.keywords:
+            if all(reader.found(p, veto) for p in group):
+                return IntentMatch(intent.name, "+".join(words), "keywords", reader.clause.text)
+    return None
+
+
+def spans_of(pattern: Pattern, text: str, tokenizer: Tokenizer, gap: int) -> Iterator[str]:
+    """The words ``pattern`` matches in each clause of ``text`` (for tools and tests)."""
+    for part in clauses(text):
+        clause = Clause(part, tokenizer.cut(part))
+        for start, end in clause.spans(pattern, gap):
+            yield part[clause.bounds[start] : clause.bounds[end]]

@@ -5,20 +5,24 @@ no plan, no timer): due
 at the last service + ``interval_days``, or when the projected odometer reaches the last
 reading + ``interval_km``, whichever comes first. The projection uses the customer's own
 km per day (two readings at least ``min_span_days`` apart), else ``daily_km``. The
-``service:due`` timer fires ``lead_days`` before; each service is one occurrence, and a
+``service:due`` timer fires ``lead_days`` before, whole days after the last service at its
+time of day (10:00 local when the service was recorded at night); each service is one occurrence, and a
 due date more than ``stale_after_days`` past is history.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orchestrator.core.scenario_spec import ServiceSettings
 from orchestrator.core.scenarios.base import DAY, Found, Signal, days, hit
 from orchestrator.core.scenarios.names import SERVICE_DUE, SERVICE_TIMER, spent
 from orchestrator.core.state import CustomerState, Profile, Timer
+
+DAYTIME = (time(9, 0), time(20, 0))  # local hours a service reminder may fire in
 
 
 def on_event(state: CustomerState, sig: Signal) -> Found:
@@ -48,7 +52,7 @@ def plan(profile: Profile, settings: ServiceSettings) -> Timer | None:
     due = last.time + timedelta(days=maintenance.interval_days)
     by = "time"
     if maintenance.interval_km is not None:
-        by_km = last.time + timedelta(days=maintenance.interval_km / daily)
+        by_km = last.time + timedelta(days=math.floor(maintenance.interval_km / daily))  # whole days
         if by_km < due:
             due, by = by_km, "mileage"
     rule = f"last service + {maintenance.interval_days} days"
@@ -65,7 +69,19 @@ def plan(profile: Profile, settings: ServiceSettings) -> Timer | None:
         "by": by,
         "daily_km": str(daily),
     }
-    return Timer(id=SERVICE_TIMER, due_at=due - timedelta(days=settings.lead_days), data=data)
+    return Timer(id=SERVICE_TIMER, due_at=daytime(due - timedelta(days=settings.lead_days), profile.tz), data=data)
+
+
+def daytime(at: datetime, tz: str) -> datetime:
+    """``at`` if it falls in the daytime (``DAYTIME``) of the customer's zone, else 10:00 that day.
+
+    Dues are whole days after the last service, so the reminder keeps the visit's time of
+    day; a service recorded at night (a batch upload at 02:00) is reminded at 10:00.
+    """
+    local = at.astimezone(ZoneInfo(tz))
+    if DAYTIME[0] <= local.time() <= DAYTIME[1]:
+        return at
+    return datetime.combine(local.date(), time(10, 0), tzinfo=local.tzinfo)
 
 
 def _daily_km(profile: Profile, settings: ServiceSettings) -> tuple[float, str]:

@@ -6,7 +6,9 @@ change something (a dormancy or churn threshold, a recency cut), plus ``grace`` 
 store order uploaded late still counts; it is then judged as of the crossing, not as of
 the moment the timer fired. A change is a ``lifecycle.changed`` / ``value_tier.changed``
 hit with ``from`` and ``to``; its occurrence is the new value and the moment it took effect
-(the event's own time, or the crossing), so a replay names it the same way.
+(the event's own time, or the crossing), so a replay names it the same way. A late order
+dated before a dormancy that was already reported puts the customer back where they were
+without a hit: in event-time order they never left (an order after the crossing is a return).
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def _lifecycle(state: CustomerState, sig: Signal, moments: list[datetime]) -> Fo
     moments.extend(standing.crossings())
     old = profile.lifecycle
     state = _with(state, lifecycle=standing.stage, churn_risk=standing.churn_risk)
-    if standing.stage == old:
+    if standing.stage == old or _premature(state, sig, old, standing.stage):
         return state, []
     evidence: dict[str, Any] = {
         "rule": standing.rule(settings),
@@ -67,6 +69,33 @@ def _lifecycle(state: CustomerState, sig: Signal, moments: list[datetime]) -> Fo
     }
     occurrence = f"{old}>{standing.stage}:{sig.at.isoformat()}"
     return state, [hit(LIFECYCLE_CHANGED, state, occurrence, sig.at, evidence)]
+
+
+def _premature(state: CustomerState, sig: Signal, old: str, new: str) -> bool:
+    """A late order dated before the dormancy (or churn) it now undoes: in event-time order the
+    customer never left ``new``, so going back is no change to report (a return is an order
+    dated after the crossing)."""
+    if sig.event is None or old not in (lifecycle.DORMANT, lifecycle.CHURNED):
+        return False
+    last = _last_change(state)
+    return last is not None and sig.at < last[0] and last[1] == new
+
+
+def _last_change(state: CustomerState) -> tuple[datetime, str] | None:
+    """When the latest reported stage change took effect, and the stage it left (from ``fired``)."""
+    found: tuple[datetime, str] | None = None
+    for key in state.fired:
+        scenario, _, occurrence = key.partition("#")
+        if scenario != LIFECYCLE_CHANGED or ">" not in occurrence or ":" not in occurrence:
+            continue
+        change, _, when = occurrence.partition(":")
+        try:
+            at = datetime.fromisoformat(when)
+        except ValueError:
+            continue
+        if found is None or at > found[0]:
+            found = (at, change.split(">", 1)[0])
+    return found
 
 
 def _value_tier(state: CustomerState, sig: Signal, moments: list[datetime]) -> Found:
