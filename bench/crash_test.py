@@ -20,8 +20,9 @@ waits, which fire in real time in the live run, fire there too. Content is not c
 with the dry run (``days_left`` and ``created_at`` depend on when a timer is processed);
 copies of one ``action_id`` are compared with each other.
 
-Starts an embedded Kafka (Tansu) and Redis unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are
-set. Prints progress, then a report; exit status 1 on any loss, divergence or failure.
+Starts an embedded Kafka (Tansu) and Redis (``--redis-cluster``: a Redis Cluster of three
+masters) unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are set. Prints progress, then a report;
+exit status 1 on any loss, divergence or failure.
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ from pathlib import Path
 import orjson
 from kafka import KafkaProducer
 from redis import Redis
+from redis.cluster import RedisCluster
 
 from bench.perf.workload import event
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.bootstrap import load_world
-from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
+from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis, EmbeddedRedisCluster
 from orchestrator.harness import TopicWatcher, WorkerProcess, metric_sum
 from orchestrator.service.simulate import simulate
 from orchestrator.service.topics import Topics
@@ -402,7 +404,12 @@ def _kill_loop(state: _Run, workers: list[WorkerProcess], env: dict[str, str], r
 
 def _drain_outbox(state: _Run, redis_url: str, prefix: str, worker: WorkerProcess) -> int:
     """Wait until no customer has outbox entries pending; return how many still have some."""
-    client = Redis.from_url(redis_url)
+    scheme, sep, rest = redis_url.partition("://")
+    client = (
+        RedisCluster.from_url(f"{scheme.removesuffix('+cluster')}{sep}{rest}")
+        if scheme.endswith("+cluster")
+        else Redis.from_url(redis_url)
+    )
     try:
 
         def pending() -> int:
@@ -450,6 +457,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rate", type=float, default=defaults.rate, help="events produced per second")
     parser.add_argument("--partitions", type=int, default=defaults.partitions, help="partitions per topic")
     parser.add_argument("--timeout", type=float, default=defaults.timeout, help="seconds for the last actions")
+    parser.add_argument("--redis-cluster", action="store_true", help="a Redis Cluster of three masters (embedded)")
     return parser
 
 
@@ -466,7 +474,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with ExitStack() as stack:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or stack.enter_context(EmbeddedKafka()).bootstrap
-        redis_url = os.environ.get("REDIS_URL") or stack.enter_context(EmbeddedRedis()).url
+        redis_url = os.environ.get("REDIS_URL") or (
+            stack.enter_context(EmbeddedRedisCluster()).url
+            if args.redis_cluster
+            else stack.enter_context(EmbeddedRedis()).url
+        )
         try:
             report = run(options, bootstrap, redis_url)
         except (HarnessError, ValueError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +15,20 @@ from orchestrator.adapters.redis_erasure import RedisStatePages
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.cli import main
 from orchestrator.core.migrations import load_state
+from orchestrator.embedded import EmbeddedRedis
 from orchestrator.service.ports import Commit
 from orchestrator.service.retention import SweepRequest, Swept, sweep
 
 pytestmark = pytest.mark.integration
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A Redis of this module's own: a sweep pages with SCAN, and a first page of 3 keys on a
+    keyspace shared with every other test may hold none of this test's customers."""
+    with EmbeddedRedis() as redis:
+        yield redis.url
 
 
 @pytest.fixture
