@@ -17,10 +17,14 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
+from orchestrator.config import hints
 from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
-from orchestrator.config.checks import check_journey, check_scenario_enabled, dotted
-from orchestrator.config.problems import Problem, problem
+from orchestrator.config.checks import check_journey, check_scenario_enabled
+from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
+from orchestrator.config.problems import Problem, dotted, problem
+from orchestrator.config.vocabulary import Known
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
@@ -36,7 +40,7 @@ from orchestrator.templating import Templates
 CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE, SCENARIOS_FILE})
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -71,6 +75,8 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
     products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
+    events_file = journeys_dir / EVENTS_FILE
+    known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file))
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
@@ -95,7 +101,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
                 )
             )
         sources[key] = loaded.path
-        problems.extend(check_journey(journey, loaded, templates))
+        problems.extend(check_journey(journey, loaded, templates, known))
         problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
     if problems:
         raise ConfigError(sorted(problems))
@@ -160,8 +166,28 @@ def _validate(loaded: LoadedYaml, model: type[Model], problems: list[Problem]) -
             ):
                 continue  # "no items left" only echoes the errors of the items themselves
             where = _data_path(loaded.data, err["loc"])
-            problems.append(problem(loaded.path, loaded.position_of(where), dotted(where) or "(top)", err["msg"]))
+            text = _kind_hint(err, loaded.data, where) + hints.message(err, model)
+            problems.append(problem(loaded.path, loaded.position_of(where), dotted(where) or "(top)", text))
     return None
+
+
+def _kind_hint(err: ErrorDetails, data: Any, where: Path_) -> str:
+    """For a step or trigger of no known kind: the kind its unknown key was probably meant to be."""
+    kinds = {"step_kind": STEP_KINDS, "trigger_kind": TRIGGER_KINDS}.get(err["type"])
+    node = _child_at(data, where)
+    if kinds is None or not isinstance(node, dict):
+        return ""
+    for key in node:
+        hint = did_you_mean(str(key), kinds) if key not in (*kinds, "id", "when", "next") else ""
+        if hint:
+            return f"unknown key {key!r}{hint}: "
+    return ""
+
+
+def _child_at(data: Any, where: Path_) -> Any:
+    for part in where:
+        data = _child(data, part)
+    return data
 
 
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:

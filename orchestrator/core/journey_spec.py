@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from orchestrator.core.cron import Cron
-from orchestrator.core.durations import Duration, SignedDuration
+from orchestrator.core.durations import Duration, SignedDuration, format_duration
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -28,6 +28,8 @@ CHANNELS = frozenset({"sms", "wecom_private", "wecom_group", "call", "coupon", "
 STEP_KINDS = ("send", "wait", "wait_until", "wait_for", "branch", "split", "update", "task", "goto", "exit")
 TRIGGER_KINDS = ("scenario", "event", "segment", "schedule", "date")
 WAITING_KINDS = frozenset({"wait", "wait_until", "wait_for", "task"})
+# How long each customer's sends are remembered (CustomerState.send_log): the longest cap window.
+SEND_LOG_WINDOW = timedelta(days=31)
 
 
 class _Spec(BaseModel):
@@ -271,7 +273,24 @@ class Goal(_Spec):
 
 class SendCap(_Spec):
     max: int = Field(ge=1)
-    per: Duration
+    per: Duration = Field(description=f"at most {SEND_LOG_WINDOW.days}d: the engine keeps that many days of sends")
+
+    @field_validator("per")
+    @classmethod
+    def _kept(cls, value: timedelta) -> timedelta:
+        return within_send_log(value)
+
+
+def within_send_log(per: timedelta) -> timedelta:
+    """A cap window the send log can count: it keeps SEND_LOG_WINDOW of sends per customer."""
+    if per > SEND_LOG_WINDOW:
+        days = SEND_LOG_WINDOW.days
+        raise ValueError(
+            f"a cap can look back at most {days}d: the engine keeps {days} days of each customer's sends "
+            f"(the send log of the stored state), so a cap over {format_duration(per)} would not be enforced; "
+            "for 'once a quarter' use entry.reentry: {cooldown: 90d}"
+        )
+    return per
 
 
 class Migration(_Spec):
