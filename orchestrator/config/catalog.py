@@ -22,6 +22,7 @@ from pydantic_core import ErrorDetails
 from orchestrator.config import hints
 from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
 from orchestrator.config.checks import check_journey, check_scenario_enabled
+from orchestrator.config.cron import CroniterSchedules
 from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
 from orchestrator.config.problems import Problem, dotted, problem
 from orchestrator.config.vocabulary import Known
@@ -64,6 +65,7 @@ class Config:
             policy=self.policy,
             scenarios=self.scenarios,
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
+            cron=CroniterSchedules(),
         )
 
 

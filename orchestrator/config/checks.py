@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from orchestrator.config import graph
+from orchestrator.config import cron, graph
 from orchestrator.config.content import ContentCheck
 from orchestrator.config.events import did_you_mean, unknown_event
 from orchestrator.config.problems import Problem, dotted, problem
@@ -18,6 +18,7 @@ from orchestrator.core.journey_spec import (
     EventTrigger,
     JourneySpec,
     ScenarioTrigger,
+    ScheduleTrigger,
     SendStep,
     SplitStep,
     TaskStep,
@@ -59,6 +60,10 @@ def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates
 
 def _check_trigger(journey: JourneySpec, report: Report) -> None:
     trigger = journey.trigger
+    if isinstance(trigger, ScheduleTrigger):
+        wrong = cron.problem(trigger.schedule)
+        if wrong:
+            report(("trigger", "schedule"), wrong)
     if isinstance(trigger, ScenarioTrigger) and trigger.scenario not in SCENARIOS:
         report(
             ("trigger", "scenario"),

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
-from orchestrator.core.cron import Cron
 from orchestrator.core.durations import Duration, SignedDuration, format_duration
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -215,15 +214,9 @@ class SegmentTrigger(_Spec):
 
 
 class ScheduleTrigger(_Spec):
-    """A cron schedule (minute hour day month weekday) in the customer's time zone."""
+    """A cron schedule (minute hour day month weekday, names, @weekly, 1#1, L) in the customer's time zone."""
 
-    schedule: str = Field(examples=["0 10 * * 2"])
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        Cron.parse(value)
-        return value
+    schedule: str = Field(min_length=1, examples=["0 10 * * TUE", "@weekly", "0 10 * * MON#1", "0 20 L * *"])
 
 
 class DateSpec(_Spec):

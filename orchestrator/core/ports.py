@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.cron import CronPort
 from orchestrator.core.journey_spec import JourneySpec
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.population import Population
@@ -45,6 +46,7 @@ class World:
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
     tokenizer: Tokenizer | None = None  # None: the core's dictionary matcher over the configured words
     population: Population = field(default_factory=Population)
+    cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
     _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)

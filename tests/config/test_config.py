@@ -77,7 +77,11 @@ CASES = {
     ),
     "bad cron": (
         HEAD.replace("{scenario: consumption_cycle_ending}", "{schedule: '0 25 * * *'}") + SEND,
-        ["journeys/j.yaml:4:11: trigger.schedule: Value error, cron hour '25' is outside 0-23"],
+        [
+            "journeys/j.yaml:4:11: trigger.schedule: '0 25 * * *' is not a schedule ([0 25 * * *] is not acceptable, "
+            "out of range); fields: minute hour day-of-month month day-of-week, with numbers, names (MON, JAN), "
+            "ranges 1-5, lists 1,3, steps */2, 1#1 (first Monday), L (last day of the month)"
+        ],
     ),
     "bad local time": (
         HEAD + SEND + "  - id: later\n    wait_until: {at: '25:00'}\n",
