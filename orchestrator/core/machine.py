@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import JourneySpec, TaskStep, WaitForStep
 from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, variables, wait_timer_id
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
-from orchestrator.core.steps import EXECUTORS, Run
+from orchestrator.core.steps import EXECUTORS, Run, deadline_of
 from orchestrator.errors import StepError
 
 MAX_STEPS_PER_INPUT = 100  # a guard; validation rejects loops without a wait
@@ -78,15 +79,15 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
         if step_id is None:
             return end(state, instance, "completed", ctx, fx)
         step = journey.step(step_id)
-        if instance.deferred and instance.step == step.id:
-            instance = instance.model_copy(update={"deferred": False})  # a retried send is the same visit
-        else:
-            instance = instance.visit(step.id)
+        retried = instance.deferred and instance.step == step.id
+        # a retried send is the same visit, and keeps its first deadline
+        instance = instance.model_copy(update={"deferred": False}) if retried else instance.visit(step.id)
         try:
             if step.when and not ctx.world.conditions.evaluate(step.when, variables(state, instance, ctx, fx)):
                 step_id = journey.following(step.id)
                 continue
-            state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx), step)
+            kept = ctx.deadline if retried else None
+            state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx, kept), step)
         except StepError as exc:
             return _fail(state, (instance, step.id), str(exc), ctx, fx)
         if isinstance(flow, Park):
@@ -107,7 +108,7 @@ def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Custome
         return end(state, instance, "retired", ctx, fx)
     step = journey.step(instance.step)
     if instance.deferred:
-        return run(state, instance, step.id, ctx, fx)
+        return run(state, instance, step.id, replace(ctx, deadline=deadline_of(timer)), fx)
     if isinstance(step, WaitForStep | TaskStep):
         target = step.wait_for.on_timeout if isinstance(step, WaitForStep) else step.task.on_timeout
         return run(state, instance, target, ctx, fx) if target else end(state, instance, "timed_out", ctx, fx)

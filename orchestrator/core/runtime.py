@@ -58,6 +58,7 @@ class Ctx:
     world: World
     now: datetime
     event: Event | None
+    deadline: datetime | None = None  # a deferred send being retried: the not_after it keeps
 
 
 @dataclass(frozen=True)
