@@ -9,7 +9,7 @@ message``; any problem is a ConfigError and the worker refuses to start.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from orchestrator.config import hints
-from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
+from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar, calendar_gaps, warn_once
 from orchestrator.config.checks import check_journey, check_scenario_enabled
 from orchestrator.config.cron import CroniterSchedules
 from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
@@ -28,7 +28,7 @@ from orchestrator.config.problems import Problem, dotted, problem
 from orchestrator.config.vocabulary import Known
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
-from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
+from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.ports import World
 from orchestrator.core.products import ProductCatalog
@@ -69,8 +69,17 @@ class Config:
         )
 
 
-def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | None = None) -> Config:
-    """Everything under ``journeys_dir`` (or just the files in ``only``), checked, or ConfigError."""
+def load_config(
+    journeys_dir: Path,
+    templates_dir: Path,
+    only: Sequence[Path] | None = None,
+    calendar_years: Iterable[int] | None = None,
+) -> Config:
+    """Everything under ``journeys_dir`` (or just the files in ``only``), checked, or ConfigError.
+
+    ``calendar_years``: the years the journeys will run in, for the holiday-calendar warning
+    (default: this year and the next; empty: no warning, e.g. to draw a graph).
+    """
     if not journeys_dir.is_dir():
         raise ConfigError([problem(journeys_dir, (1, 1), "", "journeys folder not found")])
     problems: list[Problem] = []
@@ -79,7 +88,7 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     events_file = journeys_dir / EVENTS_FILE
     known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file))
-    calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
+    calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems))
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
     journeys: list[tuple[JourneySpec, LoadedYaml]] = []
@@ -107,7 +116,22 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
         problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
     if problems:
         raise ConfigError(sorted(problems))
+    if calendar_years is None:
+        today = datetime.now(tz=UTC).date()
+        calendar_years = (today.year, today.year + 1)
+    users = business_day_users([j for j, _ in journeys], policy)
+    warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
     return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios)
+
+
+def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:
+    """What counts business days: journeys with a business-day wait, the policy's business_days_only."""
+    users = [
+        f"journey {j.id}"
+        for j in journeys
+        if any(isinstance(s, WaitUntilStep) and s.wait_until.business_day for s in j.steps)
+    ]
+    return [*users, f"{POLICY_FILE} (business_days_only)"] if policy.business_days_only else users
 
 
 def scenarios_schema() -> str:
