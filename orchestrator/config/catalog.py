@@ -25,6 +25,7 @@ from orchestrator.config.checks import check_journey, check_scenario_enabled
 from orchestrator.config.cron import CroniterSchedules
 from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
 from orchestrator.config.problems import Problem, dotted, problem
+from orchestrator.config.products import relation_problems
 from orchestrator.config.vocabulary import Known
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
@@ -83,11 +84,11 @@ def load_config(
     if not journeys_dir.is_dir():
         raise ConfigError([problem(journeys_dir, (1, 1), "", "journeys folder not found")])
     problems: list[Problem] = []
-    products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
+    products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     events_file = journeys_dir / EVENTS_FILE
-    known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file))
+    known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems))
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
@@ -153,6 +154,16 @@ def _scenarios(path: Path, problems: list[Problem]) -> ScenarioSettings:
     for where, message in scenario_problems(settings):
         problems.append(problem(path, loaded.position_of(where), dotted(where), message))
     return settings
+
+
+def _products(path: Path, problems: list[Problem]) -> ProductCatalog:
+    """``catalog.yaml``: its shape, then the SKUs its relations name."""
+    loaded = _load(path, problems) if path.exists() else None
+    catalog = _validate(loaded, ProductCatalog, problems) if loaded else None
+    if catalog is None or loaded is None:
+        return ProductCatalog()
+    problems.extend(relation_problems(catalog, loaded))
+    return catalog
 
 
 def _load(path: Path, problems: list[Problem]) -> LoadedYaml | None:

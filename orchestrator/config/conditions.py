@@ -23,7 +23,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from orchestrator.config.events import did_you_mean
 
 _ENV = ImmutableSandboxedEnvironment()
-NAMES = ("profile", "event", "trigger", "scenario", "journey", "customer_id", "now")
+NAMES = ("profile", "event", "trigger", "scenario", "journey", "customer_id", "now", "recommend")
+FUNCTIONS = ("recommend",)  # called like a function, besides Jinja's own globals
 # Python spellings operators reach for, and what Jinja calls them.
 PYTHON_FUNCTIONS = {
     "len": "x | length",
@@ -111,11 +112,11 @@ def _syntax(expression: str, exc: TemplateSyntaxError) -> Finding:
 def _calls_and_names(tree: nodes.Expr) -> Iterator[Finding]:
     called: set[int] = set()
     for call in _every(tree, nodes.Call):
-        if isinstance(call.node, nodes.Name) and call.node.name not in _ENV.globals:
+        if isinstance(call.node, nodes.Name) and call.node.name not in (*_ENV.globals, *FUNCTIONS):
             called.add(id(call.node))
             name = call.node.name
             instead = PYTHON_FUNCTIONS.get(name)
-            hint = f"write `{instead}`" if instead else f"functions: {', '.join(sorted(_ENV.globals))}"
+            hint = f"write `{instead}`" if instead else f"functions: {', '.join(sorted((*_ENV.globals, *FUNCTIONS)))}"
             yield Finding(
                 call.node.lineno,
                 f"there is no function {name}() in conditions: {hint} (filters after `|`: length, lower, "

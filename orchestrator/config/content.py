@@ -67,6 +67,7 @@ class ContentCheck:
     def __init__(self, journey: JourneySpec, loaded: LoadedYaml, templates: Templates, known: Known) -> None:
         self.journey, self.loaded, self.templates = journey, loaded, templates
         self.vocabularies = condition_vocabularies(journey, known)
+        self.products = known.products
         self.problems: list[Problem] = []
 
     def run(self) -> list[Problem]:
@@ -91,7 +92,7 @@ class ContentCheck:
         except TemplateSyntaxError as exc:
             self.report(site.where, f"condition does not compile: {exc.message}")
             return
-        context = sample_context(self.journey, on_event=site.on_event)
+        context = sample_context(self.journey, on_event=site.on_event, catalog=self.products)
         failed = self._first_failure(lambda ctx: self.templates.evaluate(site.text, ctx), context)
         if failed:
             self.report(site.where, f"condition fails on the sample profile and event: {failed}")
@@ -115,7 +116,7 @@ class ContentCheck:
         except TemplateSyntaxError as exc:
             self.report(site.where, f"{self.templates.root / name}:{exc.lineno}: {exc.message}")
             return
-        context = sample_context(self.journey)
+        context = sample_context(self.journey, catalog=self.products)
 
         def render(ctx: dict[str, Any]) -> str:
             return self.templates.render(name, ctx)

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from pydantic import ValidationError
+
 from orchestrator.core.journey_spec import DateTrigger, EventTrigger, JourneySpec, ScenarioTrigger, ScheduleTrigger
+from orchestrator.core.products import ProductCatalog
+from orchestrator.core.recommend import recommend
 from orchestrator.core.scenarios import SAMPLE_EVIDENCE
 from orchestrator.core.state import Profile
 
 SAMPLE_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
 
-def sample_context(journey: JourneySpec, on_event: bool = False) -> dict[str, Any]:
+def sample_context(
+    journey: JourneySpec, on_event: bool = False, catalog: ProductCatalog | None = None
+) -> dict[str, Any]:
     """A plausible customer for dry renders, overridden by the journey's ``sample:``."""
     profile = Profile(
         name="王女士",
@@ -48,7 +55,16 @@ def sample_context(journey: JourneySpec, on_event: bool = False) -> dict[str, An
         "journey": {"id": journey.id, "version": journey.version, "variant": None, "step": "sample", "visit": 1},
         "customer_id": "M0001",
         "now": SAMPLE_NOW.isoformat(),
+        "recommend": partial(recommend, _as_profile(profile), catalog or ProductCatalog()),
     }
+
+
+def _as_profile(view: dict[str, Any]) -> Profile:
+    """The sample as a Profile, for recommend() (the sample's purchases, tags); empty if it is not one."""
+    try:
+        return Profile.model_validate({k: v for k, v in view.items() if k in Profile.model_fields})
+    except ValidationError:
+        return Profile()
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -6,10 +6,11 @@ tiers are 普通/银/金/钻. Validation compares every such literal with the na
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from orchestrator.config.conditions import Vocabulary
 from orchestrator.core.journey_spec import CHANNELS, JourneySpec, ScenarioTrigger, SplitStep
+from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings, ValueTierSettings
 from orchestrator.core.scenarios import SCENARIOS
 
@@ -24,11 +25,14 @@ class Known:
     tiers: tuple[str, ...]
     events_file: str = "journeys/events.yaml"  # where operators declare their own event types
     scenarios: frozenset[str] = SCENARIOS
+    products: ProductCatalog = field(default_factory=ProductCatalog)  # for recommend() in dry renders
 
     @classmethod
-    def of(cls, events: frozenset[str], settings: ScenarioSettings, events_file: str) -> Known:
-        tiers = (settings.value_tier or ValueTierSettings()).tiers
-        return cls(events=events, tiers=tuple(t.name for t in tiers), events_file=events_file)
+    def of(
+        cls, events: frozenset[str], settings: ScenarioSettings, events_file: str, products: ProductCatalog
+    ) -> Known:
+        tiers = tuple(t.name for t in (settings.value_tier or ValueTierSettings()).tiers)
+        return cls(events=events, tiers=tiers, events_file=events_file, products=products)
 
 
 def condition_vocabularies(journey: JourneySpec, known: Known) -> dict[str, Vocabulary]:

@@ -150,7 +150,7 @@ CASES = {
         HEAD + SEND + '    when: "profile.lifecycle == loyal"\n',
         [
             "journeys/j.yaml:8:33: steps[0].when: unknown name 'loyal': conditions see profile, event, trigger, "
-            "scenario, journey, customer_id, now (text needs quotes: 'loyal') "
+            "scenario, journey, customer_id, now, recommend (text needs quotes: 'loyal') "
             "(column 22 of the condition: 'profile.lifecycle == loyal')"
         ],
     ),
@@ -246,3 +246,32 @@ def test_a_condition_that_fails_without_a_field(tmp_path: Path) -> None:
         "TypeError: '>=' not supported between instances of 'NoneType' and 'int'; test it first, e.g. "
         "`profile.days_since_last_order is not none and …`"
     ]
+
+
+CATALOG = """\
+products:
+  PRO-900: {name: 蛋白粉, category: protein, days_per_unit: 30}
+  VITC-60: {name: 维生素C, category: vitamin, pairs_with: [PRO-90]}
+  PRO-1800: {name: 蛋白粉 大罐, category: protein, upgrade_of: PRO-1800}
+"""
+
+
+def test_catalog_relations_name_products_it_has(tmp_path: Path) -> None:
+    assert problems(_tree(tmp_path, HEAD + SEND, catalog=CATALOG)) == [
+        "journeys/catalog.yaml:3:57: products.VITC-60.pairs_with[0]: no product 'PRO-90' in the catalog "
+        "(did you mean 'PRO-900'?)",
+        "journeys/catalog.yaml:4:47: products.PRO-1800.upgrade_of: PRO-1800 cannot be related to itself",
+    ]
+
+
+def test_templates_and_conditions_may_call_recommend(tmp_path: Path) -> None:
+    template = "{% for p in recommend('pairs_with', 2) %}{{ p.name }}{% else %}欢迎回来{% endfor %}"
+    journey = HEAD + SEND + "    when: \"recommend('pairs_with') | length > 0\"\n"
+    catalog = CATALOG.replace("PRO-90]", "PRO-900]").replace("upgrade_of: PRO-1800", "upgrade_of: PRO-900")
+    root = _tree(tmp_path, journey, template=template, catalog=catalog)
+    assert load_config(root / "journeys", root / "templates").journeys
+    unguarded = _tree(tmp_path, journey, template="{{ recommend()[0].name }}", catalog=catalog)
+    [problem] = problems(unguarded)
+    assert problem.startswith(
+        "journeys/j.yaml:7:36: steps[0].send.template: fails to render on the sample profile and event"
+    )
