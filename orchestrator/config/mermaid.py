@@ -64,6 +64,11 @@ def _trigger(journey: JourneySpec) -> str:
         text = ", ".join(f"{k}: {v}" for k, v in trigger.model_dump(exclude_none=True).items())
     if journey.entry.when:
         text += f"{SEP}entry: {journey.entry.when}"
+    if journey.status != "live":
+        text += f"{SEP}status: {journey.status}"
+    if journey.start_at or journey.end_at:
+        start = journey.start_at.isoformat() if journey.start_at else "…"
+        text += f"{SEP}entries {start} to {journey.end_at.isoformat() if journey.end_at else '…'}"
     return text
 
 

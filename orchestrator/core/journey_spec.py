@@ -11,10 +11,10 @@ that follows (default: the next in the list; after the last, the journey complet
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
 
 from orchestrator.core.durations import Duration, SignedDuration, format_duration
 
@@ -299,10 +299,20 @@ class Sample(_Spec):
     scenario: dict[str, Any] = Field(default_factory=dict)
 
 
+Status = Literal["draft", "live", "paused", "stopped"]
+STATUS_HELP = (
+    "draft: validated, never run; live: runs; paused: takes no new entries, running instances go on; "
+    "stopped: takes no new entries, running instances end at their next step"
+)
+
+
 class JourneySpec(_Spec):
     id: Slug
     name: str = Field(min_length=1)
     version: int = Field(ge=1)
+    status: Status = Field(default="live", description=STATUS_HELP)
+    start_at: AwareDatetime | None = Field(default=None, description="no entries before (ISO time with zone)")
+    end_at: AwareDatetime | None = Field(default=None, description="no entries from this moment on")
     priority: int = Field(default=0, description="higher wins when journeys compete for a capped send")
     trigger: Trigger
     entry: Entry = Entry()
@@ -312,6 +322,20 @@ class JourneySpec(_Spec):
     migrate: Migration | None = None
     sample: Sample = Sample()
     steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("end_at")
+    @classmethod
+    def _window(cls, end_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        start_at = info.data.get("start_at")
+        if start_at and end_at and end_at <= start_at:
+            raise ValueError(f"end_at {end_at.isoformat()} must come after start_at {start_at.isoformat()}")
+        return end_at
+
+    def takes_entries(self, now: datetime) -> bool:
+        """Live, and inside its start_at / end_at window."""
+        if self.status != "live":
+            return False
+        return (self.start_at is None or now >= self.start_at) and (self.end_at is None or now < self.end_at)
 
     def step(self, step_id: str) -> AnyStep:
         for step in self.steps:

@@ -60,6 +60,8 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
 
 
 def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> bool:
+    if not journey.takes_entries(ctx.now):
+        return False  # draft, paused, stopped, or outside start_at / end_at
     active = sum(1 for i in state.instances.values() if i.journey_id == journey.id)
     if active >= journey.entry.max_instances:
         return False
@@ -106,6 +108,8 @@ def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Custome
     journey = ctx.world.by_version.get((instance.journey_id, instance.version))
     if journey is None:  # the version was retired; nothing left to run
         return end(state, instance, "retired", ctx, fx)
+    if journey.status == "stopped":
+        return end(state, instance, "stopped", ctx, fx)
     step = journey.step(instance.step)
     if instance.deferred:
         return run(state, instance, step.id, replace(ctx, deadline=deadline_of(timer)), fx)
@@ -120,6 +124,9 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
     for instance in list(state.instances.values()):
         journey = ctx.world.by_version.get((instance.journey_id, instance.version))
         if journey is None:
+            continue
+        if journey.status == "stopped":
+            state = end(state, instance, "stopped", ctx, fx)
             continue
         goal = journey.goal
         if (

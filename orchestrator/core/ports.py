@@ -54,6 +54,8 @@ class World:
     def __post_init__(self) -> None:
         newest: dict[str, JourneySpec] = {}
         for journey in self.journeys:
+            if journey.status == "draft":
+                continue  # a draft never runs, and does not hide the live version
             if journey.id not in newest or journey.version > newest[journey.id].version:
                 newest[journey.id] = journey
         # Derived lookups of a frozen value, computed once.
@@ -61,9 +63,9 @@ class World:
         object.__setattr__(self, "newest", newest)
 
     def live(self, kind: type[Any]) -> tuple[JourneySpec, ...]:
-        """The newest version of every journey whose trigger is of ``kind``, highest priority first."""
+        """The newest version of every live journey whose trigger is of ``kind``, highest priority first."""
         cached = self._live.get(kind)
         if cached is None:  # asked for every input: worked out once per kind
-            found = [j for j in self.newest.values() if isinstance(j.trigger, kind)]
+            found = [j for j in self.newest.values() if isinstance(j.trigger, kind) and j.status == "live"]
             cached = self._live[kind] = tuple(sorted(found, key=lambda j: (-j.priority, j.id)))
         return cached
