@@ -46,6 +46,7 @@ UNTIL = {
     "car-service": "2026-11-30T00:00:00+08:00",
     "fruit-day": "2026-11-11T00:00:00+08:00",
     "baby-stage": "2027-02-10T00:00:00+08:00",
+    "aftersales-care": "2026-11-22T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -180,6 +181,31 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "B8003": [],  # no birth date
         "B8004": [],  # six months was before they joined
         "B8005": ["monthly wecom_private"] * 4,  # birth date corrected
+    },
+    "aftersales-care": {
+        # low effort: thanked; a second ticket within the 7-day cooldown gets no second survey
+        "A9001": ["survey wecom_private", "thanks wecom_private"],
+        "A9002": ["survey wecom_private", "recovery_call task", "make_good wecom_private"],
+        # no answer: called again 2 hours later, resolved
+        "A9003": [
+            "survey wecom_private",
+            "recovery_call task",
+            "recovery_call task",
+            "make_good wecom_private",
+        ],
+        # no WeCom id: SMS; asked to be called back at 19:00, then the manager skipped it
+        "A9004": [
+            "survey sms",
+            "~survey wecom_private no_recipient, fell back",
+            "recovery_call task",
+            "recovery_call task",
+            "apology sms",
+            "~apology wecom_private no_recipient, fell back",
+        ],
+        "A9005": ["survey wecom_private", "recovery_call task", "apology wecom_private"],
+        "A9006": ["survey wecom_private"],  # never answered: the instance times out
+        # the call was not made within the 4-hour SLA
+        "A9007": ["survey wecom_private", "recovery_call task", "apology wecom_private"],
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
