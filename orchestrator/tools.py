@@ -13,6 +13,7 @@ from pathlib import Path
 import redis
 
 from orchestrator.config.catalog import Config, load_config
+from orchestrator.config.dot import RenderError, dot, svg
 from orchestrator.config.mermaid import mermaid
 from orchestrator.config.yaml_loader import load_yaml
 from orchestrator.core import CustomerState, JourneySpec, World
@@ -110,9 +111,18 @@ def _progress(done: int, total: int) -> None:
         print(f"\rsimulate: {done}/{total} events", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
-def print_graph(reference: str, settings: Settings) -> int:
+def print_graph(reference: str, settings: Settings, form: str = "mermaid", out: Path | None = None) -> int:
     journey = _journey(reference, settings)
-    sys.stdout.write(mermaid(journey))
+    try:
+        body = svg(journey) if form == "svg" else (dot(journey) if form == "dot" else mermaid(journey)).encode()
+    except RenderError as exc:
+        print(f"orchestrator graph: {exc}", file=sys.stderr)
+        return 2
+    if out is not None:
+        out.write_bytes(body)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
     return 0
 
 
