@@ -47,6 +47,7 @@ UNTIL = {
     "fruit-day": "2026-11-11T00:00:00+08:00",
     "baby-stage": "2027-02-10T00:00:00+08:00",
     "aftersales-care": "2026-11-22T00:00:00+08:00",
+    "member-group": "2026-11-20T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -206,6 +207,18 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "A9006": ["survey wecom_private"],  # never answered: the instance times out
         # the call was not made within the 4-hour SLA
         "A9007": ["survey wecom_private", "recovery_call task", "apology wecom_private"],
+    },
+    "member-group": {
+        "G9101": ["welcome wecom_private", "invite wecom_private", "hello_in_group wecom_group"],  # joined that day
+        "G9102": ["welcome wecom_private", "invite wecom_private", "reminder wecom_private"],  # never joined
+        "G9103": [  # joined after the reminder
+            "welcome wecom_private",
+            "invite wecom_private",
+            "reminder wecom_private",
+            "hello_in_group wecom_group",
+        ],
+        "G9104": ["welcome wecom_private"],  # not a buyer: no invitation
+        "G9105": ["welcome wecom_private", "invite wecom_private", "hello_in_group wecom_group"],  # re-added: once
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
