@@ -48,6 +48,7 @@ UNTIL = {
     "baby-stage": "2027-02-10T00:00:00+08:00",
     "aftersales-care": "2026-11-22T00:00:00+08:00",
     "member-group": "2026-11-20T00:00:00+08:00",
+    "tier-benefits": "2026-11-25T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -219,6 +220,47 @@ STORIES: dict[str, dict[str, list[str]]] = {
         ],
         "G9104": ["welcome wecom_private"],  # not a buyer: no invitation
         "G9105": ["welcome wecom_private", "invite wecom_private", "hello_in_group wecom_group"],  # re-added: once
+    },
+    "tier-benefits": {
+        "T9201": ["hit 普通>银:2026-11-17T12:00:00+08:00", "benefits wecom_private"],
+        "T9202": [
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+        ],
+        "T9203": [  # up to 钻 in three days; the manager called, then the message
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+            "hit 金>钻:2026-11-19T12:00:00+08:00",
+            "adviser_call task",
+            "benefits wecom_private",
+        ],
+        "T9204": [  # 银 before the programme started: only 金 is announced
+            "hit 普通>银:2026-11-10T12:00:00+08:00",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+        ],
+        "T9205": [  # 钻, the manager did not call within a day: the message goes anyway
+            "hit 普通>银:2026-11-17T13:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T13:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+            "hit 金>钻:2026-11-19T13:00:00+08:00",
+            "adviser_call task",
+            "benefits wecom_private",
+        ],
+        "T9207": [  # no WeCom id: SMS
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits sms",
+            "~benefits wecom_private no_recipient, fell back",
+        ],
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
