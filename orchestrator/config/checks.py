@@ -120,7 +120,10 @@ def _check_steps(journey: JourneySpec, report: Report) -> None:
         for where, channel in _channels(step):
             if channel not in SEND_CHANNELS:
                 known = ", ".join(sorted(SEND_CHANNELS))
-                report(("steps", index, *where), f"unknown channel {channel!r}; known: {known}")
+                report(
+                    ("steps", index, *where),
+                    f"unknown channel {channel!r}{did_you_mean(channel, SEND_CHANNELS)}; known: {known}",
+                )
         if isinstance(step, SplitStep) and sum(v.weight for v in step.split.values()) != 100:
             total = sum(v.weight for v in step.split.values())
             report(("steps", index, "split"), f"variant weights add up to {total}, not 100")

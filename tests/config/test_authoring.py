@@ -155,6 +155,13 @@ CASES = {
             "(column 22 of the condition: 'profile.lifecycle == loyal')"
         ],
     ),
+    "a channel spelled with a dash": (
+        HEAD + SEND.replace("wecom_private", "wecom-private"),
+        [
+            "journeys/j.yaml:7:12: steps[0].send.channel: unknown channel 'wecom-private' (did you mean "
+            "'wecom_private'?); known: call, coupon, sms, webhook, wecom_group, wecom_private"
+        ],
+    ),
     "a step id with a dash": (
         HEAD + SEND.replace("id: remind", "id: two-weeks"),
         [
