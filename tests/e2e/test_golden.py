@@ -49,6 +49,7 @@ UNTIL = {
     "aftersales-care": "2026-11-22T00:00:00+08:00",
     "member-group": "2026-11-20T00:00:00+08:00",
     "tier-benefits": "2026-11-25T00:00:00+08:00",
+    "new-to-loyal": "2026-12-05T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -261,6 +262,25 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "benefits sms",
             "~benefits wecom_private no_recipient, fell back",
         ],
+    },
+    "new-to-loyal": {
+        # first order before the programme: not welcomed; the second one is thanked with points
+        "N9401": [
+            "hit registered>new:2026-11-10T12:00:00+08:00",
+            "hit new>loyal:2026-11-23T12:00:00+08:00",
+            "thanks wecom_private",
+            "credit webhook",
+        ],
+        # welcomed; no second order in a week: check-in with the coupon (churn risk 0.6)
+        "N9402": ["hit registered>new:2026-11-22T12:00:00+08:00", "welcome wecom_private", "check_in wecom_private"],
+        "N9403": [  # no WeCom id: SMS
+            "hit registered>new:2026-11-22T12:00:00+08:00",
+            "welcome sms",
+            "~welcome wecom_private no_recipient, fell back",
+            "check_in sms",
+            "~check_in wecom_private no_recipient, fell back",
+        ],
+        "N9404": ["hit registered>new:2026-11-15T12:00:00+08:00"],  # before the programme started
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
