@@ -24,7 +24,10 @@ ENV XO_JOURNEYS_DIR=/app/journeys \
     XO_WEB_HOST=0.0.0.0 \
     XO_WEB_PORT=6066
 
-# Faust web server: Prometheus metrics at /metrics.
+# Web server: Prometheus metrics at /metrics, liveness at /healthz, readiness at /readyz.
 EXPOSE 6066
+
+# Healthy = ready: consuming partitions, Redis and Kafka reachable (the reasons are in /readyz's body).
+HEALTHCHECK --interval=10s --timeout=6s --start-period=60s --retries=3 CMD ["orchestrator", "probe", "ready"]
 
 CMD ["orchestrator", "worker"]

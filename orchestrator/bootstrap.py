@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from redis.asyncio import Redis
 
+from orchestrator.adapters.kafka_security import KafkaSecurity
 from orchestrator.adapters.metrics import Metrics
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
@@ -48,18 +50,41 @@ def build(settings: Settings) -> Wired:
 
 
 def redis_store(settings: Settings) -> RedisStore:
-    _, url = settings.require_servers()
+    settings.require_servers()  # a worker needs both, and says which is missing
+    return RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix)
+
+
+def redis_client(settings: Settings) -> Redis:
+    """The asyncio client for REDIS_URL, for the worker and the operator commands alike."""
+    url = settings.redis_url.get_secret_value() if settings.redis_url else ""
+    if not url:
+        raise ValueError("set REDIS_URL")
     # Timeouts turn a frozen Redis into a TransientError (retried with backoff) instead of a hang.
-    client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
-    return RedisStore(client, prefix=settings.xo_topic_prefix)
+    return Redis.from_url(
+        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30, **redis_tls_options(settings)
+    )
+
+
+def redis_tls_options(settings: Settings) -> dict[str, Any]:
+    """redis-py options for a ``rediss://`` URL: the CA to check the server against (else the system's)."""
+    if settings.redis_ssl_cafile is None:
+        return {}
+    return {"ssl_ca_certs": str(settings.redis_ssl_cafile)}
+
+
+def kafka_security(settings: Settings) -> KafkaSecurity:
+    return KafkaSecurity(
+        protocol=settings.kafka_security_protocol,
+        sasl_mechanism=settings.kafka_sasl_mechanism,
+        username=settings.kafka_sasl_username,
+        password=settings.kafka_sasl_password,
+        cafile=settings.kafka_ssl_cafile,
+        certfile=settings.kafka_ssl_certfile,
+        keyfile=settings.kafka_ssl_keyfile,
+        key_password=settings.kafka_ssl_key_password,
+    )
 
 
 def kafka_client_options(settings: Settings) -> dict[str, object]:
     """Security options shared by every Kafka client (aiokafka / kafka-python names agree)."""
-    options: dict[str, object] = {"security_protocol": settings.kafka_security_protocol}
-    if settings.kafka_sasl_mechanism:
-        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        options["sasl_plain_username"] = settings.kafka_sasl_username
-        password = settings.kafka_sasl_password
-        options["sasl_plain_password"] = password.get_secret_value() if password else None
-    return options
+    return kafka_security(settings).client_options()

@@ -73,10 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
     demo.set_defaults(run=_demo)
+    quarantine = sub.add_parser("quarantine", help="customers whose stored state cannot be loaded (REDIS_URL)")
+    quarantine.add_argument("action", choices=["list", "show", "repair", "drop"])
+    quarantine.add_argument("customer", nargs="?", help="customer id (show, repair, drop)")
+    quarantine.add_argument("--dry-run", action="store_true", help="repair: say what would be dropped, write nothing")
+    quarantine.add_argument("--from", dest="source", type=Path, help="repair: write this corrected state JSON")
+    quarantine.set_defaults(run=_quarantine)
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
+    probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
+    probe.add_argument("which", choices=["live", "ready"])
+    probe.set_defaults(run=_probe)
     return parser
 
 
@@ -111,11 +120,11 @@ def _customer_data_commands(sub: Any) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    import faust
-
     from orchestrator.bootstrap import build, redis_store
-    from orchestrator.faust_app import create_app
+    from orchestrator.faust_app import run_worker
+    from orchestrator.logs import configure
 
+    configure(settings.xo_log_format, settings.xo_log_level)  # before loading: its warnings are logs too
     wired = build(settings)
     try:
         store = redis_store(settings)
@@ -123,8 +132,7 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
         print(f"orchestrator worker: {exc}", file=sys.stderr)
         return 2
     (settings.xo_data_dir / settings.xo_group_id).mkdir(parents=True, exist_ok=True)
-    app = create_app(wired, store)
-    faust.Worker(app, loglevel=settings.xo_log_level).execute_from_commandline()
+    run_worker(wired, store)
     return 0
 
 
@@ -212,6 +220,12 @@ def _retain(args: argparse.Namespace, settings: Settings) -> int:
     return run_retain(RetainRequest(args.inactive_days, args.rate, args.dry_run, args.resume), settings)
 
 
+def _probe(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.probe import probe
+
+    return probe(settings.xo_web_host, settings.xo_web_port, args.which)
+
+
 def _send(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import send_file
 
@@ -221,3 +235,18 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     count = send_file(settings, args.file)
     print(f"sent {count} record(s) to {settings.xo_topic_prefix}.events")
     return 0
+
+
+def _quarantine(args: argparse.Namespace, settings: Settings) -> int:
+    import redis
+
+    from orchestrator.bootstrap import redis_tls_options
+    from orchestrator.quarantine import QuarantineRequest, run_quarantine
+
+    if not settings.redis_url:
+        print("orchestrator quarantine: set REDIS_URL", file=sys.stderr)
+        return 2
+    request = QuarantineRequest(args.action, args.customer, args.dry_run, args.source)
+    url = settings.redis_url.get_secret_value()
+    client = redis.Redis.from_url(url, socket_timeout=10, **redis_tls_options(settings))
+    return run_quarantine(request, client, settings.xo_topic_prefix)

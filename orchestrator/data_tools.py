@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
@@ -20,7 +19,7 @@ from orchestrator.adapters.kafka_reader import read_topic
 from orchestrator.adapters.redis_erasure import Erased, Held, RedisErasure, RedisStatePages
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.bootstrap import kafka_client_options, load_world
+from orchestrator.bootstrap import kafka_client_options, load_world, redis_client
 from orchestrator.core import World
 from orchestrator.errors import StateConflict
 from orchestrator.harness import TopicWatcher, produce
@@ -95,10 +94,6 @@ def _happened_since(raw: bytes, since: datetime) -> bool:
     return moment.tzinfo is None or moment >= since
 
 
-def _redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url or "", socket_timeout=10, socket_connect_timeout=5)
-
-
 def _until(text: str | None) -> datetime | str:
     if text is None:
         return datetime.now(UTC)  # live traffic takes over now: detector timers due before it fire here
@@ -124,7 +119,7 @@ def _report_history(history: History, files: list[Path], seconds: float) -> None
 
 
 async def _write(history: History, settings: Settings) -> int:
-    client = _redis(settings)
+    client = redis_client(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions
@@ -213,7 +208,7 @@ def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers:
 
 
 async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
-    client = _redis(settings)
+    client = redis_client(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
@@ -224,7 +219,7 @@ async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
 
 
 async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
-    client = _redis(settings)
+    client = redis_client(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
@@ -303,7 +298,7 @@ def run_retain(request: RetainRequest, settings: Settings) -> int:
 
 
 async def _retain(request: RetainRequest, settings: Settings) -> Swept:
-    client = _redis(settings)
+    client = redis_client(settings)
     cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
@@ -350,7 +345,7 @@ def run_replay(apply: bool, settings: Settings) -> int:
 
 
 async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
-    client = _redis(settings)
+    client = redis_client(settings)
     try:
         store = RedisStore(client, prefix=settings.xo_topic_prefix)
         partitions = settings.xo_partitions

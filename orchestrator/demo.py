@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
@@ -52,6 +53,17 @@ def shift_times(lines: list[bytes], latest: datetime) -> list[bytes]:
     return shifted
 
 
+def masked_url(url: str) -> str:
+    """The URL with its password (if any) replaced by ***, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.hostname or ""
+    netloc = f"{user}***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def send_file(settings: Settings, path: Path) -> int:
     bootstrap = settings.kafka_bootstrap_servers or ""
     lines = [line for line in path.read_bytes().splitlines() if line.strip()]
@@ -71,10 +83,11 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
     options = kafka_client_options(settings)
     with ExitStack() as stack:
         bootstrap = settings.kafka_bootstrap_servers or stack.enter_context(EmbeddedKafka()).bootstrap
-        redis_url = settings.redis_url or stack.enter_context(EmbeddedRedis()).url
+        configured = settings.redis_url.get_secret_value() if settings.redis_url else None
+        redis_url = configured or stack.enter_context(EmbeddedRedis()).url
         print(
             f"xo-journeys demo · Kafka {bootstrap}{'' if settings.kafka_bootstrap_servers else ' (embedded Tansu)'}"
-            f" · Redis {redis_url}{'' if settings.redis_url else ' (embedded)'} · contact policy off"
+            f" · Redis {masked_url(redis_url)}{'' if configured else ' (embedded)'} · contact policy off"
         )
         channels = sorted({a.channel for a in expected.actions} | {"wecom_private"})
         outputs = [topics.dlq, topics.scenarios, *(topics.actions(c) for c in channels)]

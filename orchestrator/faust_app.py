@@ -13,26 +13,33 @@ import asyncio
 import functools
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.web.drivers import DRIVERS as WEB_DRIVERS
+from faust.web.drivers import aiohttp as faust_aiohttp
 
+from orchestrator import logs
+from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_store import RedisStore
-from orchestrator.bootstrap import Wired
+from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service.handler import Handler, InRecord
+from orchestrator.service.health import LoopWatch, NotReady, readiness
 from orchestrator.service.identify import route
-from orchestrator.service.report import BatchReport
+from orchestrator.service.report import BatchReport, log_problems
 from orchestrator.service.retry import retrying
+from orchestrator.service.shutdown import ShutdownGuard
 from orchestrator.service.timers import pump_once
 
 log = logging.getLogger("orchestrator.worker")
-SHUTDOWN_GRACE_S = 15.0
+READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 FETCH_WAIT_MS = {"value": 50}
 
 
@@ -59,6 +66,19 @@ class _Transport(faust_aiokafka.Transport):
 TRANSPORTS["xokafka"] = f"{__name__}:_Transport"
 
 
+class _Web(faust_aiohttp.Web):
+    """faust's web server without its built-in pages: the index at ``/``, ``/router/`` (which lists
+    the topology), ``/table/``, statistics and graphs. Only the pages this module adds answer."""
+
+    default_blueprints: ClassVar[list[Any]] = []
+    production_blueprints: ClassVar[list[Any]] = []
+    debug_blueprints: ClassVar[list[Any]] = []
+    optional_blueprints: ClassVar[list[Any]] = []
+
+
+WEB_DRIVERS["xoaiohttp"] = f"{__name__}:_Web"
+
+
 def unwrapping_send_errors(app: faust.App) -> Send:
     """``app.producer.send`` for the publisher. faust wraps a KafkaError raised while enqueueing
     (no metadata within the request timeout while the broker is away, a full buffer) in its
@@ -76,8 +96,38 @@ def unwrapping_send_errors(app: faust.App) -> Send:
     return send
 
 
-def create_app(wired: Wired, store: RedisStore) -> faust.App:
+def run_worker(wired: Wired, store: RedisStore) -> None:
+    """Run a worker until a stop signal; the process ends within XO_SHUTDOWN_TIMEOUT_S of it."""
     s = wired.settings
+    guard = ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
+    app = create_app(wired, store, guard)
+    # JSON logs: faust keeps the JSON configuration and prints no banner, spinner or "OK".
+    json_logging = logs.json_config(s.xo_log_level) if s.xo_log_format == "json" else None
+    worker = _Worker(app, guard, loglevel=s.xo_log_level, logging_config=json_logging, quiet=json_logging is not None)
+    worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """faust's worker, whose stop signals also start the shutdown clock."""
+
+    def __init__(self, app: faust.App, guard: ShutdownGuard, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.guard = guard
+
+    def install_signal_handlers(self) -> None:
+        super().install_signal_handlers()
+        # Replaces faust's handlers with ones that start the clock, then do what faust's did.
+        self.loop.add_signal_handler(signal.SIGTERM, self._stop_on, self._on_sigterm)
+        self.loop.add_signal_handler(signal.SIGINT, self._stop_on, self._on_sigint)
+
+    def _stop_on(self, handler: Callable[[], None]) -> None:
+        self.guard.begin()
+        handler()
+
+
+def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = None) -> faust.App:
+    s = wired.settings
+    guard = guard or ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     bootstrap, _ = s.require_servers()
     FETCH_WAIT_MS["value"] = s.xo_fetch_wait_ms
     # aiokafka logs every produced record at debug level; at scale even the level checks show.
@@ -92,6 +142,7 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
         broker_request_timeout=max(40.0, s.xo_session_timeout_s + 10),
         consumer_auto_offset_reset="earliest",
         topic_partitions=s.xo_partitions,
+        web=f"xoaiohttp://{s.xo_web_host}:{s.xo_web_port}",
         web_host=s.xo_web_host,
         web_port=s.xo_web_port,
         datadir=str(s.xo_data_dir / s.xo_group_id),
@@ -107,11 +158,11 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
 
     @app.agent(events)
     async def identify(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics))
+        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics), guard)
 
     @app.agent(by_customer)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "process", handler.handle)
+        await _consume(stream, wired, "process", handler.handle, guard)
 
     @app.timer(interval=s.xo_timer_interval_s)  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
@@ -123,11 +174,49 @@ def create_app(wired: Wired, store: RedisStore) -> faust.App:
         for topic in outputs:
             await topic.maybe_declare()
 
+    app.on_partitions_assigned.connect(_log_assignment)
+    _serve(app, wired, store, bootstrap)
+    return app
+
+
+def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str) -> None:
+    """The only pages the web server answers: /metrics, /healthz and /readyz."""
+    watch = LoopWatch(wired.clock.monotonic)
+    kafka = KafkaProbe(bootstrap, kafka_security(wired.settings).client_options())
+    topics = {wired.topics.events, wired.topics.by_customer}
+
+    async def partitions() -> str:
+        assigned = sorted(f"{tp.topic}[{tp.partition}]" for tp in app.consumer.assignment() if tp.topic in topics)
+        if not assigned:
+            raise NotReady("no partitions assigned (yet, or more workers than partitions)")
+        return ", ".join(assigned)
+
+    async def redis() -> str:
+        await store.client.ping()
+        return "PONG"
+
+    async def config() -> str:
+        return f"{len(wired.world.journeys)} journey(s) loaded"
+
+    probes = {"partitions": partitions, "redis": redis, "kafka": kafka.check, "config": config}
+
+    @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
+    async def watch_loop() -> None:
+        await watch.run()
+
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(wired.metrics.exposition(), content_type="text/plain; version=0.0.4")
 
-    return app
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        report = watch.liveness()
+        return web.json(report.body(), status=report.status)
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        report = await readiness(probes, READY_TIMEOUT_S)
+        return web.json(report.body(), status=report.status)
 
 
 async def _consume(
@@ -135,6 +224,7 @@ async def _consume(
     wired: Wired,
     stage: str,
     handle: Callable[[Sequence[InRecord]], Awaitable[BatchReport]],
+    guard: ShutdownGuard,
 ) -> None:
     s = wired.settings
     # take_events is on faust's Stream, not on the StreamT protocol it is typed as.
@@ -142,25 +232,36 @@ async def _consume(
         s.xo_batch_size, within=s.xo_batch_within_s
     ):
         records = _records(batch, wired)
-        task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
-        try:
-            report = await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # faust acks the batch when this loop unwinds: finish it first, or exit unacked.
-            await _finish_or_exit(task, stage)
-            raise
-        except Exception:
-            log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
-            os._exit(70)
+        with guard.batch():
+            task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
+            try:
+                report = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # faust acks the batch when this loop unwinds: finish it first, or exit unacked.
+                await _finish_or_exit(task, stage, guard)
+                raise
+            except Exception:
+                log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
+                os._exit(70)
         wired.metrics.observe(report, stage)
+        log_problems(report, stage)
 
 
-async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str) -> None:
+async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str, guard: ShutdownGuard) -> None:
     try:
-        await asyncio.wait_for(asyncio.shield(task), SHUTDOWN_GRACE_S)
+        await asyncio.wait_for(asyncio.shield(task), guard.remaining())
     except Exception:
-        log.critical("%s: batch unfinished at shutdown; exiting without acking it", stage, exc_info=True)
-        os._exit(75)
+        guard.abandon(f"{stage}: a batch")
+
+
+async def _log_assignment(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+    """The same facts as faust's table of them, as one record (JSON mode drops that table).
+    faust sends the set of assigned topic-partitions as the first argument after the sender."""
+    owned: dict[str, list[int]] = {}
+    for tp in sorted(args[0] if args else ()):
+        owned.setdefault(tp.topic, []).append(tp.partition)
+    listed = "; ".join(f"{topic} {partitions}" for topic, partitions in owned.items())
+    log.info("partitions assigned: %s", listed or "none", extra={"kind": "assignment", "partitions": owned})
 
 
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
@@ -175,13 +276,16 @@ def _output_topics(wired: Wired) -> list[str]:
 
 
 def _credentials(wired: Wired) -> Any:
-    s = wired.settings
-    if not s.kafka_sasl_mechanism:
-        return None
-    password = s.kafka_sasl_password.get_secret_value() if s.kafka_sasl_password else ""
-    return faust.SASLCredentials(
-        username=s.kafka_sasl_username or "",
-        password=password,
-        mechanism=s.kafka_sasl_mechanism,
-        ssl_context=None,
-    )
+    """faust's credentials carrying the same SSL context and secret as every other Kafka client."""
+    security = kafka_security(wired.settings)
+    context = security.ssl_context()
+    if security.sasl:
+        return faust.SASLCredentials(
+            username=security.username,
+            password=security.sasl_password(),
+            mechanism=security.sasl_mechanism,
+            ssl_context=context,
+        )
+    if security.tls:
+        return faust.SSLCredentials(context)
+    return None

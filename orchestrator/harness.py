@@ -46,7 +46,7 @@ class WorkerProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self, timeout: float = 20.0) -> int | None:
+    def stop(self, timeout: float = 30.0) -> int | None:
         """SIGTERM, then SIGKILL if it does not stop in time; returns the exit code."""
         if self.proc is None:
             return None

@@ -2,19 +2,146 @@
 
 Everything is compiled once at load (compiling costs 40-85x a render); undefined names
 are errors, and every error names the template (or condition) and the line.
+
+Budgets, counted inside the sandbox (no signals, no threads): every attribute and item
+lookup, call, intercepted operator and loop iteration costs an operation, and a render or
+condition stops with a step failure past ``MAX_OPERATIONS`` operations. There is no time
+budget: a clock would make a render's outcome depend on the machine's load, and renders must
+give the same result in a worker and in ``simulate`` (docs/decisions.md §8). ``range``
+sizes, string and list multiplication, powers and padding widths are capped before they run,
+any value a template builds is capped at ``MAX_VALUE_CHARS``, and the output at
+``MAX_OUTPUT_CHARS``. Any error at all (RecursionError and MemoryError
+included) becomes a StepError, which the core turns into a step failure: a template can
+neither dead-letter the event it renders for nor make a timer fire forever.
+
+Rendered text loses control characters that could disguise or garble a message (ANSI
+escape sequences, bidi overrides, NUL and other C0/C1 controls; newlines and tabs stay).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, nodes
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from orchestrator.errors import StepError
+
+MAX_OPERATIONS = 100_000
+MAX_OUTPUT_CHARS = 8_000
+MAX_VALUE_CHARS = 100_000  # any string or list a template computes
+MAX_REPEAT = 10_000  # length of a string or list made by multiplication, a padding width
+MAX_POWER_BITS = 4_096
+_LOOP = "_xo_budgeted"  # the filter every for-loop's iterable is wrapped in
+_SIZED_FILTERS = ("center", "indent", "truncate", "wordwrap", "batch", "slice")
+_CONTROLS = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"  # ANSI CSI sequences (colours, cursor moves)
+    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # ANSI OSC sequences (titles, hyperlinks)
+    r"|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+class BudgetExceeded(Exception):
+    """A render or condition went past one of its budgets."""
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.ops = 0
+
+    def charge(self, ops: int = 1) -> None:
+        self.ops += ops
+        if self.ops > MAX_OPERATIONS:
+            raise BudgetExceeded(f"more than {MAX_OPERATIONS} operations")
+
+
+_budget: ContextVar[_Budget | None] = ContextVar("template_budget", default=None)
+
+
+def _charge(ops: int = 1) -> None:
+    budget = _budget.get()
+    if budget is not None:
+        budget.charge(ops)
+
+
+def _sized(value: Any) -> Any:
+    if isinstance(value, str | list | tuple | dict) and len(value) > MAX_VALUE_CHARS:
+        raise BudgetExceeded(f"a value of {len(value)} items or characters (at most {MAX_VALUE_CHARS})")
+    return value
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    powers = operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+    if powers and right > 0 and left.bit_length() * right > MAX_POWER_BITS:
+        raise BudgetExceeded(f"a power of more than {MAX_POWER_BITS} bits")
+    if operator == "*":
+        count, sequence = (right, left) if isinstance(right, int) else (left, right)
+        if isinstance(count, int) and isinstance(sequence, str | list | tuple) and len(sequence) * count > MAX_REPEAT:
+            raise BudgetExceeded(f"a repetition of more than {MAX_REPEAT} items or characters")
+
+
+def _budgeted(iterable: Iterable[Any]) -> Iterator[Any]:
+    for item in iterable:
+        _charge()
+        yield item
+
+
+def _range(*args: int) -> range:
+    numbers = range(*args)
+    _charge(len(numbers))  # a loop over it costs its length, charged up front
+    return numbers
+
+
+def _size_checked(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if any(isinstance(a, int) and a > MAX_REPEAT for a in (*args[1:], *kwargs.values())):
+            raise BudgetExceeded(f"filter {name}: a size above {MAX_REPEAT}")
+        return function(*args, **kwargs)
+
+    return checked
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    intercepted_binops = frozenset({"*", "**", "+"})
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=False)
+        self.globals["range"] = _range
+        self.filters[_LOOP] = _budgeted
+        for name in _SIZED_FILTERS:
+            self.filters[name] = _size_checked(name, self.filters[name])
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):  # every iteration of every loop costs an operation
+            loop.iter = nodes.Filter(loop.iter, _LOOP, [], [], None, None, lineno=loop.lineno)
+        return tree
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        _charge()
+        _check_binop(operator, left, right)
+        return _sized(super().call_binop(context, operator, left, right))
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _charge()
+        return _sized(super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: str | Any) -> Any:
+        _charge()
+        return _sized(super().getitem(obj, argument))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _charge()
+        on_str = isinstance(getattr(__obj, "__self__", None), str)  # str.center(10**9), str.zfill …
+        if on_str and any(isinstance(a, int) and a > MAX_REPEAT for a in (*args, *kwargs.values())):
+            raise BudgetExceeded(f"a string method with a size above {MAX_REPEAT}")
+        return _sized(super().call(__context, __obj, *args, **kwargs))
 
 
 class Templates:
@@ -22,11 +149,7 @@ class Templates:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._env = ImmutableSandboxedEnvironment(
-            loader=FileSystemLoader(str(root)),
-            undefined=StrictUndefined,
-            autoescape=False,
-        )
+        self._env = _Sandbox(root)
         self._templates: dict[str, Template] = {}
         self._conditions: dict[str, Callable[..., Any]] = {}
 
@@ -44,21 +167,48 @@ class Templates:
         compiled = self._templates.get(template)
         if compiled is None:
             raise StepError(f"template {template}: not loaded")
+        token = _budget.set(_Budget())
         try:
-            return compiled.render(context).strip()
-        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+            return clean_text(_bounded_output(compiled, context)).strip()
+        except Exception as exc:  # any failure of operator content is a step failure, never the worker's
             line = _template_line(exc.__traceback__, compiled.filename)
             where = f"{template}:{line}" if line else template
-            raise StepError(f"template {where}: {type(exc).__name__}: {exc}") from exc
+            raise StepError(f"template {where}: {type(exc).__name__}: {_short(exc)}") from exc
+        finally:
+            _budget.reset(token)
 
     def evaluate(self, expression: str, context: Mapping[str, Any]) -> bool:
         compiled = self._conditions.get(expression)
         if compiled is None:
             raise StepError(f"condition {expression!r}: not compiled")
+        token = _budget.set(_Budget())
         try:
             return bool(compiled(**context))
-        except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
-            raise StepError(f"condition {expression!r}: {type(exc).__name__}: {exc}") from exc
+        except Exception as exc:  # any failure of operator content is a step failure, never the worker's
+            raise StepError(f"condition {expression!r}: {type(exc).__name__}: {_short(exc)}") from exc
+        finally:
+            _budget.reset(token)
+
+
+def clean_text(text: str) -> str:
+    """The text without ANSI escapes, bidi overrides and control characters (newline and tab stay)."""
+    return _CONTROLS.sub("", text)
+
+
+def _bounded_output(compiled: Template, context: Mapping[str, Any]) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in compiled.generate(context):
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise BudgetExceeded(f"output longer than {MAX_OUTPUT_CHARS} characters")
+        parts.append(chunk)
+    return "".join(parts)
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 300 else f"{text[:300]}…"
 
 
 def _template_line(tb: TracebackType | None, filename: str | None) -> int | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import redis
 
+from orchestrator.bootstrap import redis_tls_options
 from orchestrator.config.catalog import Config, load_config
 from orchestrator.config.dot import RenderError, dot, svg
 from orchestrator.config.mermaid import mermaid
@@ -176,7 +177,7 @@ def _dumped_states(path: Path) -> list[CustomerState]:
 
 def _live_states(settings: Settings) -> list[CustomerState]:
     _, url = settings.require_servers()
-    client = redis.Redis.from_url(url)
+    client = redis.Redis.from_url(url, **redis_tls_options(settings))
     states = []
     for key in client.scan_iter(match=f"{settings.xo_topic_prefix}:{{*}}:state", count=1000):
         raw = client.hget(key, "s")

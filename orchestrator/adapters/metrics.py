@@ -45,6 +45,12 @@ class Metrics:
             ["reason", "channel", "outcome"],
             registry=r,
         )
+        self.limited = Counter(
+            "xo_state_limited", "Inputs a per-customer limit refused part of, by limit.", ["limit"], registry=r
+        )
+        self.quarantined = Counter(
+            "xo_customers_quarantined", "Batches that met a customer whose stored state cannot be loaded.", registry=r
+        )
         self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
         self.latency = Histogram(
             "xo_event_to_action_seconds",
@@ -74,6 +80,9 @@ class Metrics:
         for (reason, channel, outcome), count in report.suppressed.items():
             self.suppressed.labels(reason, channel, outcome).inc(count)
         self.republished.inc(report.republished)
+        for limit, count in report.limited.items():
+            self.limited.labels(limit).inc(count)
+        self.quarantined.inc(report.quarantined)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,7 +20,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import StateTooNew, load_state
+from orchestrator.core.migrations import StateTooNew, StateUnreadable, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -59,8 +59,12 @@ class RedisStore:
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
-            state = _state(raw_state) if raw_state else None
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
+            try:
+                state = _state(raw_state) if raw_state else None
+            except StateUnreadable as exc:  # the customer is quarantined
+                loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
+                continue
             loaded[cid] = Loaded(state, outbox)
         return loaded
 
@@ -111,6 +115,12 @@ class RedisStore:
             # XX: only entries still present; one removed meanwhile stays removed.
             pipe.zadd(self.timer_key(ref.partition), {_member(ref): until_ms}, xx=True)
         await _run(pipe)
+
+
+def describe(exc: ValueError) -> str:
+    """Why a stored state does not load, naming the fields (bounded: it travels in dead letters)."""
+    text = str(exc)
+    return text if len(text) <= 500 else f"{text[:500]}…"
 
 
 def _script_results(replies: list[object], commits: Sequence[Commit]) -> list[bool]:

@@ -4,6 +4,12 @@ PyYAML speaks YAML 1.1: ``at: 10:00`` loads as 600, ``on``/``no``/``yes`` as boo
 This loader reads only ``true``/``false`` as booleans and has no sexagesimal numbers, and
 it records every plain scalar that YAML 1.1 would have read otherwise, so that
 validation reports it (quote it, or write true/false) instead of guessing.
+
+Operator files are read as plain trees, so what could make one expensive or ambiguous is
+refused with its position (a ``yaml.MarkedYAMLError``, reported as ``file:line``): anchors
+and aliases (an eight-line "billion laughs" file expands to gigabytes, and an alias inside
+its own anchor never ends), duplicate keys (the last one silently won) and keys that are not
+plain scalars (a list or mapping as a key).
 """
 
 from __future__ import annotations
@@ -25,7 +31,18 @@ _UNDERSCORE_NUMBER = re.compile(r"^[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?$")
 
 
 class StrictLoader(yaml.SafeLoader):
-    pass
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in PyYAML's stubs
+        if isinstance(event, yaml.AliasEvent):
+            raise _refused(f"alias *{event.anchor} is not allowed: write the value out", event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _refused(f"anchor &{anchor} is not allowed: write each value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _refused(problem: str, mark: Any) -> yaml.MarkedYAMLError:
+    return yaml.MarkedYAMLError(problem=problem, problem_mark=mark)
 
 
 _DROPPED = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
@@ -85,7 +102,12 @@ def _build(loader: StrictLoader, node: yaml.Node, at: Path_, loaded: LoadedYaml)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _refused("a key must be a plain value, not a list or mapping", key_node.start_mark)
             key = _scalar(loader, key_node, loaded)
+            if key in result:
+                first = loaded.positions[(*at, key)][0]
+                raise _refused(f"duplicate key {key!r} (first at line {first})", key_node.start_mark)
             loaded.positions[(*at, key)] = _position(key_node)
             result[key] = _build(loader, value_node, (*at, key), loaded)
         return result

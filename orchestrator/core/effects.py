@@ -100,4 +100,5 @@ class Outcome(_Value):
     conversions: tuple[Conversion, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
+    limited: tuple[str, ...] = ()  # per-customer limits that refused something (see core.limits)
     duplicate: bool = False

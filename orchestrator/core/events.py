@@ -18,6 +18,34 @@ from orchestrator.errors import InputError
 
 # Identity keys an event may carry; OneID (later) maps any of them to one customer.
 IDENTITY_KEYS = ("member_id", "phone", "wecom_external_id", "unionid", "openid", "email")
+# Event types the engine documents; metrics label other types ``other`` (labels must stay few).
+KNOWN_EVENT_TYPES = frozenset(
+    {
+        "customer.registered",
+        "profile.updated",
+        "order.paid",
+        "order.refunded",
+        "product.viewed",
+        "cart.added",
+        "coupon.redeemed",
+        "service.completed",
+        "install.requested",
+        "chat.message",
+        "survey.answered",
+        "call.completed",
+        "message.delivered",
+        "message.clicked",
+        "message.replied",
+        "message.failed",
+        "consent.changed",
+        "identity.linked",
+        "task.completed",
+        "task.skipped",
+    }
+)
+# An identifier travels into record keys, Redis keys and actions: bounded at the door.
+MAX_IDENTIFIER_CHARS = 200
+MAX_IDENTITY_ENTRIES = 16
 
 
 class Event(BaseModel):
@@ -30,7 +58,7 @@ class Event(BaseModel):
     type: str = Field(min_length=1, max_length=100, pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
     time: AwareDatetime
     source: str | None = Field(default=None, max_length=200)
-    identity: dict[str, str]
+    identity: dict[str, str] = Field(max_length=MAX_IDENTITY_ENTRIES)
     data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("time")
@@ -44,6 +72,9 @@ class Event(BaseModel):
     @field_validator("identity")
     @classmethod
     def _one_identifier(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if len(key) > MAX_IDENTIFIER_CHARS or len(item) > MAX_IDENTIFIER_CHARS:
+                raise ValueError(f"{key[:40]!r}: identifiers have at most {MAX_IDENTIFIER_CHARS} characters")
         known = {k: v for k, v in value.items() if k in IDENTITY_KEYS and v}
         if not known:
             raise ValueError(f"needs at least one identifier of {', '.join(IDENTITY_KEYS)}")

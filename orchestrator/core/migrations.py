@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from orchestrator.core.events import describe_validation_error
 from orchestrator.core.state import STATE_SCHEMA, CustomerState
 
 Doc = dict[str, Any]
@@ -66,11 +67,11 @@ def load_state(raw: bytes | str) -> CustomerState:
     if form > STATE_SCHEMA:
         raise StateTooNew(f"written in form {form}; this release reads up to {STATE_SCHEMA}", cid)
     if form == STATE_SCHEMA:
-        raise StateUnreadable(_first_problem(first_error), cid) from first_error
+        raise StateUnreadable(_problems(first_error), cid) from first_error
     try:
         return CustomerState.model_validate_json(json.dumps(upgrade(doc, form)))
     except ValidationError as exc:
-        raise StateUnreadable(f"form {form} upgraded to {STATE_SCHEMA}: {_first_problem(exc)}", cid) from exc
+        raise StateUnreadable(f"form {form} upgraded to {STATE_SCHEMA}: {_problems(exc)}", cid) from exc
 
 
 def upgrade(doc: Doc, form: int) -> Doc:
@@ -90,8 +91,5 @@ def _document(raw: bytes | str) -> Doc:
     return doc
 
 
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    where = ".".join(str(part) for part in error["loc"]) or "(root)"
-    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {error['msg']}{more}"
+def _problems(exc: ValidationError) -> str:
+    return describe_validation_error(exc)

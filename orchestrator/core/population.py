@@ -34,8 +34,12 @@ class Observation(BaseModel):
     weight: int = 1
 
 
+_MAX_VALUE = 1e15  # figures are clamped here: an infinite or NaN value cannot raise OverflowError
+
+
 def _bucket(value: float) -> int:
-    return int(math.log1p(max(value, 0.0)) / _STEP)
+    clamped = min(value, _MAX_VALUE) if value > 0 else 0.0  # NaN compares false: bucket 0
+    return int(math.log1p(clamped) / _STEP)
 
 
 def _value(bucket: int) -> float:

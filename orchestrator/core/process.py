@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.core import machine, triggers
+from orchestrator.core import limits, machine, triggers
 from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
 from orchestrator.core.ports import World
@@ -40,8 +40,10 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
             return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(machine.migrate(state, ctx, fx), timer, ctx, fx)
     changed = isinstance(inp, Event) and inp.type in ORDER_TYPES
+    state, limited = limits.bound_state(state)
     return Outcome(
         state=state.model_copy(update={"version": state.version + 1}),
+        limited=limited,
         actions=tuple(fx.actions),
         hits=tuple(fx.hits),
         timers_set=tuple(fx.timers_set.values()),

@@ -19,6 +19,7 @@ from orchestrator.core.event_data import (
     SurveyAnswered,
 )
 from orchestrator.core.events import IDENTITY_KEYS, Event
+from orchestrator.core.limits import MAX_ORDER_CATEGORIES
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings, SurveySettings
 from orchestrator.core.state import (
@@ -31,6 +32,11 @@ from orchestrator.core.state import (
     ScoreStat,
     ServiceRecord,
 )
+
+# Stock of one order line, in days: beyond ten years it is no consumption cycle, and a run-out
+# chained over the purchase window must stay inside the calendar (100 x 3,650 days from 2199).
+MAX_STOCK_DAYS = 3650.0
+MAX_SPENT = 1e15  # a customer's lifetime total: far beyond any real one, far below a float's range
 
 Fold = Callable[[Profile, Event, ProductCatalog, ScenarioSettings], Profile]
 
@@ -76,14 +82,17 @@ def _order_paid(profile: Profile, event: Event, products: ProductCatalog, settin
         order_id=data.order_id,
         time=event.time,
         amount=data.amount,
-        categories=tuple(dict.fromkeys(c for c in (_category(i, products) for i in data.items) if c)),
+        categories=tuple(dict.fromkeys(c for c in (_category(i, products) for i in data.items) if c))[
+            :MAX_ORDER_CATEGORIES
+        ],
         refunded=refunded,
     )
     last = profile.last_order_at
     return profile.model_copy(
         update={
             "orders": profile.orders + 1,
-            "spent": round(profile.spent + data.amount, 2),
+            # Amounts are bounded at the door; the cap keeps the sum finite whatever the history.
+            "spent": round(min(profile.spent + data.amount, MAX_SPENT), 2),
             "last_order_at": event.time if last is None or event.time > last else last,
             "purchases": tuple(sorted((*profile.purchases, *purchases), key=lambda p: p.time)[-PURCHASE_WINDOW:]),
             "order_log": tuple(sorted((*profile.order_log, record), key=lambda o: o.time)[-ORDER_WINDOW:]),
@@ -110,7 +119,7 @@ def _purchase(
         sku=item.sku,
         category=product.category if product else str(item.category),
         qty=item.qty,
-        days=item.qty * per_unit if per_unit is not None else None,
+        days=min(item.qty * per_unit, MAX_STOCK_DAYS) if per_unit is not None else None,
         lead_days=product.lead_days if product else None,
         product_name=product.name if product else (item.name or item.sku),
     )

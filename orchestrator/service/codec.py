@@ -11,7 +11,9 @@ from orchestrator.core import Action, Event, Input, ScenarioHit, TimerFired, che
 from orchestrator.core.events import describe_validation_error
 from orchestrator.errors import InputError
 
-MAX_RECORD_BYTES = 1_000_000
+# An event record above this is refused at the door: far below the producer's 1 MB limit, so
+# identify can forward it with its key, and a journey that keeps its trigger event stays small.
+MAX_RECORD_BYTES = 64 * 1024
 
 
 def decode_object(raw: bytes | None) -> dict[str, Any]:

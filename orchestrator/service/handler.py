@@ -3,11 +3,18 @@
 1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
    acked with the batch;
 2. load the batch's customers in one round trip: state at version v and any outbox
-   entries still pending from an earlier crash;
-3. ``core.process`` each input, in order, per customer (pure);
-4. **one** atomic, version-checked commit per customer, all in one round trip: state
-   v+1, new timers, the seen event id, and the outbox of actions and hits to send;
-5. produce the outbox (old pending entries first) and the DLQ records; await every ack;
+   entries still pending from an earlier crash. A stored state that cannot be read back
+   quarantines its customer: the customer's inputs go to the DLQ ("quarantined:
+   unloadable state: …"), nothing of theirs is written, the partition goes on, and
+   ``orchestrator quarantine`` shows and repairs the state;
+3. ``core.process`` each input, in order, per customer (pure), yielding to the event loop
+   between inputs whenever the batch has held it for ``YIELD_AFTER_S``;
+4. every record to produce is checked against the producer's size limit (a record the
+   broker would refuse for good becomes a dead letter in its place); then **one** atomic,
+   version-checked commit per customer, all in one round trip: state v+1, new timers, the
+   seen event id, and the outbox of actions, hits and such dead letters;
+5. produce the outbox (old pending entries first; one too large, written before this check
+   existed, is dead-lettered instead) and the DLQ records; await every ack;
 6. settle: mark the outbox sent and drop the index entries of timers the state no longer
    has (fired or cancelled, and not set again);
 7. return, and the caller acks the batch (offsets are committed after this).
@@ -39,11 +46,14 @@ from orchestrator.core.effects import Suppressed
 from orchestrator.core.population import Observation
 from orchestrator.errors import InputError, StateConflict
 from orchestrator.service import codec
+from orchestrator.service.deadletter import DLQ_KEY_BYTES, deeper_than, fits, letter, oversize_letter
 from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
-from orchestrator.service.report import BatchReport
+from orchestrator.service.report import OTHER_TYPE, BatchReport, DeadLetterNote, labelled_types
 from orchestrator.service.topics import Topics
 
-YIELD_EVERY = 50  # customers processed between yields to the event loop
+# A batch holds the event loop at most this long between yields (heartbeats, the timer pump
+# and /metrics run meanwhile); checked between inputs, so one customer's long run yields too.
+YIELD_AFTER_S = 0.005
 
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
 OUTBOX_SWEEP = "outbox"
@@ -51,10 +61,6 @@ OUTBOX_SWEEP_AFTER = timedelta(seconds=30)
 # Event data nested deeper is rejected: pydantic reads JSON back only to ~200 levels, and a
 # customer state that cannot be loaded would stop every later batch of its partition.
 MAX_DATA_DEPTH = 32
-# Bounds of a dead letter: even fully escaped it stays far below Kafka's 1 MB message limit.
-DLQ_PAYLOAD_BYTES = 64 * 1024
-DLQ_REASON_CHARS = 2_000
-DLQ_KEY_BYTES = 1_024
 log = logging.getLogger("orchestrator.handler")
 
 
@@ -80,6 +86,7 @@ class _Customer:
     timers_done: list[TimerRef] = field(default_factory=list)
     received: dict[str, float] = field(default_factory=dict)  # outbox key → receipt time
     changed: bool = False
+    quarantined: str | None = None  # why the stored state cannot be loaded
     observations: list[Observation] = field(default_factory=list)  # for the population figures
 
 
@@ -90,6 +97,7 @@ class Handler:
         self.publisher = publisher
         self.clock = clock
         self.topics = topics
+        self.labelled = labelled_types(world.journeys)
 
     async def handle(self, records: Sequence[InRecord]) -> BatchReport:
         report = BatchReport()
@@ -120,10 +128,10 @@ class Handler:
         for record in records:
             try:
                 cid, inp = codec.decode_input(record.value)
-                if isinstance(inp, Event) and _deeper_than(inp.data, MAX_DATA_DEPTH):
+                if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
                     raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
-                dlq.append(reject(record, exc, self.topics.by_customer, self.topics, report))
+                dlq.append(self._reject(record, exc, report))
                 continue
             decoded.append((cid, record, inp))
         return dlq, decoded
@@ -135,7 +143,8 @@ class Handler:
         for cid, record, inp in decoded:
             customer = customers.get(cid)
             if customer is None:
-                customer = customers[cid] = _Customer(loaded=loaded.get(cid, Loaded(None)), partition=record.partition)
+                found = loaded.get(cid, Loaded(None))
+                customer = customers[cid] = _Customer(found, record.partition, quarantined=found.unloadable)
             customer.inputs.append((record, inp))
         return customers
 
@@ -143,11 +152,16 @@ class Handler:
         """Run the core over every input; return the DLQ records of inputs it failed on."""
         now = self.clock.now()
         dlq: list[OutRecord] = []
-        for index, (cid, customer) in enumerate(customers.items(), start=1):
-            if index % YIELD_EVERY == 0:
-                await asyncio.sleep(0)  # let heartbeats and the timer pump run during a long batch
+        held_since = self.clock.monotonic()
+        for cid, customer in customers.items():
+            if customer.quarantined is not None:
+                dlq += self._quarantine(cid, customer, report)
+                continue
             state = customer.loaded.state or CustomerState.new(cid)
             for record, inp in customer.inputs:
+                if self.clock.monotonic() - held_since >= YIELD_AFTER_S:
+                    await asyncio.sleep(0)  # let heartbeats, the timer pump and /metrics run
+                    held_since = self.clock.monotonic()
                 try:
                     outcome = process(state, inp, now, self.world)
                 except Exception as exc:  # a bug one input triggers must not stop its whole partition
@@ -155,17 +169,23 @@ class Handler:
                         "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset
                     )
                     reason = f"unprocessable input: {type(exc).__name__}: {exc}"
-                    dlq.append(
-                        reject(
-                            record, InputError(reason, "unprocessable"), self.topics.by_customer, self.topics, report
-                        )
-                    )
+                    dlq.append(self._reject(record, InputError(reason, "unprocessable"), report))
                     # The state is unchanged: a timer input stays due and comes back after its lease.
                     continue
                 self._account(customer, record, inp, outcome, report)
                 state = outcome.state
             customer.state = state
         return dlq
+
+    def _quarantine(self, cid: str, customer: _Customer, report: BatchReport) -> list[OutRecord]:
+        """Every input of a customer whose stored state cannot be loaded goes to the DLQ."""
+        log.error("customer %r quarantined: stored state unloadable: %s", cid, customer.quarantined)
+        report.quarantined += 1
+        error = InputError(f"quarantined: unloadable state: {customer.quarantined}", "quarantined")
+        return [self._reject(record, error, report) for record, _ in customer.inputs]
+
+    def _reject(self, record: InRecord, exc: InputError, report: BatchReport) -> OutRecord:
+        return reject(record, exc, self.topics.by_customer, self.topics, report)
 
     def _observe(self, customers: dict[str, _Customer]) -> None:
         """Fold what committed inputs taught about the population (medians of repurchase intervals …).
@@ -181,7 +201,7 @@ class Handler:
         self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport
     ) -> None:
         if isinstance(inp, Event):
-            report.events[inp.type] += 1
+            report.events[inp.type if inp.type in self.labelled else OTHER_TYPE] += 1
         else:
             report.timers_fired += 0 if outcome.duplicate else 1
             customer.timers_done.append(TimerRef(customer.partition, inp.customer_id, inp.timer_id, 0))
@@ -192,13 +212,19 @@ class Handler:
         customer.observations.extend(outcome.observations)
         cid = outcome.state.customer_id
         for action in outcome.actions:
-            customer.outbox[action.action_id] = OutRecord(
-                self.topics.actions(action.channel), cid, codec.encode_action(action)
-            )
-            customer.received[action.action_id] = record.received
+            out = OutRecord(self.topics.actions(action.channel), cid, codec.encode_action(action))
+            if fits(out):
+                customer.received[action.action_id] = record.received
+            else:
+                out = oversize_letter(out, f"action {action.action_id[:200]}", self.topics, report)
+            customer.outbox[action.action_id] = out
         for hit in outcome.hits:
-            customer.outbox[hit.hit_id] = OutRecord(self.topics.scenarios, cid, codec.encode_hit(hit))
+            out = OutRecord(self.topics.scenarios, cid, codec.encode_hit(hit))
+            if not fits(out):
+                out = oversize_letter(out, "scenario hit", self.topics, report)
+            customer.outbox[hit.hit_id] = out
             report.hits[hit.scenario] += 1
+        report.limited.update(outcome.limited)
         for timer in outcome.timers_set:
             customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
         customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)
@@ -208,7 +234,11 @@ class Handler:
         report.conversions.update((c.journey_id, c.version, c.variant or "") for c in outcome.conversions)
 
     async def _publish(self, customers: dict[str, _Customer], dlq: list[OutRecord], report: BatchReport) -> None:
-        pending = [r for c in customers.values() for r in c.loaded.outbox.values()]
+        pending = [
+            r if fits(r) else oversize_letter(r, f"outbox entry {key[:200]}", self.topics, report)
+            for c in customers.values()
+            for key, r in c.loaded.outbox.items()
+        ]
         fresh = [r for c in customers.values() for r in c.outbox.values()]
         report.republished = len(pending)
         await self.publisher.publish([*pending, *fresh, *dlq])
@@ -237,39 +267,10 @@ def _ms(timer: Timer) -> int:
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
     """The DLQ record for an input that did not decode, counted by reason; bounded in size."""
     report.rejected[exc.code] += 1
-    where = f"{source}[{record.partition}]@{record.offset}"
     key = (record.key or b"")[:DLQ_KEY_BYTES].decode(errors="replace")
-    reason = exc.reason if len(exc.reason) <= DLQ_REASON_CHARS else f"{exc.reason[:DLQ_REASON_CHARS]}…"
-    payload = record.value
-    if payload is not None and len(payload) > DLQ_PAYLOAD_BYTES:
-        payload = _head(payload, DLQ_PAYLOAD_BYTES)
-        reason = f"{reason} (payload cut to its first {len(payload)} of {len(record.value or b'')} bytes)"
-    return OutRecord(topics.dlq, key, codec.dead_letter(payload, reason, where))
-
-
-def _head(raw: bytes, size: int) -> bytes:
-    """The first ``size`` bytes, shortened so as not to cut a UTF-8 character of a text in two."""
-    for cut in range(size, max(size - 4, 0), -1):
-        try:
-            raw[:cut].decode("utf-8")
-        except UnicodeDecodeError:
-            continue
-        return raw[:cut]
-    return raw[:size]  # not text: the DLQ record carries it as hex
-
-
-def _deeper_than(value: object, limit: int) -> bool:
-    """Whether lists and objects nest more than ``limit`` levels (iterative: no recursion limit)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+    where = f"{source}[{record.partition}]@{record.offset}"
+    report.dead_letters.append(DeadLetterNote(key if source == topics.by_customer else None, exc.code, where))
+    return letter(record.key, record.value, exc, where, topics)
 
 
 def _fate(suppressed: Suppressed) -> str:

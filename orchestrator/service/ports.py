@@ -26,10 +26,15 @@ class OutRecord:
 
 @dataclass(frozen=True)
 class Loaded:
-    """A customer's stored state (None if new) and outbox records not yet acknowledged."""
+    """A customer's stored state (None if new) and outbox records not yet acknowledged.
+
+    ``unloadable``: a state is stored but cannot be read back (why); the customer is
+    quarantined until an operator repairs or drops it (``orchestrator quarantine``).
+    """
 
     state: CustomerState | None
     outbox: dict[str, OutRecord] = field(default_factory=dict)
+    unloadable: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Docker does not run here, so the files are parsed and cross-checked instead of s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,14 @@ IMAGES = {
 
 # --- helpers -------------------------------------------------------------------------------------
 
+# Compose interpolation; `${NAME:?message}` makes compose refuse to start when NAME is unset.
+VARIABLE = re.compile(r"\$\{(?P<name>[A-Z_]+)(?P<op>:?[-?])?(?P<arg>[^}]*)\}")
+TEST_SECRETS = {"REDIS_PASSWORD": "test-only-password"}
+
+
+def _interpolate(value: str) -> str:
+    return VARIABLE.sub(lambda m: TEST_SECRETS[m.group("name")], value)
+
 
 def _load_yaml(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -48,16 +57,21 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
 
 def _ports(service: dict[str, Any]) -> list[tuple[int, int]]:
     """(published, container) pairs from short ("[ip:]host:container[/proto]") or long syntax."""
-    pairs = []
+    return [(published, container) for _, published, container in _bindings(service)]
+
+
+def _bindings(service: dict[str, Any]) -> list[tuple[str, int, int]]:
+    """(host ip, published, container); an ip of "" means every interface."""
+    bindings = []
     for entry in service.get("ports") or []:
         if isinstance(entry, dict):
-            pairs.append((int(entry["published"]), int(entry["target"])))
+            bindings.append((str(entry.get("host_ip", "")), int(entry["published"]), int(entry["target"])))
             continue
         spec = str(entry).split("/", 1)[0]
         parts = spec.split(":")
         assert len(parts) >= 2, f"port {entry!r} is not published on the host"
-        pairs.append((int(parts[-2]), int(parts[-1])))
-    return pairs
+        bindings.append((":".join(parts[:-2]), int(parts[-2]), int(parts[-1])))
+    return bindings
 
 
 def _host_port(address: str, *, bind: bool = False) -> tuple[str, int]:
@@ -108,7 +122,7 @@ def services() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def worker_env(services: dict[str, dict[str, Any]]) -> dict[str, str]:
-    return _env(services["worker"])
+    return {name: _interpolate(value) for name, value in _env(services["worker"]).items()}
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +198,8 @@ def test_kafka_host_listener_is_published(services: dict[str, dict[str, Any]]) -
     name = host_listeners[0]
     assert advertised[name][1] == 9094
     assert (9094, listening[name][1]) in _ports(services["kafka"])
+    # The only published listener is the host one, on loopback; INTERNAL stays on the compose network.
+    assert [(ip, published) for ip, published, _ in _bindings(services["kafka"])] == [("127.0.0.1", 9094)]
     assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "true"
     assert kafka_env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
 
@@ -194,7 +210,27 @@ def test_redis_url_points_at_redis(services: dict[str, dict[str, Any]], worker_e
     assert url.hostname == "redis"
     assert url.hostname in services
     assert (url.port or 6379) == 6379, "redis:7 listens on 6379"
-    assert (6379, 6379) in _ports(services["redis"])
+    assert url.password == TEST_SECRETS["REDIS_PASSWORD"], "the worker logs in with REDIS_PASSWORD"
+
+
+def test_redis_requires_auth_with_a_password_from_the_environment(services: dict[str, dict[str, Any]]) -> None:
+    redis = services["redis"]
+    command = [str(part) for part in redis["command"]]
+    assert command[:2] == ["redis-server", "--requirepass"]
+    [password] = command[2:]
+    required = VARIABLE.fullmatch(password)
+    assert required, "the password must come from the environment"
+    assert (required["name"], required["op"]) == ("REDIS_PASSWORD", ":?"), "no default password: refuse to start"
+    worker_url = _env(services["worker"])["REDIS_URL"]
+    assert [m["op"] for m in VARIABLE.finditer(worker_url)] == [":?"]
+    assert _env(redis)["REDISCLI_AUTH"] == password, "the healthcheck's redis-cli must log in"
+    assert not redis.get("ports"), "Redis must not be published on the host"
+
+
+def test_published_ports_listen_on_loopback_only(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for ip, published, _ in _bindings(service):
+            assert ip == "127.0.0.1", f"{name} publishes {published} on every interface"
 
 
 def test_worker_mounts_journeys_and_templates(services: dict[str, dict[str, Any]], worker_env: dict[str, str]) -> None:
@@ -256,3 +292,12 @@ def test_worker_command_runs_the_worker(services: dict[str, dict[str, Any]]) -> 
         command = command.split()
     assert entrypoint + command == ["orchestrator", "worker"], "compose does not run the worker"
     assert entrypoint + image_cmd == ["orchestrator", "worker"], "`docker run` of the image does not run the worker"
+
+
+def test_dockerfile_healthcheck_asks_the_readiness_probe() -> None:
+    [healthcheck] = [args for keyword, args in _dockerfile_instructions() if keyword == "HEALTHCHECK"]
+    options, _, command = healthcheck.partition(" CMD ")
+    assert _exec_form(command) == ["orchestrator", "probe", "ready"]
+    timeout = re.search(r"--timeout=(\d+)s", options)
+    assert timeout, "a probe without a timeout can hang"
+    assert int(timeout.group(1)) > 4, "the probe's own HTTP timeout (4 s) must fit inside"

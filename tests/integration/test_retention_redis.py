@@ -93,5 +93,5 @@ async def test_an_interrupted_sweep_resumes_where_it_stopped(backfilled: int, re
     rest = await sweep(
         RedisStatePages(redis_client, store), store, lambda cid: 0, replace(request, cursor=first.cursor)
     )
-    assert first.seen + rest.seen == backfilled  # the walk went on, not from the start
+    assert rest.seen < backfilled  # the walk went on, not from the start (SCAN may repeat a key, never skip one)
     assert first.reduced + rest.reduced == backfilled
