@@ -26,13 +26,17 @@ class Known:
     events_file: str = "journeys/events.yaml"  # where operators declare their own event types
     scenarios: frozenset[str] = SCENARIOS
     products: ProductCatalog = field(default_factory=ProductCatalog)  # for recommend() in dry renders
+    categories: tuple[str, ...] = ()  # what consumption_cycle_ending tracks: catalog, rhythm, chat words
 
     @classmethod
     def of(
         cls, events: frozenset[str], settings: ScenarioSettings, events_file: str, products: ProductCatalog
     ) -> Known:
         tiers = tuple(t.name for t in (settings.value_tier or ValueTierSettings()).tiers)
-        return cls(events=events, tiers=tiers, events_file=events_file, products=products)
+        cycle = settings.consumption_cycle_ending
+        tracked = {p.category for p in products.products.values()}
+        tracked |= set(cycle.rhythm_categories) | set(cycle.category_words) if cycle else set()
+        return cls(events, tiers, events_file, products=products, categories=tuple(sorted(tracked)))
 
 
 def condition_vocabularies(journey: JourneySpec, known: Known) -> dict[str, Vocabulary]:
@@ -54,6 +58,8 @@ def condition_vocabularies(journey: JourneySpec, known: Known) -> dict[str, Voca
     if variants:
         found["journey.variant"] = Vocabulary("variant of this journey", variants, "its variants")
     trigger = journey.trigger
+    if isinstance(trigger, ScenarioTrigger) and trigger.scenario == "consumption_cycle_ending" and known.categories:
+        found["scenario.category"] = Vocabulary("tracked category", known.categories, "tracked categories")
     if isinstance(trigger, ScenarioTrigger) and trigger.scenario in ("lifecycle.changed", "value_tier.changed"):
         changed = stages if trigger.scenario == "lifecycle.changed" else tiers
         found["scenario.from"] = found["scenario.to"] = changed

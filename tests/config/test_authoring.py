@@ -283,3 +283,22 @@ def test_templates_and_conditions_may_call_recommend(tmp_path: Path) -> None:
     assert problem.startswith(
         "journeys/j.yaml:7:36: steps[0].send.template: fails to render on the sample profile and event"
     )
+
+
+def test_a_cycle_category_the_engine_does_not_track(tmp_path: Path) -> None:
+    catalog = "products:\n  COLL-30: {name: 胶原蛋白肽, category: collagen, days_per_unit: 30}\n"
+    when = "scenario.category in ['protein', 'colagen']"
+    journey = HEAD.replace(
+        "{scenario: consumption_cycle_ending}", f'{{scenario: consumption_cycle_ending, when: "{when}"}}'
+    )
+    root = _tree(
+        tmp_path,
+        journey + SEND,
+        catalog=catalog,
+        scenarios="consumption_cycle_ending:\n  rhythm_categories: [protein]\n",
+    )
+    assert problems(root) == [
+        "journeys/j.yaml:4:87: trigger.when: 'colagen' is not a tracked category (did you mean 'collagen'?); "
+        "tracked categories: collagen, protein (column 34 of the condition: \"scenario.category in ['protein', "
+        "'colagen']\")"
+    ]
