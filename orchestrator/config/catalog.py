@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +26,7 @@ from orchestrator.config.cron import CroniterSchedules
 from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
 from orchestrator.config.problems import Problem, dotted, problem
 from orchestrator.config.products import relation_problems
-from orchestrator.config.vocabulary import Known
+from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
@@ -100,6 +100,8 @@ def load_config(
         journey = _validate(loaded, JourneySpec, problems) if loaded else None
         if journey is not None and loaded is not None:
             journeys.append((journey, loaded))
+    if only is None:  # with every journey at hand, a tag no journey or survey rule sets is known never to be there
+        known = replace(known, tags=tags_set([j for j, _ in journeys], scenarios))
     sources: dict[tuple[str, int], Path] = {}
     for journey, loaded in journeys:
         key = (journey.id, journey.version)

@@ -175,7 +175,7 @@ def _vocabulary(tree: nodes.Expr, vocabularies: Mapping[str, Vocabulary]) -> Ite
             yield Finding(
                 literal.lineno,
                 f"{literal.value!r} is not a {vocabulary.label}{did_you_mean(literal.value, vocabulary.words)}; "
-                f"{vocabulary.plural or vocabulary.label + 's'}: {', '.join(vocabulary.words)}",
+                f"{vocabulary.plural or vocabulary.label + 's'}: {', '.join(vocabulary.words) or 'none'}",
             )
 
 

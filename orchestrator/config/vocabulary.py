@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from orchestrator.config.conditions import Vocabulary
-from orchestrator.core.journey_spec import CHANNELS, JourneySpec, ScenarioTrigger, SplitStep
+from orchestrator.core.journey_spec import CHANNELS, JourneySpec, ScenarioTrigger, SplitStep, UpdateStep
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings, ValueTierSettings
 from orchestrator.core.scenarios import SCENARIOS
@@ -27,6 +27,7 @@ class Known:
     scenarios: frozenset[str] = SCENARIOS
     products: ProductCatalog = field(default_factory=ProductCatalog)  # for recommend() in dry renders
     categories: tuple[str, ...] = ()  # what consumption_cycle_ending tracks: catalog, rhythm, chat words
+    tags: tuple[str, ...] | None = None  # every tag an update step or a survey rule sets (None: not known)
 
     @classmethod
     def of(
@@ -37,6 +38,13 @@ class Known:
         tracked = {p.category for p in products.products.values()}
         tracked |= set(cycle.rhythm_categories) | set(cycle.category_words) if cycle else set()
         return cls(events, tiers, events_file, products=products, categories=tuple(sorted(tracked)))
+
+
+def tags_set(journeys: list[JourneySpec], settings: ScenarioSettings) -> tuple[str, ...]:
+    """Profile tags come only from update steps and the survey detector's answer rules."""
+    tags = {t for j in journeys for s in j.steps if isinstance(s, UpdateStep) for t in s.update.add_tags}
+    tags |= {rule.tag for rule in settings.surveys.tags} if settings.surveys else set()
+    return tuple(sorted(tags))
 
 
 def condition_vocabularies(journey: JourneySpec, known: Known) -> dict[str, Vocabulary]:
@@ -54,6 +62,8 @@ def condition_vocabularies(journey: JourneySpec, known: Known) -> dict[str, Voca
         "event.type": events,
         "trigger.type": events,
     }
+    if known.tags is not None:
+        found["profile.tags"] = Vocabulary("tag any update step or survey rule sets", known.tags, "such tags")
     variants = tuple(name for step in journey.steps if isinstance(step, SplitStep) for name in step.split)
     if variants:
         found["journey.variant"] = Vocabulary("variant of this journey", variants, "its variants")

@@ -302,3 +302,17 @@ def test_a_cycle_category_the_engine_does_not_track(tmp_path: Path) -> None:
         "tracked categories: collagen, protein (column 34 of the condition: \"scenario.category in ['protein', "
         "'colagen']\")"
     ]
+
+
+def test_a_tag_that_nothing_ever_sets(tmp_path: Path) -> None:
+    journey = HEAD + SEND + "    when: \"not ('complained_30d' in profile.tags)\"\n"
+    assert problems(_tree(tmp_path, journey)) == [
+        "journeys/j.yaml:8:17: steps[0].when: 'complained_30d' is not a tag any update step or survey rule sets; "
+        "such tags: none (column 6 of the condition: \"not ('complained_30d' in profile.tags)\")"
+    ]
+    other = HEAD.replace("id: j", "id: k") + "  - id: mark\n    update: {add_tags: [complained_30d]}\n"
+    (tmp_path / "journeys" / "k.yaml").write_text(other, encoding="utf-8")
+    assert load_config(tmp_path / "journeys", tmp_path / "templates").journeys  # another journey sets it
+    (tmp_path / "journeys" / "k.yaml").unlink()
+    scenarios = "surveys:\n  tags:\n    - {answer: 投诉, match: contains, tag: complained_30d}\n"
+    assert load_config(_tree(tmp_path, journey, scenarios=scenarios) / "journeys", tmp_path / "templates").journeys
