@@ -235,9 +235,20 @@ def _mentions_orders(guards: str) -> bool:
     return any(f"profile.{word}" in guards for word in ("orders", "spent", "lifecycle", *ORDER_FIELDS))
 
 
+def _case_guards(journey: JourneySpec) -> dict[str, str]:
+    """Step id → the branch conditions that lead straight to it (they guard what it reads)."""
+    found: dict[str, str] = {}
+    for step in journey.steps:
+        if isinstance(step, BranchStep):
+            for case in step.branch.cases:
+                found[case.next] = f"{found.get(case.next, '')} {case.when}"
+    return found
+
+
 def conditions(journey: JourneySpec) -> Iterator[Site]:
     trigger = journey.trigger
     entry = " ".join(filter(None, [getattr(trigger, "when", None), journey.entry.when]))
+    cases = _case_guards(journey)
     if isinstance(trigger, ScenarioTrigger | EventTrigger) and trigger.when:
         yield Site(("trigger", "when"), trigger.when, "")
     if isinstance(trigger, SegmentTrigger):
@@ -250,7 +261,7 @@ def conditions(journey: JourneySpec) -> Iterator[Site]:
     for index, step in enumerate(journey.steps):
         if step.when:
             yield Site(("steps", index, "when"), step.when, entry)
-        guards = f"{entry} {step.when or ''}"
+        guards = f"{entry} {step.when or ''} {cases.get(step.id, '')}"
         if isinstance(step, BranchStep):
             for i, case in enumerate(step.branch.cases):
                 yield Site(("steps", index, "branch", "cases", i, "when"), case.when, guards)
@@ -261,8 +272,9 @@ def conditions(journey: JourneySpec) -> Iterator[Site]:
 def templates_of(journey: JourneySpec) -> Iterator[Site]:
     trigger = journey.trigger
     entry = " ".join(filter(None, [getattr(trigger, "when", None), journey.entry.when]))
+    cases = _case_guards(journey)
     for index, step in enumerate(journey.steps):
-        guards = f"{entry} {step.when or ''}"
+        guards = f"{entry} {step.when or ''} {cases.get(step.id, '')}"
         if isinstance(step, SendStep):
             yield Site(("steps", index, "send", "template"), step.send.template, guards, step.send.channel)
             if step.send.fallback:

@@ -316,3 +316,18 @@ def test_a_tag_that_nothing_ever_sets(tmp_path: Path) -> None:
     (tmp_path / "journeys" / "k.yaml").unlink()
     scenarios = "surveys:\n  tags:\n    - {answer: 投诉, match: contains, tag: complained_30d}\n"
     assert load_config(_tree(tmp_path, journey, scenarios=scenarios) / "journeys", tmp_path / "templates").journeys
+
+
+def test_a_branch_case_guards_the_step_it_leads_to(tmp_path: Path) -> None:
+    trigger = HEAD.replace("{scenario: consumption_cycle_ending}", "{event: chat.message}")
+    branch = (
+        "  - id: ordered\n    branch:\n      cases:\n"
+        '        - {when: "profile.last_order_at is not none", next: remind}\n      otherwise: hello\n'
+    )
+    hello = "  - id: hello\n    send: {channel: wecom_private, template: h.j2}\n"
+    (tmp_path / "templates").mkdir(exist_ok=True)
+    (tmp_path / "templates" / "h.j2").write_text("您好", encoding="utf-8")
+    root = _tree(
+        tmp_path, trigger + branch + SEND + "    next: hello\n" + hello, template="{{ profile.last_order_at[:10] }}"
+    )
+    assert load_config(root / "journeys", root / "templates").journeys
