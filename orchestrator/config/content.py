@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateNotFound, TemplateSyntaxError
@@ -69,6 +68,7 @@ class ContentCheck:
         self.vocabularies = condition_vocabularies(journey, known)
         self.products = known.products
         self.problems: list[Problem] = []
+        self.lines: list[str] | None = None
 
     def run(self) -> list[Problem]:
         for site in conditions(self.journey):
@@ -162,26 +162,23 @@ class ContentCheck:
                 continue
             yield field, None, str(result) if isinstance(result, str) else ""
 
+    def _lines(self) -> list[str]:
+        """The journey file's lines, read once per check (the file as loaded a moment ago)."""
+        if self.lines is None:
+            self.lines = self.loaded.path.read_text(encoding="utf-8").splitlines()
+        return self.lines
+
     def column_position(self, site: Site, finding: Finding) -> tuple[int, int] | None:
         """The file position of the finding's character, when the condition sits on its key's line."""
         if "\n" in site.text:
             return None
         line, column = self.loaded.position_of(site.where)
         try:
-            text = _lines(self.loaded.path)[line - 1]
+            text = self._lines()[line - 1]
         except IndexError:
             return None
         start = text.find(site.text, column - 1)
         return (line, start + finding.column) if start >= 0 else None
-
-
-_LINES: dict[Path, list[str]] = {}
-
-
-def _lines(path: Path) -> list[str]:
-    if path not in _LINES:
-        _LINES[path] = path.read_text(encoding="utf-8").splitlines()
-    return _LINES[path]
 
 
 def _at_column(text: str, finding: Finding) -> str:
