@@ -50,6 +50,7 @@ UNTIL = {
     "member-group": "2026-11-20T00:00:00+08:00",
     "tier-benefits": "2026-11-25T00:00:00+08:00",
     "new-to-loyal": "2026-12-05T00:00:00+08:00",
+    "complaint": "2026-12-01T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -281,6 +282,19 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "~check_in wecom_private no_recipient, fell back",
         ],
         "N9404": ["hit registered>new:2026-11-15T12:00:00+08:00"],  # before the programme started
+    },
+    "complaint": {
+        "K9501": ["acknowledge wecom_private", "associate_call task", "goal"],  # called back, resolved next day
+        # severe; the store manager let 2 hours pass: the area manager called; resolved
+        "K9502": ["acknowledge wecom_private", "manager_call task", "escalate task", "goal"],
+        # called back; another complaint's resolution does not count; still open 3 days later: chase
+        "K9503": ["acknowledge wecom_private", "associate_call task", "chase task"],
+        "K9504": [  # no WeCom id: SMS acknowledgement; resolved the same day
+            "acknowledge sms",
+            "manager_call task",
+            "~acknowledge wecom_private no_recipient, fell back",
+            "goal",
+        ],
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
