@@ -51,6 +51,7 @@ UNTIL = {
     "tier-benefits": "2026-11-25T00:00:00+08:00",
     "new-to-loyal": "2026-12-05T00:00:00+08:00",
     "complaint": "2026-12-01T00:00:00+08:00",
+    "returns": "2026-12-05T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -295,6 +296,18 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "~acknowledge wecom_private no_recipient, fell back",
             "goal",
         ],
+    },
+    "returns": {
+        "V9601": ["instructions wecom_private", "refunded wecom_private"],  # received, refunded
+        "V9602": ["instructions wecom_private", "exchange_sent wecom_private"],  # an exchange
+        "V9603": [  # no WeCom id; not picked up in 2 days; received, but no refund in 3 days: a task
+            "instructions sms",
+            "~instructions wecom_private no_recipient, fell back",
+            "pickup_reminder sms",
+            "~pickup_reminder wecom_private no_recipient, fell back",
+            "refund_late task",
+        ],
+        "V9604": ["instructions wecom_private"],  # cancelled: exit_on
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
