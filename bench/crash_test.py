@@ -97,6 +97,9 @@ class Report:
     pending_outbox: int  # customers with outbox entries still pending at the end
     duplicate_inputs: int  # at least: redelivered inputs the workers recognised (scraped before each kill)
     duration_s: float
+    # Seconds each wait step overran (send after a wait − send before it − the 2 s wait), sorted:
+    # how late due timers fired across the kills and restarts.
+    wait_overruns: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -118,6 +121,7 @@ class Report:
             f"pending outbox at end  {self.pending_outbox}",
             f"duplicate inputs (≥)   {self.duplicate_inputs}",
             f"duration               {self.duration_s:.1f}s",
+            f"timers late (waits)    {_spread(self.wait_overruns)}",
             "OK" if self.ok else "FAILED",
         ]
 
@@ -346,6 +350,37 @@ def run(options: Options, bootstrap: str, redis_url: str, out: Out = print) -> R
         pending_outbox=pending,
         duplicate_inputs=state.duplicate_inputs,
         duration_s=time.monotonic() - started,
+        wait_overruns=_wait_overruns(seen),
+    )
+
+
+def _wait_overruns(seen: dict[str, set[bytes]]) -> list[float]:
+    """How long after its wait each customer's second and third sends came (the first copy of each)."""
+    sent: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for copies in seen.values():
+        action = orjson.loads(min(copies))
+        sent[str(action["customer_id"])][str(action["journey"]["step"])] = datetime.fromisoformat(action["created_at"])
+    wait = timedelta(seconds=2)  # the crash journey's waits
+    overruns = [
+        (steps[after] - steps[before] - wait).total_seconds()
+        for steps in sent.values()
+        for before, after in (("first", "second"), ("second", "third"))
+        if before in steps and after in steps
+    ]
+    return sorted(overruns)
+
+
+def _spread(values: list[float]) -> str:
+    if not values:
+        return "-"
+
+    def at(share: float) -> float:
+        return values[min(len(values) - 1, int(len(values) * share))]
+
+    over5 = sum(v > 5 for v in values)
+    return (
+        f"p50 {at(0.5):.2f}s · p90 {at(0.9):.2f}s · p99 {at(0.99):.2f}s · max {values[-1]:.2f}s"
+        f" · {over5} of {len(values)} over 5 s"
     )
 
 

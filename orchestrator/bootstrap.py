@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from redis.asyncio import Redis
-
 from orchestrator.adapters.kafka_security import KafkaSecurity
 from orchestrator.adapters.metrics import Metrics
+from orchestrator.adapters.redis_ops import Client, connect
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
 from orchestrator.core import World
@@ -54,14 +53,20 @@ def redis_store(settings: Settings) -> RedisStore:
     return RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix)
 
 
-def redis_client(settings: Settings) -> Redis:
+def redis_client(settings: Settings) -> Client:
     """The asyncio client for REDIS_URL, for the worker and the operator commands alike."""
     url = settings.redis_url.get_secret_value() if settings.redis_url else ""
     if not url:
         raise ValueError("set REDIS_URL")
     # Timeouts turn a frozen Redis into a TransientError (retried with backoff) instead of a hang.
-    return Redis.from_url(
-        url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30, **redis_tls_options(settings)
+    # A redis+cluster:// URL (or REDIS_CLUSTER=true) gives redis-py's cluster client.
+    return connect(
+        url,
+        cluster=settings.redis_cluster,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+        **redis_tls_options(settings),
     )
 
 

@@ -73,20 +73,34 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
     demo.set_defaults(run=_demo)
+    send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
+    send.add_argument("file", type=Path)
+    send.set_defaults(run=_send)
+    _customer_data_commands(sub)
+    _operations_commands(sub)
+    return parser
+
+
+def _operations_commands(sub: Any) -> None:
+    """quarantine, probe, timers-reindex, timers-rebuild, identity: running and repairing workers."""
     quarantine = sub.add_parser("quarantine", help="customers whose stored state cannot be loaded (REDIS_URL)")
     quarantine.add_argument("action", choices=["list", "show", "repair", "drop"])
     quarantine.add_argument("customer", nargs="?", help="customer id (show, repair, drop)")
     quarantine.add_argument("--dry-run", action="store_true", help="repair: say what would be dropped, write nothing")
     quarantine.add_argument("--from", dest="source", type=Path, help="repair: write this corrected state JSON")
     quarantine.set_defaults(run=_quarantine)
-    send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
-    send.add_argument("file", type=Path)
-    send.set_defaults(run=_send)
-    _customer_data_commands(sub)
     probe = sub.add_parser("probe", help="ask the local worker's /healthz (live) or /readyz (ready); exit 0 if OK")
     probe.add_argument("which", choices=["live", "ready"])
     probe.set_defaults(run=_probe)
-    return parser
+    reindex = sub.add_parser("timers-reindex", help="after adding partitions: move timer index entries to them")
+    reindex.add_argument("--from", dest="before", type=int, required=True, help="partitions before the change")
+    reindex.set_defaults(run=_timers_reindex)
+    rebuild = sub.add_parser("timers-rebuild", help="index the stored timers that lost their index entry")
+    rebuild.set_defaults(run=_timers_rebuild)
+    identity = sub.add_parser("identity", help="OneID: the canonical customer of any identifier, and its identifiers")
+    identity.add_argument("id", help="<type>:<value> (phone:13800000000, wecom_external_id:wm1) or a member id")
+    identity.add_argument("--events", type=Path, help="look it up in a dry run of these events, not in REDIS_URL")
+    identity.set_defaults(run=_identity)
 
 
 def _customer_data_commands(sub: Any) -> None:
@@ -117,6 +131,18 @@ def _customer_data_commands(sub: Any) -> None:
     retain.add_argument("--dry-run", action="store_true", help="count and measure; change nothing")
     retain.add_argument("--resume", action="store_true", help="continue an interrupted sweep where it stopped")
     retain.set_defaults(run=_retain)
+
+
+def _timers_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_reindex
+
+    return timers_reindex(settings, args.before)
+
+
+def _timers_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.timer_tools import timers_rebuild
+
+    return timers_rebuild(settings)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -224,6 +250,12 @@ def _probe(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.probe import probe
 
     return probe(settings.xo_web_host, settings.xo_web_port, args.which)
+
+
+def _identity(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.identity_tool import run_identity
+
+    return run_identity(args.id, args.events, settings)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:

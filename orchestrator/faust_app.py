@@ -5,6 +5,9 @@
                       timer pump ─────┘ (due timers of the partitions this worker owns)
 
 Nothing here decides anything; agents only batch, call the service and report metrics.
+The edge also owns: the Kafka credentials (TLS / SASL, from adapters.kafka_security), the web
+server (only /metrics, /healthz and /readyz), the bounded stop (service.shutdown) and the log
+format (logs).
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from faust.web.drivers import aiohttp as faust_aiohttp
 from orchestrator import logs
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
+from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired, kafka_security
+from orchestrator.service import timers
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.health import LoopWatch, NotReady, readiness
 from orchestrator.service.identify import route
@@ -143,6 +148,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         consumer_auto_offset_reset="earliest",
         topic_partitions=s.xo_partitions,
         web=f"xoaiohttp://{s.xo_web_host}:{s.xo_web_port}",
+        topic_replication_factor=s.xo_replication_factor,
         web_host=s.xo_web_host,
         web_port=s.xo_web_port,
         datadir=str(s.xo_data_dir / s.xo_group_id),
@@ -154,20 +160,38 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     by_customer = app.topic(topics.by_customer, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
     publisher = KafkaPublisher(unwrapping_send_errors(app))
-    handler = Handler(wired.world, store, publisher, wired.clock, topics)
+    graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
+    handler = Handler(wired.world, store, publisher, wired.clock, topics).use_identity_graph(graph)
+    backlog = timers.Backlog()
+
+    async def process_batch(records: Sequence[InRecord]) -> BatchReport:
+        report = await handler.handle(records)
+        backlog.processed(len(records))  # the pump hands over timers no faster than they are worked through
+        return report
 
     @app.agent(events)
     async def identify(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "identify", lambda batch: route(batch, publisher, topics), guard)
+        await _consume(
+            stream, wired, "identify", lambda batch: route(batch, publisher, topics, graph, wired.world.identity), guard
+        )
 
     @app.agent(by_customer)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "process", handler.handle, guard)
+        await _consume(stream, wired, "process", process_batch, guard)
 
-    @app.timer(interval=s.xo_timer_interval_s)  # type: ignore[untyped-decorator]  # faust ships no types here
-    async def timer_pump() -> None:
+    async def pump_round() -> int:
         partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)
-        await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
+        fired = await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
+        now = wired.clock.now().timestamp()
+        for ref in fired:
+            wired.metrics.timer_lateness.observe(max(0.0, now - ref.due_ms / 1000))
+        return len(fired)
+
+    # A task loop rather than app.timer: a round never overlaps the previous one (app.timer
+    # warned "timer_pump is overlapping" under load), and a backlog is drained without pauses.
+    @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
+    async def timer_pump() -> None:
+        await timers.run(pump_round, s.xo_timer_interval_s, backlog)
 
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def declare_outputs() -> None:
@@ -272,7 +296,7 @@ def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
 def _output_topics(wired: Wired) -> list[str]:
     channels = sorted({c for j in wired.world.journeys for c in j.channels()})
     t = wired.topics
-    return [t.scenarios, t.dlq, *(t.actions(c) for c in channels)]
+    return [t.scenarios, t.dlq, t.identity, *(t.actions(c) for c in channels)]
 
 
 def _credentials(wired: Wired) -> Any:

@@ -37,10 +37,14 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     # rediss://: the CA that signed the Redis server's certificate (default: the system's).
     redis_ssl_cafile: Path | None = None
+    # A Redis Cluster behind REDIS_URL (also implied by a redis+cluster:// or rediss+cluster:// URL).
+    redis_cluster: bool = False
 
     xo_topic_prefix: str = Field(default="xo", pattern=r"^[A-Za-z0-9._-]+$")
     xo_group_id: str = Field(default="xo-journeys", pattern=r"^[A-Za-z0-9._-]+$")
     xo_partitions: int = Field(default=4, ge=1, le=1024)
+    # Replicas of every topic the worker declares (3 on a production Kafka; 1 on a one-broker setup).
+    xo_replication_factor: int = Field(default=1, ge=1, le=16)
     xo_journeys_dir: Path = Path("journeys")
     xo_templates_dir: Path = Path("templates")
     xo_data_dir: Path = Path(tempfile.gettempdir()) / "xo-journeys"

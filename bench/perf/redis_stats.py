@@ -59,7 +59,7 @@ def memory(client: Redis, prefix: str, customer_ids: list[str], before: Snapshot
     replies = pipe.execute()
     usages = [int(r) for r in replies[0::2] if r]
     json_sizes = [int(r) for r in replies[1::2] if r]
-    timer_keys = [f"{prefix}:timers:{{p{p}}}" for p in range(64)]
+    timer_keys = list(client.scan_iter(match=f"{prefix}:timers:*", count=1000))  # every partition's shards
     pipe = client.pipeline(transaction=False)
     for key in timer_keys:
         pipe.zcard(key)

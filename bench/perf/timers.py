@@ -1,7 +1,7 @@
 """Timers: scheduling N timer index entries in Redis, and the rate at which due ones are pumped.
 
 Scheduling uses the store's own layout and command shape (``RedisStore.commit`` adds one
-``ZADD <p>:timers:{p<n>} due_ms "<cid>\\x1f<timer_id>"`` per timer, pipelined with the
+``ZADD <p>:timers:{p<n>:<shard>} due_ms "<cid>\\x1f<timer_id>"`` per timer, pipelined with the
 batch's commits): pipelines of ``CHUNK`` ZADDs. For comparison, the same entries as one
 multi-member ZADD per partition per chunk. Firing runs the worker's own path,
 ``service.timers.pump_once`` (``due_timers`` → encode a TimerFired record each → publish →
@@ -46,15 +46,16 @@ async def _schedule(store: RedisStore, count: int, now_ms: int, batched: bool) -
     for start in range(0, count, CHUNK):
         pipe = client.pipeline(transaction=False)
         if batched:
-            members: dict[int, dict[str, int]] = {p: {} for p in range(PARTITIONS)}
+            members: dict[str, dict[str, int]] = {}
             for n in range(start, min(start + CHUNK, count)):
-                members[n % PARTITIONS][f"T{n:08d}{SEP}cycle:protein"] = now_ms - 3_600_000 + n % 3_600_000
-            for partition, mapping in members.items():
-                pipe.zadd(store.timer_key(partition), mapping)
+                key = store.timer_key(n % PARTITIONS, f"T{n:08d}")
+                members.setdefault(key, {})[f"T{n:08d}{SEP}cycle:protein"] = now_ms - 3_600_000 + n % 3_600_000
+            for key, mapping in members.items():
+                pipe.zadd(key, mapping)
         else:
             for n in range(start, min(start + CHUNK, count)):
                 member = f"T{n:08d}{SEP}cycle:protein"
-                pipe.zadd(store.timer_key(n % PARTITIONS), {member: now_ms - 3_600_000 + n % 3_600_000})
+                pipe.zadd(store.timer_key(n % PARTITIONS, f"T{n:08d}"), {member: now_ms - 3_600_000 + n % 3_600_000})
         await pipe.execute()
     return time.monotonic() - started
 
@@ -70,7 +71,7 @@ async def _drain(store: RedisStore, publisher: Any, topics: Topics, limit: int, 
     fired = 0
     started = time.monotonic()
     while fired < limit and time.monotonic() - started < seconds:
-        n = await pump_once(store, publisher, clock, topics, partitions)
+        n = len(await pump_once(store, publisher, clock, topics, partitions))
         if n == 0:
             break
         fired += n
@@ -91,7 +92,7 @@ async def _run(servers: Servers, prefix: str, count: int, fire_s: float, out: Ou
         memory = await _used_memory(client) - memory_before
         out(f"    timers · {count / seconds:,.0f}/s; the same as one multi-member ZADD per partition")
         batched_seconds = await _schedule(batched_store, count, now_ms, batched=True)
-        await client.delete(*(batched_store.timer_key(p) for p in range(PARTITIONS)))
+        await client.delete(*(k for p in range(PARTITIONS) for k in batched_store.timer_keys(p)))
         out(f"    timers · pumping due timers with a counting publisher (≤{fire_s:.0f}s)")
         counted, counted_s = await _drain(store, CountingPublisher(), topics, count, fire_s)
         ensure_topics(bootstrap, {topics.by_customer: PARTITIONS}, {})
@@ -105,10 +106,10 @@ async def _run(servers: Servers, prefix: str, count: int, fire_s: float, out: Ou
             produced, produced_s = await _drain(
                 fresh, KafkaPublisher.for_producer(producer), topics, min(count, 200_000), fire_s
             )
-            await client.delete(*(fresh.timer_key(p) for p in range(PARTITIONS)))
+            await client.delete(*(k for p in range(PARTITIONS) for k in fresh.timer_keys(p)))
         finally:
             await producer.stop()
-        await client.delete(*(store.timer_key(p) for p in range(PARTITIONS)))
+        await client.delete(*(k for p in range(PARTITIONS) for k in store.timer_keys(p)))
         return {
             "scheduled": count,
             "schedule_s": round(seconds, 2),

@@ -9,11 +9,13 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 
-def ensure_topics(bootstrap: str, partitions: Mapping[str, int], options: Mapping[str, object]) -> None:
+def ensure_topics(
+    bootstrap: str, partitions: Mapping[str, int], options: Mapping[str, object], replication: int = 1
+) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="xo-admin", **options)
     try:
         existing = set(admin.list_topics())
-        wanted = [NewTopic(name, count, 1) for name, count in partitions.items() if name not in existing]
+        wanted = [NewTopic(name, count, replication) for name, count in partitions.items() if name not in existing]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # created meanwhile by another worker
                 admin.create_topics(wanted)

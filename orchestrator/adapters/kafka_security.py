@@ -23,6 +23,16 @@ from pydantic import SecretStr
 log = logging.getLogger("orchestrator.kafka")
 
 
+class MaskedStr(str):
+    """A secret handed to a client library as the plain string it needs, whose repr is masked:
+    kafka-python logs its whole configuration (a dict, so the repr of every value) at DEBUG."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'**********'"
+
+
 @dataclass(frozen=True)
 class KafkaSecurity:
     protocol: str = "PLAINTEXT"
@@ -51,7 +61,7 @@ class KafkaSecurity:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         if self.certfile:
             password = self.key_password.get_secret_value() if self.key_password else None
-            context.load_cert_chain(self.certfile, self.keyfile, password=password)
+            context.load_cert_chain(self.certfile, self.keyfile, password=password)  # used here, never kept
         return context
 
     def client_options(self) -> dict[str, object]:
@@ -69,4 +79,4 @@ class KafkaSecurity:
         """The SASL secret, for a client about to use it (warns when it will cross the network in clear)."""
         if not self.tls:
             log.warning("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT: the SASL password crosses the network in clear")
-        return self.password.get_secret_value() if self.password else ""
+        return MaskedStr(self.password.get_secret_value() if self.password else "")

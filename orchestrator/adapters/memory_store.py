@@ -50,5 +50,5 @@ class MemoryStore:
     async def lease_timers(self, timers: Sequence[TimerRef], until_ms: int) -> None:
         for ref in timers:
             entries = self.timers.get(ref.partition, {})
-            if (ref.customer_id, ref.timer_id) in entries:
+            if entries.get((ref.customer_id, ref.timer_id)) == ref.due_ms:  # not re-armed or removed meanwhile
                 entries[(ref.customer_id, ref.timer_id)] = until_ms

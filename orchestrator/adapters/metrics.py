@@ -11,6 +11,8 @@ from orchestrator.service.report import BatchReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+TIMER_LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 3600.0)
+
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
@@ -52,10 +54,26 @@ class Metrics:
             "xo_customers_quarantined", "Batches that met a customer whose stored state cannot be loaded.", registry=r
         )
         self.republished = Counter("xo_outbox_republished", "Outbox records produced again after a crash.", registry=r)
+        # OneID: identifiers linked, merges, refused links (type and reason), inputs forwarded by a redirect.
+        self.identity = Counter(
+            "xo_identity", "OneID: links, merges, retired ids, merge requests, forwarded inputs.", ["what"], registry=r
+        )
+        self.identity_refused = Counter(
+            "xo_identity_refused",
+            "Links refused (never applied), by identifier type and reason.",
+            ["type", "reason"],
+            registry=r,
+        )
         self.latency = Histogram(
             "xo_event_to_action_seconds",
             "From the input record's arrival in the worker to the action's produce ack.",
             buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.timer_lateness = Histogram(
+            "xo_timer_lateness_seconds",
+            "From a timer's due time to the pump handing it to the stream (restarts and backlogs show here).",
+            buckets=TIMER_LATENESS_BUCKETS,
             registry=r,
         )
 
@@ -83,6 +101,13 @@ class Metrics:
         for limit, count in report.limited.items():
             self.limited.labels(limit).inc(count)
         self.quarantined.inc(report.quarantined)
+        self._observe_identity(report)
+
+    def _observe_identity(self, report: BatchReport) -> None:
+        for what, count in report.identity.items():
+            self.identity.labels(what).inc(count)
+        for (kind, reason), count in report.identity_refused.items():
+            self.identity_refused.labels(kind, reason).inc(count)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,13 +8,14 @@ that fires for a tombstone finds no timer and is dropped).
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
 
+from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.core import CustomerState
 from orchestrator.core.migrations import StoredStateError, load_state
@@ -22,14 +23,14 @@ from orchestrator.errors import StateConflict
 from orchestrator.service.ports import Settle, TimerRef
 
 # Compare the version, then replace the state by its tombstone and drop the outbox, or nothing.
-ERASE_LUA = """
+ERASE = Script.of("""
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('DEL', KEYS[2])
 return 1
-"""
+""")
 
 
 @dataclass
@@ -57,15 +58,15 @@ class Erased:
 
 
 class RedisErasure:
-    def __init__(self, client: Redis, store: RedisStore) -> None:
+    def __init__(self, client: Client, store: RedisStore) -> None:
         self.client = client
         self.store = store
-        self._erase = client.register_script(ERASE_LUA)
 
     async def read(self, cid: str) -> Held:
-        raw = await self.client.hget(self.store.state_key(cid), "s")
+        raw, entries = await execute(
+            self.client, [("HGET", self.store.state_key(cid), "s"), ("HGETALL", self.store.outbox_key(cid))]
+        )
         state = load_state(raw) if raw else None
-        entries = await self.client.hgetall(self.store.outbox_key(cid))
         return Held(cid, state, {_text(k): orjson.loads(v) for k, v in entries.items()})
 
     async def erase(self, held: Held, partition: int, at: datetime, keep_seconds: int) -> Erased:
@@ -74,7 +75,8 @@ class RedisErasure:
         tombstone = CustomerState.new(held.customer_id).model_copy(update={"version": version + 1, "forgotten_at": at})
         keys = [self.store.state_key(held.customer_id), self.store.outbox_key(held.customer_id)]
         args = [str(version), str(version + 1), tombstone.model_dump_json(), str(keep_seconds)]
-        if await self._erase(keys=keys, args=args) != 1:
+        [done] = await eval_many(self.client, ERASE, [Call(keys, args)])
+        if done != 1:
             raise StateConflict(f"state of {held.customer_id} changed while being erased")
         timers = tuple(TimerRef(partition, held.customer_id, t, 0) for t in (held.state.timers if held.state else ()))
         if timers:
@@ -87,25 +89,40 @@ def _text(key: bytes | str) -> str:
 
 
 class RedisStatePages:
-    """Stored states page by page (SCAN): the retention sweep's walk. Unreadable states are skipped."""
+    """Stored states page by page (SCAN): the retention and replay walks. Unreadable states are skipped.
 
-    def __init__(self, client: Redis, store: RedisStore) -> None:
+    On one Redis the page cursor is SCAN's, so a walk resumes where it stopped. A cluster has a
+    cursor per node: there the walk goes through every primary with one iterator and a resumed
+    walk starts over (harmless: what it already did is found done).
+    """
+
+    def __init__(self, client: Client, store: RedisStore) -> None:
         self.client = client
         self.match = store.state_key("*")
+        self._walk: AsyncIterator[Any] | None = None
 
     async def page(self, cursor: int, count: int) -> tuple[int, list[tuple[CustomerState, int]]]:
-        cursor, keys = await self.client.scan(cursor, match=self.match, count=count)
-        if not keys:
-            return cursor, []
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.hget(key, "s")
+        if is_cluster(self.client):
+            cursor, keys = await self._cluster_page(count)
+        else:
+            cursor, keys = await self.client.scan(cursor, match=self.match, count=count)
         states = []
-        for raw in await pipe.execute():
+        for raw in await execute(self.client, [("HGET", key, "s") for key in keys]):
             if raw is None:
                 continue
             try:
                 states.append((load_state(raw), len(raw)))
             except StoredStateError:
-                continue  # quarantined elsewhere; retention leaves it alone
+                continue  # quarantined elsewhere; left alone here
         return cursor, states
+
+    async def _cluster_page(self, count: int) -> tuple[int, list[Any]]:
+        if self._walk is None:
+            self._walk = self.client.scan_iter(match=self.match, count=count)  # every primary
+        keys = []
+        async for key in self._walk:
+            keys.append(key)
+            if len(keys) >= count:
+                return 1, keys
+        self._walk = None
+        return 0, keys

@@ -1,45 +1,68 @@
-"""StateStore on Redis 7: one pipelined read and one pipelined write per batch.
+"""StateStore on Redis 7 or a Redis Cluster: one pipelined read and one write per batch.
 
-Keys share the customer's hash tag so every Lua script touches one slot (Cluster-safe):
+Keys of a customer share its hash tag, so every Lua script touches one slot:
 
-    <p>:{<cid>}:state    hash  v = version, s = state JSON
-    <p>:{<cid>}:outbox   hash  key (action_id / hit_id) → record JSON, until acknowledged
-    <p>:timers:{p<n>}    zset  "<cid>\\x1f<timer_id>" scored by due time (ms), per partition
+    <p>:{<cid>}:state             hash  v = version, s = state JSON
+    <p>:{<cid>}:outbox            hash  key (action_id / hit_id) → record JSON, until acknowledged
+    <p>:timers:{p<n>:<shard>}     zset  "<cid>\\x1f<timer_id>" scored by due time (ms)
+
+The timer index of partition n is spread over ``shards`` keys (a customer's shard is a
+stable hash of its id), so on a cluster one partition's timers live in several slots
+and on several nodes; the pump of a partition reads all its shards. The index is written
+*before* the state commit that relies on it and acknowledged first: on a single Redis one
+in-order pipeline does that; on a cluster (whose pipelines run per node, in parallel) the
+index writes are one awaited round trip and the state commits a second.
+
+Earlier releases kept one key per partition, ``<p>:timers:{p<n>}``: its entries are moved
+into their shard as they come due (``due_timers``), so an upgrade loses no timer.
 """
 
 from __future__ import annotations
 
+import zlib
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ReadOnlyError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.core import CustomerState
 from orchestrator.core.migrations import StateTooNew, StateUnreadable, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
 # Compare the version, then write state and outbox together, or nothing.
-COMMIT_LUA = """
+COMMIT = Script.of("""
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
 for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 return 1
-"""
+""")
+# Set the score of each member still at the score it was read with (pairs member, score),
+# to ARGV[#ARGV]. An entry removed or re-armed meanwhile (another due time) is left alone.
+LEASE = Script.of("""
+local n = 0
+for i = 1, #ARGV - 1, 2 do
+  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if s and tonumber(s) == tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], ARGV[#ARGV], ARGV[i])
+    n = n + 1
+  end
+end
+return n
+""")
 SEP = "\x1f"
+TIMER_SHARDS = 8  # per partition; every worker must agree (see docs/operations.md)
 
 
 class RedisStore:
-    def __init__(self, client: Redis, prefix: str = "xo") -> None:
+    def __init__(self, client: Client, prefix: str = "xo", shards: int = TIMER_SHARDS) -> None:
         self.client = client
         self.prefix = prefix
-        self._commit = client.register_script(COMMIT_LUA)
+        self.shards = shards
+        self.cluster = is_cluster(client)
 
     def state_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:state"
@@ -47,15 +70,24 @@ class RedisStore:
     def outbox_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:outbox"
 
-    def timer_key(self, partition: int) -> str:
+    def timer_key(self, partition: int, cid: str) -> str:
+        """The index shard that holds ``cid``'s timers of ``partition``."""
+        return self.shard_key(partition, zlib.crc32(cid.encode()) % self.shards)
+
+    def shard_key(self, partition: int, shard: int) -> str:
+        return f"{self.prefix}:timers:{{p{partition}:{shard}}}"
+
+    def legacy_timer_key(self, partition: int) -> str:
         return f"{self.prefix}:timers:{{p{partition}}}"
 
+    def timer_keys(self, partition: int) -> list[str]:
+        return [self.shard_key(partition, shard) for shard in range(self.shards)]
+
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
-        pipe = self.client.pipeline(transaction=False)
+        commands: list[tuple[Any, ...]] = []
         for cid in customer_ids:
-            pipe.hget(self.state_key(cid), "s")
-            pipe.hgetall(self.outbox_key(cid))
-        replies = await _run(pipe)
+            commands += [("HGET", self.state_key(cid), "s"), ("HGETALL", self.outbox_key(cid))]
+        replies = await execute(self.client, commands)
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
@@ -71,67 +103,69 @@ class RedisStore:
     async def commit(self, commits: Sequence[Commit]) -> list[str]:
         if not commits:
             return []
-        pipe = self.client.pipeline(transaction=False)
-        for commit in commits:
-            for ref in commit.timers_due:  # index first: a stale entry is harmless, a missing one is not
-                pipe.zadd(self.timer_key(ref.partition), {_member(ref): ref.due_ms})
-            args: list[str | bytes] = [
-                str(commit.expected_version),
-                str(commit.state.version),
-                commit.state.model_dump_json(),
-            ]
-            for key, record in commit.outbox.items():
-                args += [key, _dump_record(record)]
-            await self._commit(
-                keys=[self.state_key(commit.customer_id), self.outbox_key(commit.customer_id)], args=args, client=pipe
-            )
-        replies = await _run(pipe)
-        return [c.customer_id for c, ok in zip(commits, _script_results(replies, commits), strict=True) if not ok]
+        index = [self._zadd(ref) for commit in commits for ref in commit.timers_due]
+        calls = [self._commit_call(commit) for commit in commits]
+        if self.cluster:
+            await execute(self.client, index)  # indexes acknowledged before any state is written
+            replies = await eval_many(self.client, COMMIT, calls)
+        else:  # one connection runs the pipeline in order: one round trip keeps the same order
+            replies = await eval_many(self.client, COMMIT, calls, before=index)
+        return [c.customer_id for c, ok in zip(commits, replies, strict=True) if ok != 1]
+
+    def _commit_call(self, commit: Commit) -> Call:
+        args: list[str | bytes | int] = [
+            str(commit.expected_version),
+            str(commit.state.version),
+            commit.state.model_dump_json(),
+        ]
+        for key, record in commit.outbox.items():
+            args += [key, _dump_record(record)]
+        return Call([self.state_key(commit.customer_id), self.outbox_key(commit.customer_id)], args)
+
+    def _zadd(self, ref: TimerRef) -> tuple[Any, ...]:
+        return ("ZADD", self.timer_key(ref.partition, ref.customer_id), ref.due_ms, _member(ref))
 
     async def settle(self, settles: Sequence[Settle]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        commands: list[tuple[Any, ...]] = []
         for settle in settles:
             if settle.sent:
-                pipe.hdel(self.outbox_key(settle.customer_id), *settle.sent)
+                commands.append(("HDEL", self.outbox_key(settle.customer_id), *settle.sent))
             for ref in settle.timers_done:
-                pipe.zrem(self.timer_key(ref.partition), _member(ref))
-        await _run(pipe)
+                commands.append(("ZREM", self.timer_key(ref.partition, ref.customer_id), _member(ref)))
+        await execute(self.client, commands)
 
     async def due_timers(self, partitions: Sequence[int], now_ms: int, limit: int) -> list[TimerRef]:
-        pipe = self.client.pipeline(transaction=False)
-        for partition in partitions:
-            pipe.zrangebyscore(self.timer_key(partition), "-inf", now_ms, start=0, num=limit, withscores=True)
-        replies = await _run(pipe)
-        due = []
-        for partition, entries in zip(partitions, replies, strict=True):
-            for member, score in entries:
+        keys = [(p, key) for p in partitions for key in (*self.timer_keys(p), self.legacy_timer_key(p))]
+        replies = await execute(
+            self.client, [("ZRANGEBYSCORE", key, "-inf", now_ms, "LIMIT", 0, limit, "WITHSCORES") for _, key in keys]
+        )
+        due: list[TimerRef] = []
+        legacy: list[TimerRef] = []
+        for (partition, key), entries in zip(keys, replies, strict=True):
+            for member, score in entries:  # redis-py pairs them up (WITHSCORES)
                 cid, _, timer_id = member.decode().partition(SEP)
-                due.append(TimerRef(partition, cid, timer_id, int(score)))
-        return sorted(due, key=lambda r: r.due_ms)[:limit]
+                ref = TimerRef(partition, cid, timer_id, int(float(score)))
+                (legacy if key == self.legacy_timer_key(partition) else due).append(ref)
+        if legacy:
+            await self._move_legacy(legacy)
+        return sorted([*due, *legacy], key=lambda r: r.due_ms)[:limit]
+
+    async def _move_legacy(self, refs: Sequence[TimerRef]) -> None:
+        """Entries of the pre-shard key go to their shard first, then leave the old key."""
+        await execute(self.client, [self._zadd(ref) for ref in refs])
+        await execute(self.client, [("ZREM", self.legacy_timer_key(r.partition), _member(r)) for r in refs])
 
     async def lease_timers(self, timers: Sequence[TimerRef], until_ms: int) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        by_key: dict[str, list[str | bytes | int]] = defaultdict(list)
         for ref in timers:
-            # XX: only entries still present; one removed meanwhile stays removed.
-            pipe.zadd(self.timer_key(ref.partition), {_member(ref): until_ms}, xx=True)
-        await _run(pipe)
+            by_key[self.timer_key(ref.partition, ref.customer_id)] += [_member(ref), ref.due_ms]
+        await eval_many(self.client, LEASE, [Call([key], [*pairs, until_ms]) for key, pairs in by_key.items()])
 
 
 def describe(exc: ValueError) -> str:
     """Why a stored state does not load, naming the fields (bounded: it travels in dead letters)."""
     text = str(exc)
     return text if len(text) <= 500 else f"{text[:500]}…"
-
-
-def _script_results(replies: list[object], commits: Sequence[Commit]) -> list[bool]:
-    """Pick the script replies out of the pipeline replies (each commit's zadds come first)."""
-    results: list[bool] = []
-    position = 0
-    for commit in commits:
-        position += len(commit.timers_due)
-        results.append(replies[position] == 1)
-        position += 1
-    return results
 
 
 def _state(raw: bytes) -> CustomerState:
@@ -152,14 +186,3 @@ def _dump_record(record: OutRecord) -> bytes:
 def _record(raw: bytes) -> OutRecord:
     data = orjson.loads(raw)
     return OutRecord(data["t"], data["k"], data["v"].encode())
-
-
-async def _run(pipe: Pipeline) -> list[Any]:
-    try:
-        return await pipe.execute()
-    except (RedisConnectionError, RedisTimeoutError, ReadOnlyError, OSError) as exc:  # ReadOnly: a failover
-        raise TransientError(f"redis: {exc}") from exc
-    finally:
-        # Give the connection back to the pool: when loading the commit script fails (Redis
-        # went away), redis-py's execute() raises before its own reset and keeps it.
-        await pipe.reset()  # type: ignore[no-untyped-call]  # redis-py leaves reset() unannotated

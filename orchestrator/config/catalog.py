@@ -29,6 +29,7 @@ from orchestrator.config.products import relation_problems
 from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.ports import World
@@ -42,7 +43,8 @@ from orchestrator.templating import Templates
 CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE})
+IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -55,6 +57,7 @@ class Config:
     policy: ContactPolicy
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
+    identity: IdentityRules = field(default_factory=IdentityRules)
 
     def world(self) -> World:
         return World(
@@ -67,6 +70,7 @@ class Config:
             scenarios=self.scenarios,
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
             cron=CroniterSchedules(),
+            identity=self.identity,
         )
 
 
@@ -86,6 +90,7 @@ def load_config(
     problems: list[Problem] = []
     products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
+    identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     events_file = journeys_dir / EVENTS_FILE
     known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
@@ -124,7 +129,7 @@ def load_config(
         calendar_years = (today.year, today.year + 1)
     users = business_day_users([j for j, _ in journeys], policy)
     warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios)
+    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
 
 
 def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:

@@ -14,9 +14,12 @@ from pydantic import (
     field_validator,
 )
 
+from orchestrator.core.identity import IdentityRules, canonical_id, usable_identifiers
 from orchestrator.errors import InputError
 
-# Identity keys an event may carry; OneID (later) maps any of them to one customer.
+DEFAULT_RULES = IdentityRules()
+
+# The built-in identifier types; journeys/identity.yaml may declare more (core/identity.py).
 IDENTITY_KEYS = ("member_id", "phone", "wecom_external_id", "unionid", "openid", "email")
 # Event types the engine documents; metrics label other types ``other`` (labels must stay few).
 KNOWN_EVENT_TYPES = frozenset(
@@ -75,9 +78,9 @@ class Event(BaseModel):
         for key, item in value.items():
             if len(key) > MAX_IDENTIFIER_CHARS or len(item) > MAX_IDENTIFIER_CHARS:
                 raise ValueError(f"{key[:40]!r}: identifiers have at most {MAX_IDENTIFIER_CHARS} characters")
-        known = {k: v for k, v in value.items() if k in IDENTITY_KEYS and v}
-        if not known:
-            raise ValueError(f"needs at least one identifier of {', '.join(IDENTITY_KEYS)}")
+        # Any type may be an operator-declared one: the identify stage checks them against the rules.
+        if not any(v.strip() for v in value.values()):
+            raise ValueError(f"needs at least one identifier ({', '.join(IDENTITY_KEYS)} or a declared type)")
         return value
 
 
@@ -112,9 +115,14 @@ def parse_event(payload: dict[str, Any]) -> Event:
         raise InputError(f"invalid event: {describe_validation_error(exc)}") from exc
 
 
-def customer_key(event: Event) -> str:
-    """The canonical customer id. For now the member id; this is the OneID seam."""
-    member = event.identity.get("member_id")
-    if not member:
-        raise InputError("invalid event: identity.member_id: required to route the event", "routing")
-    return member
+def customer_key(event: Event, rules: IdentityRules | None = None) -> str:
+    """The customer id of an event seen alone, without the identity graph: the canonical id of
+    its first identifier (a member id when it has one). Workers route through the graph
+    (service/identify.py) and take the id from the record key."""
+    found, errors = usable_identifiers(event.identity, rules or DEFAULT_RULES)
+    if not found and errors:
+        raise InputError(f"invalid event: {errors[0]}", "routing")
+    if found:
+        return canonical_id(found[0])
+    kind, value = min((k, v.strip()) for k, v in event.identity.items() if v.strip())  # a declared type
+    return f"{kind}:{value}"

@@ -135,6 +135,21 @@ def identifiers(identity: Mapping[str, str], rules: IdentityRules) -> list[Ident
     return sorted(found, key=lambda i: (_priority(i.kind, rules), i.kind, i.value))
 
 
+def usable_identifiers(
+    identity: Mapping[str, str], rules: IdentityRules
+) -> tuple[list[Identifier], list[IdentifierError]]:
+    """Like ``identifiers``, but a malformed value is set aside with its error instead of
+    failing the event: an order with a member id and a mistyped phone still counts."""
+    found: list[Identifier] = []
+    errors: list[IdentifierError] = []
+    for kind, raw in identity.items():
+        try:
+            found += identifiers({kind: raw}, rules)
+        except IdentifierError as exc:
+            errors.append(exc)
+    return sorted(found, key=lambda i: (_priority(i.kind, rules), i.kind, i.value)), errors
+
+
 def canonical_id(first: Identifier) -> str:
     """A new customer's id, from the first identifier the engine saw for them."""
     return first.value if first.kind == MEMBER_ID else first.key

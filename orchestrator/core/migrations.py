@@ -50,7 +50,16 @@ def _v0_to_v1(doc: Doc) -> Doc:
     return {"schema_version": 1, **doc, "forgotten_at": None}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1}
+def _v1_to_v2_oneid(doc: Doc) -> Doc:
+    """OneID: form 2 adds ``identifiers`` (claimed graph keys) and ``redirect_to`` (a merge's fence).
+
+    A form-1 state claimed nothing in the graph and was never merged: its next event claims
+    its identifiers.
+    """
+    return {**doc, "schema_version": 2, "identifiers": [], "redirect_to": None}
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.cron import CronPort
-from orchestrator.core.journey_spec import JourneySpec
+from orchestrator.core.identity import IdentityRules
+from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.population import Population
 from orchestrator.core.products import ProductCatalog
@@ -47,11 +48,15 @@ class World:
     tokenizer: Tokenizer | None = None  # None: the core's dictionary matcher over the configured words
     population: Population = field(default_factory=Population)
     cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
+    identity: IdentityRules = field(default_factory=IdentityRules)  # OneID: journeys/identity.yaml
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
     _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        scheduled = [j.id for j in self.journeys if isinstance(j.trigger, ScheduleTrigger)]
+        if scheduled and self.cron is None:  # fail when the world is built, not at the first event
+            raise ValueError(f"journeys {', '.join(scheduled)} have a schedule: World needs cron (config.cron)")
         newest: dict[str, JourneySpec] = {}
         for journey in self.journeys:
             if journey.status == "draft":

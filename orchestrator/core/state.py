@@ -15,7 +15,7 @@ ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house win
 SERVICE_WINDOW = 20
 # The stored form's version. Every change to what CustomerState stores raises it by one and
 # adds the step from the previous form to core/migrations.py (a state without the field is 0).
-STATE_SCHEMA = 1
+STATE_SCHEMA = 2
 
 
 class _Value(BaseModel):
@@ -148,6 +148,10 @@ class CustomerState(_Value):
     # Set by an erasure (`orchestrator forget`): the state is a tombstone, and events that
     # happened before this moment (late uploads, redeliveries) are dropped, not folded again.
     forgotten_at: AwareDatetime | None = None
+    # OneID (service/oneid.py): the ``<type>:<value>`` keys this customer owns in the identity
+    # graph, and, once merged into another customer, that customer's id (the state is then a fence).
+    identifiers: tuple[str, ...] = ()
+    redirect_to: str | None = None
 
     @field_validator("schema_version")
     @classmethod

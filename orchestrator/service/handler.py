@@ -3,12 +3,16 @@
 1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
    acked with the batch;
 2. load the batch's customers in one round trip: state at version v and any outbox
-   entries still pending from an earlier crash. A stored state that cannot be read back
+   entries still pending from an earlier crash; the customer is the record's key (the
+   identify stage put the canonical id there). A merged customer's inputs go on to its
+   survivor (service/oneid.py, step 1). A stored state that cannot be read back
    quarantines its customer: the customer's inputs go to the DLQ ("quarantined:
    unloadable state: …"), nothing of theirs is written, the partition goes on, and
    ``orchestrator quarantine`` shows and repairs the state;
 3. ``core.process`` each input, in order, per customer (pure), yielding to the event loop
-   between inputs whenever the batch has held it for ``YIELD_AFTER_S``;
+   between inputs whenever the batch has held it for ``YIELD_AFTER_S``; then OneID: merge
+   steps, links checked, the graph's claims and moves written and acknowledged
+   (service/oneid.py);
 4. every record to produce is checked against the producer's size limit (a record the
    broker would refuse for good becomes a dead letter in its place); then **one** atomic,
    version-checked commit per customer, all in one round trip: state v+1, new timers, the
@@ -41,13 +45,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, World, process
+from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, TimerFired, World, process
 from orchestrator.core.effects import Suppressed
 from orchestrator.core.population import Observation
 from orchestrator.errors import InputError, StateConflict
-from orchestrator.service import codec
+from orchestrator.service import codec, oneid
 from orchestrator.service.deadletter import DLQ_KEY_BYTES, deeper_than, fits, letter, oversize_letter
-from orchestrator.service.ports import Clock, Commit, Loaded, OutRecord, Publisher, Settle, StateStore, TimerRef
+from orchestrator.service.merging import MergeInput, decode_merge
+from orchestrator.service.oneid import OneId
+from orchestrator.service.ports import (
+    Clock,
+    Commit,
+    IdentityGraph,
+    Loaded,
+    OutRecord,
+    Publisher,
+    Settle,
+    StateStore,
+    TimerRef,
+)
 from orchestrator.service.report import OTHER_TYPE, BatchReport, DeadLetterNote, labelled_types
 from orchestrator.service.topics import Topics
 
@@ -79,7 +95,7 @@ class _Customer:
 
     loaded: Loaded
     partition: int
-    inputs: list[tuple[InRecord, Input]] = field(default_factory=list)
+    inputs: list[tuple[InRecord, Input | MergeInput]] = field(default_factory=list)
     state: CustomerState | None = None
     outbox: dict[str, OutRecord] = field(default_factory=dict)
     timers_due: list[TimerRef] = field(default_factory=list)
@@ -98,12 +114,21 @@ class Handler:
         self.clock = clock
         self.topics = topics
         self.labelled = labelled_types(world.journeys)
+        self.oneid: OneId | None = None  # OneID: without a graph, identifiers are not linked
+
+    def use_identity_graph(self, graph: IdentityGraph) -> Handler:
+        """Link identifiers and merge customers through ``graph`` (service/oneid.py)."""
+        self.oneid = OneId(self.world, graph, self.topics)
+        return self
 
     async def handle(self, records: Sequence[InRecord]) -> BatchReport:
         report = BatchReport()
         dlq, decoded = self._decode(records, report)
         customers = await self._load(decoded)
+        dlq += oneid.forward_redirected(customers, self.topics, report)
         dlq += await self._process(customers, report)
+        if self.oneid is not None:
+            await self.oneid.before_commit(customers, self.clock.now(), report)
         conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
@@ -122,12 +147,15 @@ class Handler:
 
     def _decode(
         self, records: Sequence[InRecord], report: BatchReport
-    ) -> tuple[list[OutRecord], list[tuple[str, InRecord, Input]]]:
+    ) -> tuple[list[OutRecord], list[tuple[str, InRecord, Input | MergeInput]]]:
         dlq: list[OutRecord] = []
-        decoded: list[tuple[str, InRecord, Input]] = []
+        decoded: list[tuple[str, InRecord, Input | MergeInput]] = []
         for record in records:
             try:
-                cid, inp = codec.decode_input(record.value)
+                merge = decode_merge(record.value)  # OneID: a merge step (service/merging.py)
+                cid, inp = (merge.to, merge) if merge else codec.decode_input(record.value)
+                if record.key and not isinstance(inp, TimerFired):
+                    cid = record.key.decode(errors="replace")  # the identify stage's canonical id
                 if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
                     raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
@@ -136,7 +164,7 @@ class Handler:
             decoded.append((cid, record, inp))
         return dlq, decoded
 
-    async def _load(self, decoded: list[tuple[str, InRecord, Input]]) -> dict[str, _Customer]:
+    async def _load(self, decoded: list[tuple[str, InRecord, Input | MergeInput]]) -> dict[str, _Customer]:
         ids = list(dict.fromkeys(cid for cid, _, _ in decoded))
         loaded = await self.store.load(ids) if ids else {}
         customers: dict[str, _Customer] = {}
@@ -159,6 +187,8 @@ class Handler:
                 continue
             state = customer.loaded.state or CustomerState.new(cid)
             for record, inp in customer.inputs:
+                if isinstance(inp, MergeInput):
+                    continue  # OneID: run with the batch's graph writes, before the commit
                 if self.clock.monotonic() - held_since >= YIELD_AFTER_S:
                     await asyncio.sleep(0)  # let heartbeats, the timer pump and /metrics run
                     held_since = self.clock.monotonic()

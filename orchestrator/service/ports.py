@@ -89,7 +89,11 @@ class StateStore(Protocol):
         ...
 
     async def lease_timers(self, timers: Sequence[TimerRef], until_ms: int) -> None:
-        """Push entries already handed to the stream to ``until_ms``, so they fire again only if lost."""
+        """Push entries already handed to the stream to ``until_ms``, so they fire again only if lost.
+
+        Only entries still due at the ``due_ms`` they were read with move: one removed, or set
+        again (another due time) since it was read, keeps what its commit wrote.
+        """
         ...
 
 

@@ -59,6 +59,8 @@ class BatchReport:
     limited: Counter[str] = field(default_factory=Counter)  # per-customer limits that refused something
     quarantined: int = 0  # customers whose stored state could not be loaded (their inputs: DLQ)
     dead_letters: list[DeadLetterNote] = field(default_factory=list)
+    identity: Counter[str] = field(default_factory=Counter)  # OneID: links, merges, retired, forwarded …
+    identity_refused: Counter[tuple[str, str]] = field(default_factory=Counter)  # (identifier type, reason)
 
 
 def log_problems(report: BatchReport, stage: str) -> None:

@@ -21,6 +21,9 @@ import orjson
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
 from orchestrator.errors import InputError
 from orchestrator.service import codec
+from orchestrator.service.identify import routable
+from orchestrator.service.ports import IdentityGraph
+from orchestrator.service.simulate_identity import SimIdentity
 
 Progress = Callable[[int, int], None]
 
@@ -32,6 +35,7 @@ class Simulation:
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
     skipped: int = 0  # events after ``until``
+    identity_graph: IdentityGraph | None = None  # OneID: the graph the dry run built
 
     @property
     def actions(self) -> list[Action]:
@@ -46,14 +50,15 @@ def simulate(
 ) -> Simulation:
     """Events in time order; timers fire between them; nothing after ``until`` (default: the last event)."""
     sim = Simulation()
-    events = sorted(_decode(sim, lines), key=lambda e: (e[0], e[1]))
+    events = sorted(_decode(sim, lines, world), key=lambda e: (e[0], e[1]))
     if until is not None:
         sim.skipped = sum(1 for e in events if e[0] > until)
         events = [e for e in events if e[0] <= until]
     clock = _Clock(sim, world)
-    for done, (moment, _, cid, event) in enumerate(events, start=1):
+    sim.identity_graph = clock.identity.graph
+    for done, (moment, _, _, event) in enumerate(events, start=1):
         clock.fire_due(moment)
-        clock.apply(cid, event, moment)
+        clock.apply(clock.identity.route(event), event, moment)  # OneID: as the identify stage routes it
         if progress:
             progress(done, len(events))
     end = until or (events[-1][0] if events else None)
@@ -62,13 +67,14 @@ def simulate(
     return sim
 
 
-def _decode(sim: Simulation, lines: Iterable[bytes]) -> list[tuple[datetime, int, str, Event]]:
+def _decode(sim: Simulation, lines: Iterable[bytes], world: World) -> list[tuple[datetime, int, str, Event]]:
     events = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             cid, event = codec.decode_event(line)
+            routable(event.identity, world.identity)  # the identify stage's DLQ
         except InputError as exc:
             sim.rejected.append((number, exc.reason))
             continue
@@ -84,6 +90,7 @@ class _Clock:
         self.world = world
         self.now: datetime | None = None
         self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
+        self.identity = SimIdentity(world, sim.states)
 
     def fire_due(self, until: datetime) -> None:
         while self.due and self.due[0][0] <= until:
@@ -97,7 +104,8 @@ class _Clock:
     def apply(self, cid: str, inp: Input, now: datetime) -> None:
         self.now = max(now, self.now) if self.now else now
         sim = self.sim
-        outcome = process(sim.states.get(cid) or CustomerState.new(cid), inp, self.now, self.world)
+        before = sim.states.get(cid)
+        outcome = process(before or CustomerState.new(cid), inp, self.now, self.world)
         if outcome.observations:  # the population's running figures, as a worker keeps them
             self.world = replace(self.world, population=self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
@@ -109,3 +117,15 @@ class _Clock:
         sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
         sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
         sim.records.extend(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions)
+        if isinstance(inp, Event):  # OneID: links, refused links and merges, as a worker makes them
+            self._identity(cid, before, outcome.state, inp)
+
+    def _identity(self, cid: str, before: CustomerState | None, after: CustomerState, event: Event) -> None:
+        assert self.now is not None  # noqa: S101 - set by apply
+        done = self.identity.after(cid, before, after, event, self.now)
+        self.sim.states.update(done.states)
+        self.sim.records.extend(done.records)
+        for who, timer_id in done.timers:
+            timer = self.sim.states[who].timers.get(timer_id)
+            if timer is not None:
+                heapq.heappush(self.due, (timer.due_at, who, timer_id))

@@ -27,3 +27,8 @@ class Topics:
 
     def actions(self, channel: str) -> str:
         return f"{self.prefix}.actions.{channel}"
+
+    @property
+    def identity(self) -> str:
+        """OneID: refused links and merges, with their reasons."""
+        return f"{self.prefix}.identity"

@@ -83,6 +83,8 @@ def test_sasl_ssl_options_carry_a_verifying_context_and_the_secret() -> None:
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_password"] == SECRET
+    assert SECRET not in repr(options), "client libraries log their configuration"
+    assert SECRET not in str(options)
 
 
 def test_ssl_uses_the_configured_ca_and_client_certificate(tmp_path: Path) -> None:

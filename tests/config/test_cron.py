@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.config.cron import CroniterSchedules, problem
+from orchestrator.core import World
+from tests.builders import PRODUCTS, FakeConditions, FakeRenderer, journey, make_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -107,3 +109,10 @@ def test_an_unknown_name_is_explained() -> None:
     assert found.startswith("'0 10 * * MONDAY' is not a schedule (")
     assert "names (MON, JAN)" in found
     assert "1#1 (first Monday), L (last day of the month)" in found
+
+
+def test_a_world_with_schedule_journeys_needs_cron() -> None:
+    scheduled = journey(trigger={"schedule": "@weekly"})
+    with pytest.raises(ValueError, match="journeys replenish have a schedule: World needs cron"):
+        World(journeys=(scheduled,), products=PRODUCTS, renderer=FakeRenderer(), conditions=FakeConditions())
+    assert make_world(scheduled).cron is not None

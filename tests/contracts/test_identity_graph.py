@@ -7,7 +7,9 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
+from orchestrator.adapters.redis_ops import Client
 from orchestrator.service.ports import IdentityGraph
+from orchestrator.service.simulate_identity import _Graph
 
 PHONE = "phone:+8613800000000"
 WECOM = "wecom_external_id:wm1"
@@ -46,11 +48,17 @@ class TestMemoryIdentityGraph(IdentityGraphContract):
         return MemoryIdentityGraph()
 
 
+class TestSimulateIdentityGraph(IdentityGraphContract):
+    @pytest.fixture
+    def graph(self) -> IdentityGraph:
+        return _Graph()
+
+
 @pytest.mark.integration
 class TestRedisIdentityGraph(IdentityGraphContract):
     @pytest.fixture
-    def graph(self, redis_client: Redis, prefix: str) -> IdentityGraph:
-        return RedisIdentityGraph(redis_client, prefix=prefix)
+    def graph(self, store_client: Client, prefix: str) -> IdentityGraph:
+        return RedisIdentityGraph(store_client, prefix=prefix)  # a single Redis, then a Redis Cluster
 
     async def test_each_identifier_is_its_own_slot(self, redis_client: Redis, prefix: str) -> None:
         await RedisIdentityGraph(redis_client, prefix=prefix).claim([(PHONE, "M1")])

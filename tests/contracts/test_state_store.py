@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from redis.asyncio import Redis
 
 from orchestrator.adapters.memory_store import MemoryStore
+from orchestrator.adapters.redis_ops import Client, is_cluster
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.core import CustomerState
 from orchestrator.service.ports import Commit, OutRecord, Settle, StateStore, TimerRef
 
 NOW_MS = int(datetime(2026, 11, 20, tzinfo=UTC).timestamp() * 1000)
 ACTION = OutRecord("xo.actions.sms", "C1", '{"action_id":"j:1:i:s:C1","text":"你好"}'.encode())
+
+
+async def _keys(client: Client, pattern: str) -> set[str]:
+    """Matching keys on every node (a cluster client asks one node unless told otherwise)."""
+    options = {"target_nodes": "primaries"} if is_cluster(client) else {}
+    return {k.decode() for k in await client.keys(pattern, **options)}
 
 
 def _state(cid: str, version: int) -> CustomerState:
@@ -80,6 +86,17 @@ class StateStoreContract:
         await store.lease_timers([ref], NOW_MS)  # a settled entry is not brought back by a lease
         assert await store.due_timers([0], NOW_MS + 120_000, 10) == []
 
+    async def test_a_lease_leaves_an_entry_set_again_since_it_was_read(self, store: StateStore) -> None:
+        """The pump leases what it handed over after the acks; the handler may have fired the
+        timer and set it again (an instance's next wait) meanwhile: that due time must stay."""
+        first = TimerRef(0, "C1", "wait:x", NOW_MS)
+        await store.commit([Commit("C1", 0, _state("C1", 1), {}, (first,))])
+        [read] = await store.due_timers([0], NOW_MS, 10)
+        again = TimerRef(0, "C1", "wait:x", NOW_MS + 6_000)
+        await store.commit([Commit("C1", 1, _state("C1", 2), {}, (again,))])
+        await store.lease_timers([read], NOW_MS + 60_000)
+        assert await store.due_timers([0], NOW_MS + 6_000, 10) == [again]
+
 
 class TestMemoryStore(StateStoreContract):
     @pytest.fixture
@@ -90,11 +107,37 @@ class TestMemoryStore(StateStoreContract):
 @pytest.mark.integration
 class TestRedisStore(StateStoreContract):
     @pytest.fixture
-    def store(self, redis_client: Redis, prefix: str) -> StateStore:
-        return RedisStore(redis_client, prefix=prefix)
+    def store(self, store_client: Client, prefix: str) -> StateStore:
+        return RedisStore(store_client, prefix=prefix)
 
-    async def test_keys_share_the_customer_hash_tag(self, redis_client: Redis, prefix: str) -> None:
-        store = RedisStore(redis_client, prefix=prefix)
+    async def test_keys_share_the_customer_hash_tag(self, store_client: Client, prefix: str) -> None:
+        store = RedisStore(store_client, prefix=prefix)
         await store.commit([Commit("C1", 0, _state("C1", 1), {"a": ACTION}, (TimerRef(3, "C1", "t", NOW_MS),))])
-        keys = sorted(k.decode() for k in await redis_client.keys(f"{prefix}:*"))
-        assert keys == [f"{prefix}:timers:{{p3}}", f"{prefix}:{{C1}}:outbox", f"{prefix}:{{C1}}:state"]
+        keys = sorted(await _keys(store_client, f"{prefix}:*"))
+        shard = store.timer_key(3, "C1")
+        assert shard in store.timer_keys(3)
+        assert keys == [shard, f"{prefix}:{{C1}}:outbox", f"{prefix}:{{C1}}:state"]
+
+    async def test_one_partitions_timers_spread_over_its_shards(self, store_client: Client, prefix: str) -> None:
+        store = RedisStore(store_client, prefix=prefix)
+        refs = [TimerRef(0, f"C{n}", "t", NOW_MS + n) for n in range(64)]
+        await store.commit([Commit(r.customer_id, 0, _state(r.customer_id, 1), {}, (r,)) for r in refs])
+        used = await _keys(store_client, f"{prefix}:timers:*")
+        assert used == set(store.timer_keys(0))  # 64 customers fill all 8 shards
+        due = await store.due_timers([0], NOW_MS + 100, 1000)
+        assert [r.customer_id for r in due] == [r.customer_id for r in refs]  # oldest first across shards
+
+    async def test_entries_of_the_single_key_layout_move_to_their_shard_when_due(
+        self, store_client: Client, prefix: str
+    ) -> None:
+        store = RedisStore(store_client, prefix=prefix)
+        legacy = store.legacy_timer_key(2)  # <prefix>:timers:{p2}, as earlier releases wrote it
+        await store_client.zadd(legacy, {"C1\x1fdue": NOW_MS - 5, "C2\x1flater": NOW_MS + 60_000})
+        [ref] = await store.due_timers([2], NOW_MS, 10)
+        assert ref == TimerRef(2, "C1", "due", NOW_MS - 5)
+        assert await store_client.zscore(store.timer_key(2, "C1"), "C1\x1fdue") == NOW_MS - 5
+        assert await store_client.zrange(legacy, 0, -1) == [b"C2\x1flater"]  # not due yet: stays for now
+        await store.lease_timers([ref], NOW_MS + 60_000)
+        assert await store.due_timers([2], NOW_MS + 1, 10) == []
+        await store.settle([Settle("C1", (), (ref,))])
+        assert [r.timer_id for r in await store.due_timers([2], NOW_MS + 120_000, 10)] == ["later"]

@@ -17,6 +17,8 @@ from tests.builders import NOW, make_event
 
 REPO = Path(__file__).resolve().parents[2]
 RELEASE_0_1_0 = REPO / "tests" / "fixtures" / "states" / "release-0.1.0.jsonl"
+FORM_1 = REPO / "tests" / "fixtures" / "states" / "form-1.jsonl"
+FIELDS_ADDED_SINCE_0_1_0 = ("forgotten_at", "identifiers", "redirect_to")  # forms 1 (erasure) and 2 (OneID)
 
 
 def _old_states() -> list[bytes]:
@@ -41,8 +43,10 @@ def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
         state = load_state(raw)
         assert state.schema_version == STATE_SCHEMA
         again = json.loads(state.model_dump_json())
-        assert {k: again[k] for k in old} == old
-        assert {k: again[k] for k in again.keys() - old.keys()} == {"schema_version": 1, "forgotten_at": None}
+        del again["schema_version"]
+        for added in FIELDS_ADDED_SINCE_0_1_0:
+            del again[added]
+        assert again == old
 
 
 def test_upgraded_states_run_through_todays_journeys(world: World) -> None:
@@ -71,7 +75,11 @@ def test_a_newer_form_is_refused_with_the_customer_named() -> None:
         (b"[1, 2]", "a JSON list, not an object"),
         (b'{"schema_version": "one", "customer_id": "C1"}', "state of C1: schema_version 'one' is not a version"),
         (b'{"schema_version": true}', "schema_version True is not a version"),
-        (b'{"schema_version": 1, "customer_id": "C1", "version": "x"}', r"state of C1: version: "),
+        (b'{"schema_version": 2, "customer_id": "C1", "version": "x"}', r"state of C1: version: "),
+        (
+            b'{"schema_version": 1, "customer_id": "C1", "version": "x"}',
+            r"state of C1: form 1 upgraded to \d+: version",
+        ),
         (b'{"customer_id": "C2", "seen": 5}', r"state of C2: form 0 upgraded to \d+: seen: "),
         (b"[" * 100_000, "not JSON"),
     ],
@@ -82,5 +90,26 @@ def test_an_unreadable_state_says_what_and_whose(raw: bytes, message: str) -> No
 
 
 def test_upgrade_applies_steps_in_order() -> None:
-    assert upgrade({"customer_id": "C1"}, 0) == {"schema_version": 1, "customer_id": "C1", "forgotten_at": None}
+    assert upgrade({"customer_id": "C1"}, 0) == {
+        "schema_version": STATE_SCHEMA,
+        "customer_id": "C1",
+        "forgotten_at": None,
+        "identifiers": [],
+        "redirect_to": None,
+    }
     assert upgrade({"schema_version": STATE_SCHEMA}, STATE_SCHEMA) == {"schema_version": STATE_SCHEMA}
+
+
+def test_form_1_states_load_with_no_identifiers_claimed_and_no_redirect() -> None:
+    lines = [line for line in FORM_1.read_bytes().splitlines() if line.strip()]
+    assert lines
+    for raw in lines:
+        old = json.loads(raw)
+        assert old["schema_version"] == 1
+        state = load_state(raw)
+        assert (state.schema_version, state.identifiers, state.redirect_to) == (STATE_SCHEMA, (), None)
+        again = json.loads(state.model_dump_json())
+        for added in ("schema_version", *FIELDS_ADDED_SINCE_0_1_0):
+            again.pop(added)
+        del old["schema_version"]
+        assert again == old

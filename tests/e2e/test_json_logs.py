@@ -86,6 +86,8 @@ def test_a_json_worker_writes_only_json_and_logs_a_step_failure_once(
 
 
 def test_json_config_renders_foreign_records_with_their_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     logging.config.dictConfig(json_config("info"))
     try:
         table = "Setting newly assigned partitions:\n┌Topic Partition Set──┐\n│ t │ {0-1} │\n└──────┘ for group x"
@@ -95,8 +97,13 @@ def test_json_config_renders_foreign_records_with_their_fields(capsys: pytest.Ca
             raise ValueError("boom")
         except ValueError:
             logging.getLogger("orchestrator.test").exception("crashed")
-    finally:
-        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    finally:  # the JSON handler writes to this test's captured stderr: put the test session's back
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [r["event"] for r in lines[:2]] == ["Setting newly assigned partitions:", "step failed"]
     assert (lines[1]["customer_id"], lines[1]["step"], lines[1]["level"]) == ("C1", "s", "warning")

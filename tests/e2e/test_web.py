@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.embedded import EmbeddedRedis
+from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from orchestrator.harness import WorkerProcess
 from orchestrator.probe import probe
 from orchestrator.service.topics import Topics
@@ -65,6 +65,12 @@ def test_web_binds_to_loopback_by_default() -> None:
     assert Settings().xo_web_host == "127.0.0.1"
 
 
+def test_probe_fails_when_nothing_answers(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert probe("127.0.0.1", port, "live") == 1
+    assert f"127.0.0.1:{port}/healthz" in capsys.readouterr().err
+
+
 def test_only_metrics_and_probes_answer_and_readiness_follows_redis(
     worker: WorkerProcess, redis: EmbeddedRedis
 ) -> None:
@@ -97,3 +103,23 @@ def test_only_metrics_and_probes_answer_and_readiness_follows_redis(
     assert _await(lambda: _ready(port)[0] == 200), worker.log_tail()
     assert probe("127.0.0.1", port, "ready") == 0
     assert worker.alive()
+
+
+def test_readiness_names_kafka_when_the_broker_is_away(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    with EmbeddedKafka() as kafka:
+        create_topics(kafka.bootstrap, Topics(prefix), 2)
+        # A stop with the broker away waits out the shutdown bound: keep it short here.
+        env = {**worker_env(kafka.bootstrap, redis_url, prefix, tmp_path, 2), "XO_SHUTDOWN_TIMEOUT_S": "3"}
+        worker = WorkerProcess(env).start()
+        try:
+            port = worker.web_port
+            assert _await(lambda: _ready(port)[0] == 200 or not worker.alive()), worker.log_tail()
+            kafka.stop()
+            assert _await(lambda: _ready(port)[0] == 503), worker.log_tail()
+            _, checks = _ready(port)
+            assert checks["kafka"]["ok"] is False, checks
+            assert checks["kafka"]["detail"], "the reason is in the body"
+            assert checks["redis"]["ok"] is True
+            assert _get(port, "/healthz")[0] == 200
+        finally:
+            worker.stop()

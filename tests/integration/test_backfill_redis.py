@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.cli import main
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,7 @@ async def test_backfill_writes_each_customer_once(
     assert stored["profile"]["orders"] == 2
     timers = stored["timers"]
     for timer_id in timers:
-        index = f"{prefix}:timers:{{p{partition_for('R3001', 4)}}}"
+        index = RedisStore(redis_client, prefix).timer_key(partition_for("R3001", 4), "R3001")
         assert await redis_client.zscore(index, f"R3001\x1f{timer_id}") is not None
     assert await redis_client.keys(f"{prefix}:{{*}}:outbox") == []  # nothing to send
 

@@ -108,7 +108,7 @@ async def test_export_then_forget_removes_the_person_everywhere(
     await env.handler.handle([bad])  # a dead letter that carries their phone
     state = load_state(await env.redis.hget(f"{env.prefix}:{{M1}}:state", "s"))
     assert state.timers  # the purchase cycle's detector timer is indexed
-    timer_index = f"{env.prefix}:timers:{{p0}}"
+    timer_index = RedisStore(env.redis, env.prefix).timer_key(0, "M1")
     assert await env.redis.zcard(timer_index) >= 1
 
     assert await _cli("export", f"phone:{PHONE}") == 0

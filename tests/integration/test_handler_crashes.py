@@ -3,7 +3,8 @@
 A crash is injected at each step of the commit order (service/handler.py); the batch is
 then redelivered to a healthy handler, as Kafka would after a restart. Whatever the
 crash point, exactly one action exists per occurrence, re-produced copies are identical,
-and nothing is left pending.
+and nothing is left pending. Every test runs on a single Redis and on a Redis Cluster of three
+masters (the ``store_client`` fixture).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
-from redis.asyncio import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
+from orchestrator.adapters.redis_ops import Client
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
 from orchestrator.harness import TopicWatcher
@@ -86,13 +87,13 @@ class Env:
 
 
 @pytest.fixture
-async def env(kafka_bootstrap: str, redis_client: Redis, prefix: str) -> AsyncIterator[Env]:
+async def env(kafka_bootstrap: str, store_client: Client, prefix: str) -> AsyncIterator[Env]:
     topics = Topics(prefix)
     ensure_topics(kafka_bootstrap, {topics.actions(CHANNEL): 1, topics.scenarios: 1, topics.dlq: 1}, {})
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     watcher = TopicWatcher(kafka_bootstrap, [topics.actions(CHANNEL)], {})
-    yield Env(topics, RedisStore(redis_client, prefix=prefix), KafkaPublisher.for_producer(producer), watcher)
+    yield Env(topics, RedisStore(store_client, prefix=prefix), KafkaPublisher.for_producer(producer), watcher)
     watcher.close()
     await producer.stop()
 

@@ -3,6 +3,7 @@ a worker consumes and produces through it, and a SASL secret never crosses the w
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -142,12 +143,17 @@ def test_worker_runs_sasl_only_inside_tls_and_never_logs_the_secret(
     assert "in the clear" not in log
 
 
-def test_tools_clients_run_sasl_only_inside_tls(sasl_wire: tuple[Relay, Relay], certs: Certificates) -> None:
+def test_tools_clients_run_sasl_only_inside_tls(
+    sasl_wire: tuple[Relay, Relay], certs: Certificates, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     outer, inner = sasl_wire
     security = KafkaSecurity("SASL_SSL", "PLAIN", "alice", SecretStr(PASSWORD), cafile=certs.ca)
     with pytest.raises(Exception):  # noqa: B017, PT011 - the broker refuses PLAIN; only the wire matters here
         ensure_topics(f"127.0.0.1:{outer.port}", {"t": 1}, {**security.client_options(), "bootstrap_timeout_ms": 3000})
     _assert_secret_only_inside_tls(outer, inner)
+    assert "SaslHandshake" in caplog.text or "sasl" in caplog.text.lower(), "the client's debug log was captured"
+    assert PASSWORD not in caplog.text
 
 
 def test_sasl_plaintext_is_seen_on_the_wire(sasl_wire: tuple[Relay, Relay]) -> None:

@@ -1,0 +1,133 @@
+"""OneID in ``simulate``: the workers' identity logic, on an in-memory graph, in one process.
+
+Each event is routed as the identify stage routes it (``identify.routable`` and
+``identify.owner_of`` over the graph as it stands), processed, then handed to the same
+``OneId.before_commit`` the handler calls: claims, refused links and merge requests. The
+merge steps a worker would send through the by-customer topic (request, retire, absorb)
+are applied at once, in the order a single partition would process them, so a dry run
+shows the merges and refused links (as ``<prefix>.identity`` records) a live run makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from orchestrator.core import CustomerState, Event, Input, World
+from orchestrator.service.handler import InRecord
+from orchestrator.service.identify import owner_of, routable
+from orchestrator.service.merging import MergeInput, decode_merge
+from orchestrator.service.oneid import OneId
+from orchestrator.service.ports import Loaded, OutRecord, TimerRef
+from orchestrator.service.report import BatchReport
+from orchestrator.service.topics import Topics
+
+T = TypeVar("T")
+MAX_HOPS = 100  # merge steps one event may cause (each retires a customer: far fewer in practice)
+
+
+@dataclass
+class _Slice:
+    loaded: Loaded
+    partition: int
+    inputs: list[tuple[InRecord, Input | MergeInput]]
+    state: CustomerState | None
+    outbox: dict[str, OutRecord] = field(default_factory=dict)
+    timers_due: list[TimerRef] = field(default_factory=list)
+    timers_done: list[TimerRef] = field(default_factory=list)
+    changed: bool = False
+
+
+@dataclass
+class After:
+    """What OneID added after one input: states to keep, records to write, timers to schedule."""
+
+    states: dict[str, CustomerState] = field(default_factory=dict)
+    records: list[bytes] = field(default_factory=list)  # identity records and actions of merges
+    timers: list[tuple[str, str]] = field(default_factory=list)  # (customer, timer id) set again by a merge
+
+
+class SimIdentity:
+    def __init__(self, world: World, states: dict[str, CustomerState]) -> None:
+        self.states = states  # the simulation's customers, read (never written) here
+        self.graph = _Graph()
+        self.topics = Topics()
+        self.oneid = OneId(world, self.graph, self.topics)
+        self.report = BatchReport()
+
+    def route(self, event: Event) -> str:
+        """The customer an event reaches: its owner in the graph, through any redirects."""
+        return self._follow(owner_of(routable(event.identity, self.oneid.world.identity), self.graph.owners), {})
+
+    def after(self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime) -> After:
+        """Links of ``event`` for ``cid`` (state ``before`` → ``after``) and every merge step they start."""
+        done = After()
+        work: list[tuple[str, CustomerState | None, CustomerState, Input | MergeInput, bytes]] = [
+            (cid, before, after, event, b"")
+        ]
+        for _ in range(MAX_HOPS):
+            if not work:
+                return done
+            who, old, new, inp, raw = work.pop(0)
+            piece = _Slice(Loaded(old), 0, [(InRecord(0, 0, who.encode(), raw, 0.0), inp)], new)
+            _sync(self.oneid.before_commit({who: piece}, now, self.report))
+            assert piece.state is not None  # noqa: S101 - before_commit keeps or replaces it
+            done.states[who] = piece.state
+            done.timers += [(who, t.timer_id) for t in piece.timers_due]
+            for record in piece.outbox.values():
+                step = decode_merge(record.value) if record.topic == self.topics.by_customer else None
+                if step is None:
+                    done.records.append(record.value)
+                    continue
+                target = self._follow(record.key, done.states)
+                current = done.states.get(target) or self._state(target)
+                start = current or CustomerState.new(target)
+                work.append((target, current, start, step, record.value))
+        raise RuntimeError(f"merges of {cid} did not settle in {MAX_HOPS} steps")
+
+    def _follow(self, cid: str, states: dict[str, CustomerState]) -> str:
+        for _ in range(MAX_HOPS):
+            state = states.get(cid) or self._state(cid)
+            if state is None or state.redirect_to is None:
+                return cid
+            cid = state.redirect_to
+        return cid
+
+    def _state(self, cid: str) -> CustomerState | None:
+        return self.states.get(cid)
+
+
+class _Graph:
+    """The identity graph as a dict (the service may not import adapters.memory_identity, which
+    behaves the same and passes the contract suite; this one is checked against it in tests)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str] = {}
+
+    async def resolve(self, keys: Sequence[str]) -> dict[str, str]:
+        return {k: self.owners[k] for k in keys if k in self.owners}
+
+    async def claim(self, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
+        return {key: self.owners.setdefault(key, cid) for key, cid in claims}
+
+    async def repoint(self, moves: Sequence[tuple[str, str, str]]) -> None:
+        for key, old, new in moves:
+            if self.owners.get(key) == old:
+                self.owners[key] = new
+
+    async def drop(self, owned: Sequence[tuple[str, str]]) -> None:
+        for key, owner in owned:
+            if self.owners.get(key) == owner:
+                del self.owners[key]
+
+
+def _sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never waits (the memory graph), without an event loop."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]  # StopIteration.value is untyped
+    coroutine.close()
+    raise RuntimeError("the in-memory identity graph waited")
