@@ -60,7 +60,9 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
 
 
 def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> bool:
-    if not journey.takes_entries(ctx.now):
+    # The window is judged at the customer's moment: the event's time (a store upload that
+    # arrives late still counts when it happened), a timer's due time; a replay agrees with a dry run.
+    if not journey.takes_entries(ctx.moment()):
         return False  # draft, paused, stopped, or outside start_at / end_at
     active = sum(1 for i in state.instances.values() if i.journey_id == journey.id)
     if active >= journey.entry.max_instances:

@@ -61,6 +61,11 @@ class Ctx:
     now: datetime
     event: Event | None
     deadline: datetime | None = None  # a deferred send being retried: the not_after it keeps
+    at: datetime | None = None  # the input's own moment: the event's time, the timer's due time
+
+    def moment(self) -> datetime:
+        """When the customer's input happened (``now`` when it is not known)."""
+        return self.at or self.now
 
 
 @dataclass(frozen=True)

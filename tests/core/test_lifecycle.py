@@ -74,3 +74,10 @@ def test_the_window_must_be_a_window() -> None:
         _journey(start_at="2026-11-21T00:00:00+08:00", end_at="2026-11-20T00:00:00+08:00")
     with pytest.raises(ValidationError, match="timezone"):
         _journey(start_at="2026-11-21T00:00:00")
+
+
+def test_the_window_is_judged_at_the_events_time_not_when_it_arrives() -> None:
+    end = datetime(2026, 11, 21, 0, 0, tzinfo=CST)
+    world = make_world(_journey(end_at=end.isoformat()))
+    late_upload = _chat(end - timedelta(hours=1))  # happened inside the window, processed after it
+    assert _sent(run(world, CustomerState.new("M1"), late_upload, now=end + timedelta(hours=2))) == ["hi"]
