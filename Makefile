@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 
 bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, profile (~7 min; BENCH_ARGS=--quick: ~1.5)
 	$(PIP) install --quiet py-spy==0.4.3 uvloop==0.23.0
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
+
+bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, identify-stage events/s with and without the graph
+	$(BIN)/python -m bench.identity_bench
 
 report: $(VENV)/.installed-dev ## how well the detectors predict purchases on the CDNOW history (bench/predictive)
 	$(PIP) install --quiet --no-deps lifetimes==0.11.3

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from orchestrator.adapters.kafka_security import KafkaSecurity
-from orchestrator.adapters.metrics import Metrics
+from orchestrator.adapters.metrics import Metrics, declared_event_types
 from orchestrator.adapters.redis_ops import Client, connect
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.config.catalog import Config, load_config
@@ -43,7 +43,7 @@ def build(settings: Settings) -> Wired:
         config=config,
         world=world,
         topics=Topics(settings.xo_topic_prefix),
-        metrics=Metrics(),
+        metrics=Metrics(event_types=declared_event_types(world)),
         clock=SystemClock(),
     )
 

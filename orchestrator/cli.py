@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--until", help="fire timers due up to this ISO time (default: the last event's time)")
     simulate.add_argument("--out", type=Path, help="write records here (default: stdout)")
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
+    _analytics_flags(simulate)
     simulate.set_defaults(run=_simulate)
     graph = sub.add_parser("graph", help="a journey's steps as a Mermaid or Graphviz diagram, or an SVG image")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
@@ -66,9 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--dump", type=Path, help="states as written by simulate --dump-profiles")
     source.add_argument("--live", action="store_true", help="read the states from REDIS_URL")
     plan.set_defaults(run=_plan)
-    schema = sub.add_parser("schema", help="write the JSON Schema of journey files")
-    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
-    schema.set_defaults(run=_schema)
+    _contract_commands(sub)
     demo = sub.add_parser("demo", help="embedded broker + Redis + worker, feed example events, print actions")
     demo.add_argument("--events", type=Path, default=Path("examples/events.jsonl"))
     demo.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for the actions")
@@ -78,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     send.set_defaults(run=_send)
     _customer_data_commands(sub)
     _operations_commands(sub)
+    _analytics_commands(sub)
     return parser
 
 
@@ -101,6 +101,46 @@ def _operations_commands(sub: Any) -> None:
     identity.add_argument("id", help="<type>:<value> (phone:13800000000, wecom_external_id:wm1) or a member id")
     identity.add_argument("--events", type=Path, help="look it up in a dry run of these events, not in REDIS_URL")
     identity.set_defaults(run=_identity)
+
+
+def _analytics_flags(simulate: Any) -> None:
+    """simulate's journey-log options."""
+    simulate.add_argument("--log", type=Path, help="write the journey-log records here (JSON lines)")
+    simulate.add_argument("--explain", metavar="ID", help="say why this customer (id or type:value) entered or not")
+
+
+def _analytics_commands(sub: Any) -> None:
+    """report: what journeys did, from the journey log."""
+    report = sub.add_parser("report", help="funnels, suppressions, failures and A/B results from the journey log")
+    report.add_argument("files", nargs="*", type=Path, help="simulate --log files (default: read Kafka)")
+    report.add_argument("--since", help="only records at or after this ISO time")
+    report.add_argument("--until", help="only records at or before this ISO time")
+    report.add_argument("--journey", help="only this journey id")
+    report.add_argument("--output", choices=["text", "json", "csv"], default="text")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML page with charts here")
+    report.add_argument("--journeys", type=Path, help="journeys folder: list funnel steps in the files' order")
+    report.set_defaults(run=_report)
+    inspect = sub.add_parser("inspect", help="one customer from Redis and the journey log: instances, timers, outbox")
+    inspect.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    inspect.add_argument("--days", type=int, default=30, help="how many days of the log topic to read")
+    inspect.add_argument("--output", choices=["text", "json"], default="text")
+    inspect.set_defaults(run=_inspect)
+
+
+def _inspect(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.inspect import InspectRequest, run_inspect
+
+    if args.days < 1:
+        print("orchestrator inspect: --days must be at least 1", file=sys.stderr)
+        return 2
+    return run_inspect(InspectRequest(args.who, args.days, args.output), settings)
+
+
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.analytics.command import ReportRequest, run_report
+
+    request = ReportRequest(args.files, args.since, args.until, args.journey, args.output, args.html, args.journeys)
+    return run_report(request, settings)
 
 
 def _customer_data_commands(sub: Any) -> None:
@@ -178,8 +218,16 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
         until=args.until,
         out=args.out,
         dump_profiles=args.dump_profiles,
+        log=args.log,
+        explain=_explainer(args.explain) if args.explain else None,
     )
     return run_simulate(request)
+
+
+def _explainer(who: str) -> Any:
+    from orchestrator.analytics.explain import explain
+
+    return lambda world, sim, lines: explain(who, world, sim, lines)
 
 
 def _graph(args: argparse.Namespace, settings: Settings) -> int:
@@ -195,8 +243,11 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schema(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.channels.contract import write_schemas
     from orchestrator.tools import write_schema
 
+    for path in write_schemas(args.out.parent):  # the channel contract (docs/channels.md)
+        print(f"wrote {path}")
     return write_schema(args.out)
 
 
@@ -267,6 +318,76 @@ def _send(args: argparse.Namespace, settings: Settings) -> int:
     count = send_file(settings, args.file)
     print(f"sent {count} record(s) to {settings.xo_topic_prefix}.events")
     return 0
+
+
+def _contract_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """schema (journey files and the channel contract) and channel (the reference channel worker)."""
+    from orchestrator.channels import SENDERS
+
+    schema = sub.add_parser("schema", help="write the JSON Schemas: journey files; actions, receipts, events beside it")
+    schema.add_argument("--out", type=Path, default=Path("schema/journey.schema.json"))
+    schema.set_defaults(run=_schema)
+    channel = sub.add_parser("channel", help="reference channel worker: deliver one channel's actions, send receipts")
+    channel.add_argument("channel", help="the channel whose topic to consume, e.g. wecom_private")
+    channel.add_argument("--sender", choices=SENDERS, required=True)
+    channel.add_argument("--url", help="webhook: the receiver's URL (secret: XO_WEBHOOK_SECRET)")
+    channel.add_argument("--timeout", type=float, default=5.0, help="webhook: seconds per request")
+    channel.add_argument("--out", type=Path, help="file: append one JSON line per send here")
+    channel.add_argument("--reply", help="console: simulate the customer replying this text to every message")
+    channel.add_argument("--rate", type=float, default=20.0, help="sends per second (token bucket)")
+    channel.add_argument("--burst", type=int, default=20, help="bucket size: sends allowed at once")
+    channel.add_argument("--max-attempts", type=int, default=5, help="attempts per action on transient failures")
+    channel.add_argument("--dedupe-days", type=float, default=7.0, help="how long an action_id is remembered")
+    channel.add_argument("--staff-quota", type=int, help="sends per staff account (to.staff_id) per local day")
+    channel.add_argument("--quota-tz", default="Asia/Shanghai", help="the time zone of the quota's day")
+    channel.add_argument("--group", help="consumer group (default: <prefix>.channel.<channel>)")
+    channel.add_argument("--port", type=int, default=6067, help="metrics at http://XO_WEB_HOST:PORT/metrics")
+    channel.set_defaults(run=_channel)
+
+
+def _channel(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.bootstrap import kafka_client_options
+    from orchestrator.channels.run import ChannelOptions, check, run_channel
+    from orchestrator.core import CHANNELS
+
+    if args.channel not in CHANNELS:
+        print(
+            f"orchestrator channel: unknown channel {args.channel!r}; one of {', '.join(sorted(CHANNELS))}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        kafka, redis_url = settings.require_servers()
+        secret = settings.xo_webhook_secret
+        options = ChannelOptions(
+            channel=args.channel,
+            sender=args.sender,
+            bootstrap=kafka,
+            redis_url=redis_url,
+            prefix=settings.xo_topic_prefix,
+            group=args.group,
+            kafka_options=tuple(kafka_client_options(settings).items()),
+            url=args.url,
+            secret=secret.get_secret_value().encode() if secret else b"",
+            timeout_s=args.timeout,
+            out=args.out,
+            reply=args.reply,
+            rate=args.rate,
+            burst=args.burst,
+            max_attempts=args.max_attempts,
+            dedupe_ttl_s=int(args.dedupe_days * 86400),
+            staff_quota=args.staff_quota,
+            quota_tz=args.quota_tz,
+            web_host=settings.xo_web_host,
+            web_port=args.port,
+            fetch_wait_ms=settings.xo_fetch_wait_ms,
+            session_timeout_s=settings.xo_session_timeout_s,
+        )
+        check(options)
+    except ValueError as exc:
+        print(f"orchestrator channel: {exc}", file=sys.stderr)
+        return 2
+    return run_channel(options)
 
 
 def _quarantine(args: argparse.Namespace, settings: Settings) -> int:

@@ -22,9 +22,9 @@ import orjson
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.bootstrap import kafka_client_options, load_world
+from orchestrator.channels.loop import describe_receipt, dry_run_with_receipts, start_channel_workers
 from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
 from orchestrator.harness import Received, TopicWatcher, WorkerProcess, produce
-from orchestrator.service.simulate import simulate
 from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
 
@@ -78,7 +78,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
     topics = Topics(settings.xo_topic_prefix)
     now = datetime.now(tz=UTC)
     lines = shift_times([ln for ln in events_path.read_bytes().splitlines() if ln.strip()], now - timedelta(minutes=1))
-    expected = simulate(world, lines, until=now)
+    expected = dry_run_with_receipts(world, lines, until=now)  # with the receipts the channel workers send
     expected_ids = {a.action_id for a in expected.actions}
     options = kafka_client_options(settings)
     with ExitStack() as stack:
@@ -90,20 +90,27 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
             f" · Redis {masked_url(redis_url)}{'' if configured else ' (embedded)'} · contact policy off"
         )
         channels = sorted({a.channel for a in expected.actions} | {"wecom_private"})
-        outputs = [topics.dlq, topics.scenarios, *(topics.actions(c) for c in channels)]
-        partitions = {topics.events: settings.xo_partitions, topics.by_customer: settings.xo_partitions}
+        outputs = [
+            topics.dlq,
+            topics.scenarios,
+            topics.journey_log,
+            *(topics.actions(c) for c in channels),
+            topics.by_customer,
+        ]
+        partitions = dict.fromkeys((topics.events, topics.by_customer), settings.xo_partitions)
         ensure_topics(bootstrap, {**partitions, **dict.fromkeys(outputs, settings.xo_partitions)}, options)
-        worker = WorkerProcess(
-            {
-                "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                "REDIS_URL": redis_url,
-                "XO_GROUP_ID": f"xo-demo-{int(now.timestamp())}",
-                "XO_SESSION_TIMEOUT_S": "6",
-                "XO_FETCH_WAIT_MS": "10",
-                "XO_CONTACT_POLICY": "off",
-            }
-        ).start()
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "REDIS_URL": redis_url,
+            "XO_GROUP_ID": f"xo-demo-{int(now.timestamp())}",
+            "XO_SESSION_TIMEOUT_S": "6",
+            "XO_FETCH_WAIT_MS": "10",
+            "XO_CONTACT_POLICY": "off",
+        }
+        worker = WorkerProcess(env).start()
         stack.callback(worker.stop)
+        # Reference channel workers deliver the actions (console) and send receipts back.
+        start_channel_workers(stack, env, channels, f"xo-demo-{int(now.timestamp())}", options)
         print(
             f"worker pid {worker.proc.pid if worker.proc else '?'} · metrics http://127.0.0.1:{worker.web_port}/metrics"
             f" · log {worker.log_path}"
@@ -115,25 +122,50 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
         ok = watcher.wait_for(
             lambda got: (
                 expected_ids <= {str(r.value.get("action_id")) for r in got}
+                and expected_ids <= _receipted(got)
                 and len([r for r in got if r.topic == topics.dlq]) >= len(expected.rejected)
             ),
             timeout,
             on_record=_print_record,
             alive=worker.alive,
         )
+        _keep_log(watcher, topics, settings.xo_data_dir / "demo-journey-log.jsonl")
         return _summary(_Run(ok, expected_ids, watcher, topics, worker, started))
+
+
+def _receipted(got: list[Received]) -> set[str]:
+    return {
+        str(data.get("action_id"))
+        for r in got
+        if isinstance(data := r.value.get("data"), dict) and describe_receipt(r.value)
+    }
 
 
 def _print_record(record: Received) -> None:
     value = record.value
-    if record.topic.rsplit(".", 2)[-2] == "actions":
+    if not record.topic.endswith((".dlq", ".scenarios")) and ".actions." not in record.topic:
+        line = describe_receipt(value)  # receipts as the engine receives them, not the other inputs
+        if line:
+            print(line)
+    elif record.topic.rsplit(".", 2)[-2] == "actions":
         content = value.get("content")
         text = content.get("text") if isinstance(content, dict) else content
         print(f"  → {value.get('channel'):<14} {value.get('customer_id'):<8} {text}")
+    elif record.topic.endswith(".journey-log"):
+        return  # kept for the report (see _keep_log), not printed
     elif record.topic.endswith(".dlq"):
         print(f"  ✗ DLQ  {value.get('reason')}  ({value.get('source')})")
     else:
         print(f"  ◆ {value.get('scenario')}  {value.get('customer_id')}  {value.get('occurrence')}")
+
+
+def _keep_log(watcher: TopicWatcher, topics: Topics, path: Path) -> None:
+    """The journey log of the run, for ``orchestrator report`` after the embedded servers are gone."""
+    records = watcher.of(topics.journey_log)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(r.value) + b"\n" for r in records))
+    print(f"\njourney log: {len(records)} record(s) kept in {path}")
+    print(f"  orchestrator report {path} --html journey-report.html   # funnels and A/B results of this run")
 
 
 def _scrape(port: int) -> str:
@@ -166,6 +198,8 @@ def _summary(run: _Run) -> int:
         f" expected by dry run: {len(expected)}; missing: {len(expected - got)}; unexpected: {len(got - expected)}"
     )
     print(f"  scenario hits: {len(watcher.of(topics.scenarios))} · dead letters: {len(watcher.of(topics.dlq))}")
+    receipts = Counter(str(r.value.get("type")) for r in watcher.of(topics.by_customer) if describe_receipt(r.value))
+    print(f"  receipts: {sum(receipts.values())} ({', '.join(f'{t} × {n}' for t, n in sorted(receipts.items()))})")
     for line in metrics.splitlines():
         if line.startswith(
             (

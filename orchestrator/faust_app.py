@@ -46,6 +46,7 @@ from orchestrator.service.timers import pump_once
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 FETCH_WAIT_MS = {"value": 50}
+STREAM_HEALTH_S = 5.0  # how often consumer lag is read
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -185,6 +186,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         now = wired.clock.now().timestamp()
         for ref in fired:
             wired.metrics.timer_lateness.observe(max(0.0, now - ref.due_ms / 1000))
+        wired.metrics.timers_due.set(len(fired))
         return len(fired)
 
     # A task loop rather than app.timer: a round never overlaps the previous one (app.timer
@@ -192,6 +194,10 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def timer_pump() -> None:
         await timers.run(pump_round, s.xo_timer_interval_s, backlog)
+
+    @app.timer(interval=STREAM_HEALTH_S)  # type: ignore[untyped-decorator]  # faust ships no types here
+    async def stream_health() -> None:
+        await _consumer_lag(app, wired)
 
     @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
     async def declare_outputs() -> None:
@@ -288,6 +294,22 @@ async def _log_assignment(sender: Any, /, *args: Any, signal: Any, **_: Any) -> 
     log.info("partitions assigned: %s", listed or "none", extra={"kind": "assignment", "partitions": owned})
 
 
+async def _consumer_lag(app: faust.App, wired: Wired) -> None:
+    """Records not yet read per owned input partition (on Tansu high water counts batches: read it as a trend)."""
+    inputs = {wired.topics.events, wired.topics.by_customer}
+    for tp in app.consumer.assignment():
+        if tp.topic not in inputs:
+            continue
+        try:
+            position = await app.consumer.position(tp)
+            highwater = app.consumer.highwater(tp)
+        except Exception:  # a partition revoked meanwhile: the next round sees the new assignment
+            log.debug("no lag for %s[%d]", tp.topic, tp.partition, exc_info=True)
+            continue
+        if position is not None and highwater is not None:
+            wired.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
+
+
 def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
     received = wired.clock.monotonic()
     return [InRecord(e.message.partition, e.message.offset, e.message.key, e.message.value, received) for e in batch]
@@ -296,7 +318,7 @@ def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
 def _output_topics(wired: Wired) -> list[str]:
     channels = sorted({c for j in wired.world.journeys for c in j.channels()})
     t = wired.topics
-    return [t.scenarios, t.dlq, t.identity, *(t.actions(c) for c in channels)]
+    return [t.scenarios, t.dlq, t.identity, t.journey_log, *(t.actions(c) for c in channels)]
 
 
 def _credentials(wired: Wired) -> Any:

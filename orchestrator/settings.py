@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     xo_log_format: Literal["text", "json"] = "text"
     # "off" ignores journeys/policy.yaml (quiet hours, caps): for demos and tests that run at any hour.
     xo_contact_policy: Literal["on", "off"] = "on"
+    # The channel worker's webhook sender signs every request with it (HMAC-SHA256).
+    xo_webhook_secret: SecretStr | None = None
 
     @model_validator(mode="after")
     def _security_is_consistent(self) -> Settings:

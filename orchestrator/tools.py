@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ from orchestrator.config.yaml_loader import load_yaml
 from orchestrator.core import CustomerState, JourneySpec, World
 from orchestrator.core.migrations import load_state
 from orchestrator.errors import ConfigError
-from orchestrator.service.simulate import simulate
+from orchestrator.service.simulate import Simulation, simulate
 from orchestrator.settings import Settings
 
 SCHEMA_HEADER = "# yaml-language-server: $schema="
@@ -59,6 +59,8 @@ class SimulateRequest:
     until: str | None
     out: Path | None
     dump_profiles: Path | None
+    log: Path | None = None  # the journey-log records, one JSON line each
+    explain: Callable[[World, Simulation, list[bytes]], str] | None = None  # written instead of the records
 
 
 def run_simulate(request: SimulateRequest) -> int:
@@ -77,8 +79,12 @@ def run_simulate(request: SimulateRequest) -> int:
     body = b"".join(r + b"\n" for r in sim.records)
     if request.out:
         request.out.write_bytes(body)
-    else:
+    elif request.explain is None:
         sys.stdout.buffer.write(body)
+    if request.explain is not None:
+        sys.stdout.write(request.explain(world, sim, lines))
+    if request.log:
+        request.log.write_bytes(b"".join(r + b"\n" for r in sim.log))
     if request.dump_profiles:
         request.dump_profiles.write_bytes(b"".join(s + b"\n" for s in sim.dump_states()))
     for number, reason in sim.rejected:

@@ -24,8 +24,11 @@ NOW = datetime.now(tz=UTC).replace(microsecond=0)
 
 
 class FixedClock:
+    def __init__(self) -> None:
+        self.at = NOW
+
     def now(self) -> datetime:
-        return NOW
+        return self.at
 
     def monotonic(self) -> float:
         return time.monotonic()
@@ -52,9 +55,10 @@ class Bus:
         self.queue: list[OutRecord] = []
         self.out: list[OutRecord] = []
         self.offset = 0
+        self.clock = FixedClock()
 
     def handler(self) -> Handler:
-        return Handler(self.world, self.store, self, FixedClock(), self.topics).use_identity_graph(self.graph)
+        return Handler(self.world, self.store, self, self.clock, self.topics).use_identity_graph(self.graph)
 
     async def publish(self, records: Sequence[OutRecord]) -> None:
         for record in records:

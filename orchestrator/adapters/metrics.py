@@ -1,23 +1,82 @@
 """Every Prometheus metric of the engine, defined here and nowhere else (prefix ``xo_``).
 
-No customer or instance labels: journey, version, step, channel, type and reason only.
+No customer or instance labels: journey, version, step, variant, channel, type and reason
+only, and none whose values upstream data can multiply: an event type the configuration
+does not declare is counted as ``other``. The registry also carries the standard process,
+platform (python_info) and garbage-collector collectors.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from collections.abc import Iterable
 
+from prometheus_client import (
+    GC_COLLECTOR,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from orchestrator.core import World
+from orchestrator.core.journey_spec import EventTrigger, WaitForStep
 from orchestrator.service.report import BatchReport
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+OTHER = "other"
+# Event types the core itself reads (profile folds, detectors, receipts, task reports).
+CORE_EVENT_TYPES = frozenset(
+    {
+        "chat.message",
+        "consent.changed",
+        "customer.registered",
+        "lifecycle.changed",
+        "order.paid",
+        "order.refunded",
+        "profile.updated",
+        "service.completed",
+        "survey.answered",
+        "value_tier.changed",
+        "message.delivered",
+        "message.clicked",
+        "message.replied",
+        "task.completed",
+        "task.skipped",
+    }
+)
+
+
+def declared_event_types(world: World) -> frozenset[str]:
+    """The event types the configuration names: triggers, goals, exits, awaited events, plus the core's own."""
+    named: set[str] = set(CORE_EVENT_TYPES)
+    for journey in world.journeys:
+        if isinstance(journey.trigger, EventTrigger):
+            named.add(journey.trigger.event)
+        if journey.goal is not None:
+            named.add(journey.goal.event)
+        named.update(journey.exit_on)
+        named.update(s.wait_for.event for s in journey.steps if isinstance(s, WaitForStep))
+    return frozenset(named)
+
 
 TIMER_LATENESS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 3600.0)
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, event_types: Iterable[str] | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
+        self.event_types = frozenset(event_types) if event_types is not None else CORE_EVENT_TYPES
+        if registry is None:  # a registry of its own gets the standard collectors (the default one has them)
+            ProcessCollector(registry=r)
+            PlatformCollector(registry=r)
+            if GC_COLLECTOR is not None:
+                GCCollector(registry=r)
+        self._stream_health(r)
         self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
         self.rejected = Counter(
             "xo_events_rejected", "Records sent to the DLQ, by reason and stage.", ["reason", "stage"], registry=r
@@ -77,9 +136,32 @@ class Metrics:
             registry=r,
         )
 
+    def _stream_health(self, r: CollectorRegistry) -> None:
+        self.steps = Counter(
+            "xo_journey_steps",
+            "Journey steps reached, by journey, version, step and variant (none before a split).",
+            ["journey", "version", "step", "variant"],
+            registry=r,
+        )
+        self.log_records = Counter(
+            "xo_journey_log_records", "Journey-log records written, by kind.", ["kind"], registry=r
+        )
+        self.consumer_lag = Gauge(
+            "xo_consumer_lag",
+            "Records not yet read, per input topic partition this worker owns (high water - position).",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.timers_due = Gauge(
+            "xo_timer_pump_due",
+            "Due timers the last pump handed to the stream (at the batch limit: a backlog).",
+            registry=r,
+        )
+
     def observe(self, report: BatchReport, stage: str) -> None:
         for kind, count in report.events.items():
-            self.events.labels(kind).inc(count)
+            self.events.labels(kind if kind in self.event_types else OTHER).inc(count)
+        self._observe_journeys(report)
         for reason, count in report.rejected.items():
             self.rejected.labels(reason, stage).inc(count)
         self.duplicates.inc(report.duplicates)
@@ -108,6 +190,43 @@ class Metrics:
             self.identity.labels(what).inc(count)
         for (kind, reason), count in report.identity_refused.items():
             self.identity_refused.labels(kind, reason).inc(count)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def _observe_journeys(self, report: BatchReport) -> None:
+        for (journey, version, step, variant), count in report.steps.items():
+            self.steps.labels(journey, str(version), step, variant).inc(count)
+        for kind, count in report.log_records.items():
+            self.log_records.labels(kind).inc(count)
+
+
+SEND_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ChannelMetrics:
+    """A channel worker's metrics (``xo_channel_``), on its own /metrics; labels: channel, reason."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.sent = Counter("xo_channel_sent", "Actions the provider accepted.", ["channel"], registry=r)
+        self.deduplicated = Counter(
+            "xo_channel_deduplicated", "Copies of actions already handled (not sent again).", ["channel"], registry=r
+        )
+        self.expired = Counter("xo_channel_expired", "Actions not sent: not_after had passed.", ["channel"], registry=r)
+        self.failed = Counter(
+            "xo_channel_failed", "Actions that failed for good, by reason.", ["channel", "reason"], registry=r
+        )
+        self.retries = Counter(
+            "xo_channel_retries", "Send attempts retried after a transient failure.", ["channel"], registry=r
+        )
+        self.receipts = Counter(
+            "xo_channel_receipts", "Receipts produced to the events topic, by type.", ["channel", "type"], registry=r
+        )
+        self.latency = Histogram(
+            "xo_channel_send_seconds", "One provider call, accepted.", ["channel"], buckets=SEND_BUCKETS, registry=r
+        )
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,6 +13,7 @@ from orchestrator.core.journey_spec import (
     ExitStep,
     GotoStep,
     JourneySpec,
+    SendStep,
     SplitStep,
     TaskStep,
     WaitForStep,
@@ -72,7 +73,13 @@ def _task(step: TaskStep, following: str | None) -> list[Target]:
     ]
 
 
+def _send(step: SendStep, following: str | None) -> list[Target]:
+    failed: list[Target] = [(step.send.on_failed, ("send", "on_failed"), "failed")] if step.send.on_failed else []
+    return [(following, ("next",), ""), *failed]
+
+
 _KIND_TARGETS: dict[type, Callable[[Any, str | None], list[Target]]] = {
+    SendStep: _send,
     BranchStep: _branch,
     SplitStep: _split,
     GotoStep: _goto,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.population import Observation
 from orchestrator.core.state import CustomerState, Timer
 
@@ -21,9 +22,15 @@ class JourneyRef(_Value):
     variant: str | None = None
 
 
+# The version of the action and receipt records (schema/*.schema.json). A field added with a
+# default keeps the version; renaming, removing or changing the meaning of one bumps it.
+SCHEMA_VERSION: Literal[1] = 1
+
+
 class Action(_Value):
     """An outbound message for a channel worker; ``action_id`` is its idempotency key."""
 
+    schema_version: Literal[1] = SCHEMA_VERSION
     action_id: str
     channel: str
     customer_id: str
@@ -100,5 +107,6 @@ class Outcome(_Value):
     conversions: tuple[Conversion, ...] = ()
     journey_events: tuple[tuple[str, str, int], ...] = ()  # (what, journey id, version)
     observations: tuple[Observation, ...] = ()  # for World.population (see core.population)
+    log: tuple[LogRecord, ...] = ()  # the journey log (see core.journey_log)
     limited: tuple[str, ...] = ()  # per-customer limits that refused something (see core.limits)
     duplicate: bool = False

@@ -124,7 +124,22 @@ class ConsentChanged(_Data):
     granted: bool
 
 
+class ContactAdded(_Data):
+    """A staff member (导购) added the customer as a WeCom contact: they own it from now on."""
+
+    staff_id: str = Field(min_length=1, max_length=200)
+
+
+class StaffHandover(_Data):
+    """离职继承 / reassignment: the customer's contact passes to another staff member."""
+
+    to_staff: str = Field(min_length=1, max_length=200)
+    from_staff: str | None = Field(default=None, max_length=200)
+
+
 DATA_MODELS: dict[str, type[_Data]] = {
+    "contact.added": ContactAdded,
+    "staff.handover": StaffHandover,
     "order.paid": OrderPaid,
     "order.refunded": OrderRefunded,
     "customer.registered": CustomerRegistered,

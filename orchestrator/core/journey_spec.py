@@ -50,6 +50,10 @@ class SendSpec(_Spec):
     coupon: dict[str, str] | None = Field(default=None, examples=[{"pool": "REPLENISH_20"}])
     points: int | None = Field(default=None, ge=1, description="reward points granted with the message")
     fallback: Fallback | None = Field(default=None, description="used when consent or the recipient is missing")
+    on_failed: StepId | None = Field(
+        default=None,
+        description="the channel reported message.failed for this send while the instance waits: go to this step",
+    )
 
 
 class WaitUntilSpec(_Spec):

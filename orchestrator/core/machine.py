@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
+from orchestrator.core import journal
 from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
-from orchestrator.core.journey_spec import JourneySpec, TaskStep, WaitForStep
-from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, variables, wait_timer_id
+from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SendStep, TaskStep, WaitForStep
+from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, log_failure, variables, wait_timer_id
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
 from orchestrator.core.steps import EXECUTORS, Run, deadline_of
 from orchestrator.errors import StepError
@@ -27,7 +28,9 @@ def instance_id(journey: JourneySpec, occurrence: str) -> str:
 def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ctx: Ctx, fx: Effects) -> CustomerState:
     """Start an instance for ``occurrence`` unless the entry rules say no."""
     scenario = occurrence.scenario
-    if not _may_enter(state, journey, ctx):
+    refusal = _may_enter(state, journey, ctx)
+    if refusal is not None:
+        journal.refused(fx, ctx, state.customer_id, journey, refusal)
         return state
     condition = journey.entry.when
     site = StepFailure(
@@ -39,6 +42,8 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
         reason="",
     )
     if condition and not holds(condition, variables(state, None, ctx, fx, scenario), ctx, fx, site):
+        if not isinstance(journey.trigger, ScheduleTrigger):  # a schedule asks everyone: no is not news
+            journal.refused(fx, ctx, state.customer_id, journey, ("entry.when", condition))
         return state
     iid = instance_id(journey, occurrence.key)
     if iid in state.instances:
@@ -55,25 +60,43 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
         trigger_event=ctx.event.model_dump(mode="json") if ctx.event else {},
     )
     fx.journey_events.append(("entered", journey.id, journey.version))
+    journal.of_instance(fx, ctx, state.customer_id, instance, "entered")
     state = state.model_copy(update={"last_entered": {**state.last_entered, journey.id: ctx.now}})
     return run(state, instance, journey.steps[0].id, ctx, fx)
 
 
-def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> bool:
-    # The window is judged at the customer's moment: the event's time (a store upload that
-    # arrives late still counts when it happened), a timer's due time; a replay agrees with a dry run.
-    if not journey.takes_entries(ctx.moment()):
-        return False  # draft, paused, stopped, or outside start_at / end_at
+def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> tuple[str, str] | None:
+    """None when the entry rules allow a new instance, else (the rule, how it refused)."""
+    closed = _closed(journey, ctx)
+    if closed is not None:
+        return closed
     active = sum(1 for i in state.instances.values() if i.journey_id == journey.id)
     if active >= journey.entry.max_instances:
-        return False
+        return "entry.max_instances", f"{active} running, at most {journey.entry.max_instances}"
     last = state.entered(journey.id)
     reentry = journey.entry.reentry
     if last is None or reentry == "always":
-        return True
+        return None
     if reentry == "never":
-        return False
-    return ctx.now - last >= reentry.cooldown
+        return "entry.reentry", f"never: entered at {last.isoformat()}"
+    if ctx.now - last >= reentry.cooldown:
+        return None
+    again = last + reentry.cooldown
+    return "entry.reentry", f"cooldown: entered at {last.isoformat()}, again from {again.isoformat()}"
+
+
+def _closed(journey: JourneySpec, ctx: Ctx) -> tuple[str, str] | None:
+    """Why the journey takes no entries now (its status, its window), or None.
+
+    The window is judged at the customer's moment: the event's time (a store upload that
+    arrives late still counts when it happened), a timer's due time; a replay agrees with a dry run.
+    """
+    if journey.takes_entries(ctx.moment()):
+        return None
+    if journey.status != "live":
+        return "status", journey.status
+    start, end_ = (t.isoformat() if t else "…" for t in (journey.start_at, journey.end_at))
+    return "window", f"entries from {start} to {end_}"
 
 
 def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx, fx: Effects) -> CustomerState:
@@ -84,8 +107,9 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
             return end(state, instance, "completed", ctx, fx)
         step = journey.step(step_id)
         retried = instance.deferred and instance.step == step.id
-        # a retried send is the same visit, and keeps its first deadline
+        fresh = not retried  # a retried send is the same visit, and keeps its first deadline
         instance = instance.model_copy(update={"deferred": False}) if retried else instance.visit(step.id)
+        since = journal.mark(fx)
         try:
             if step.when and not ctx.world.conditions.evaluate(step.when, variables(state, instance, ctx, fx)):
                 step_id = journey.following(step.id)
@@ -93,7 +117,9 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
             kept = ctx.deadline if retried else None
             state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx, kept), step)
         except StepError as exc:
+            journal.after_step(fx, ctx, state.customer_id, (instance, step.id, fresh), since)
             return _fail(state, (instance, step.id), str(exc), ctx, fx)
+        journal.after_step(fx, ctx, state.customer_id, (instance, step.id, fresh), since)
         if isinstance(flow, Park):
             return _put(state, instance)
         if isinstance(flow, End):
@@ -138,6 +164,7 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
             and (goal.when is None or _evaluate(state, instance, goal.when, ctx, fx))
         ):
             fx.conversions.append(_conversion(state, instance, event))
+            journal.goal(fx, ctx, fx.conversions[-1])
             state = end(state, instance, "goal", ctx, fx)
         elif event.type in journey.exit_on:
             state = end(state, instance, "exited", ctx, fx)
@@ -156,6 +183,7 @@ def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Cu
             continue  # the window closed
         if event.type == goal.event and (goal.when is None or _goal_holds(state, goal.when, item, ctx, fx)):
             fx.conversions.append(_conversion(state, item, event))
+            journal.goal(fx, ctx, fx.conversions[-1])
             continue
         kept.append(item)
     return state.model_copy(update={"attribution": tuple(kept)}) if len(kept) != len(state.attribution) else state
@@ -185,9 +213,23 @@ def _conversion(state: CustomerState, source: Instance | Attribution, event: Eve
     )
 
 
+def _failed_send(instance: Instance, journey: JourneySpec, event: Event) -> str | None:
+    """The ``on_failed`` step of this instance's send that a ``message.failed`` receipt names."""
+    action = event.data.get("action_id")
+    own = f"{instance.journey_id}:{instance.version}:{instance.id}:"
+    if event.type != "message.failed" or not isinstance(action, str) or not action.startswith(own):
+        return None
+    step_id = action.removeprefix(own).split(":", 1)[0].split("#", 1)[0]  # step ids hold no ':' or '#'
+    step = next((s for s in journey.steps if s.id == step_id), None)
+    return step.send.on_failed if isinstance(step, SendStep) else None
+
+
 def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx: Ctx, fx: Effects) -> CustomerState:
     event = ctx.event
     assert event is not None  # noqa: S101 - called for events only
+    failed = _failed_send(instance, journey, event)
+    if failed is not None:  # the channel gave up on one of this instance's sends: its on_failed path runs
+        return _move_on(state, instance, failed, ctx, fx)
     step = journey.step(str(instance.step))
     target: str | None
     if isinstance(step, WaitForStep):
@@ -206,6 +248,10 @@ def _awaited(state: CustomerState, instance: Instance, journey: JourneySpec, ctx
             return state
     else:
         return state
+    return _move_on(state, instance, target, ctx, fx)
+
+
+def _move_on(state: CustomerState, instance: Instance, target: str | None, ctx: Ctx, fx: Effects) -> CustomerState:
     state = fx.cancel_timer(state, wait_timer_id(instance))
     return run(state, instance.model_copy(update={"task": None}), target, ctx, fx)
 
@@ -239,6 +285,7 @@ def migrate(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
 
 def end(state: CustomerState, instance: Instance, how: str, ctx: Ctx, fx: Effects) -> CustomerState:
     fx.journey_events.append((how, instance.journey_id, instance.version))
+    journal.of_instance(fx, ctx, state.customer_id, instance, "exited", reason=how)
     journey = ctx.world.by_version.get((instance.journey_id, instance.version))
     if journey is not None and journey.goal is not None and how in ATTRIBUTED:
         until = instance.entered_at + journey.goal.within
@@ -257,16 +304,16 @@ def end(state: CustomerState, instance: Instance, how: str, ctx: Ctx, fx: Effect
 
 def _fail(state: CustomerState, at: tuple[Instance, str], reason: str, ctx: Ctx, fx: Effects) -> CustomerState:
     instance, step = at
-    fx.failures.append(
-        StepFailure(
-            customer_id=state.customer_id,
-            journey_id=instance.journey_id,
-            version=instance.version,
-            step=step,
-            instance_id=instance.id,
-            reason=reason,
-        )
+    failure = StepFailure(
+        customer_id=state.customer_id,
+        journey_id=instance.journey_id,
+        version=instance.version,
+        step=step,
+        instance_id=instance.id,
+        reason=reason,
     )
+    fx.failures.append(failure)
+    log_failure(fx, ctx, failure, instance.variant)
     return end(state, instance, "failed", ctx, fx)
 
 

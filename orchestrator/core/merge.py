@@ -5,7 +5,8 @@ The survivor holds both histories afterwards:
 * profile facts combined in event-time order: orders, purchases and services (each once, by
   order id / time), survey scores (counts and means combined, the later answer last), tags,
   points (summed), identifiers and attributes (the survivor's win, the retired one's fill gaps),
-  consent (the later decision per channel wins; without a time, the survivor's);
+  consent (the later decision per channel wins, by ``consent_at``; without a time, the
+  survivor's);
 * both customers' journey instances continue; where both run the same journey, the earlier
   entry stays and the other ends with reason ``merged``;
 * timers (re-homed: set again on the survivor, so the shell indexes them on its partition),
@@ -89,7 +90,7 @@ def merge_profiles(mine: Profile, theirs: Profile) -> Profile:
             "identity": {**theirs.identity, **mine.identity},
             "attributes": {**theirs.attributes, **mine.attributes},
             "tags": tuple(dict.fromkeys((*mine.tags, *theirs.tags))),
-            "consent": {**theirs.consent, **mine.consent},
+            **_consent(mine, theirs),
             "points": mine.points + theirs.points,
             "orders": mine.orders + len(paid_extra),
             "spent": mine.spent + sum(o.amount for o in paid_extra),
@@ -104,6 +105,18 @@ def merge_profiles(mine: Profile, theirs: Profile) -> Profile:
             "last_hits": _latest(mine.last_hits, theirs.last_hits),
         }
     )
+
+
+def _consent(mine: Profile, theirs: Profile) -> dict[str, object]:
+    """Per channel, the later decision wins (one without a time counts as the earliest; a tie: mine)."""
+    consent, consent_at = dict(mine.consent), dict(mine.consent_at)
+    for channel, granted in theirs.consent.items():
+        their_at, my_at = theirs.consent_at.get(channel), mine.consent_at.get(channel)
+        if channel not in mine.consent or (their_at is not None and (my_at is None or their_at > my_at)):
+            consent[channel] = granted
+            if their_at is not None:
+                consent_at[channel] = their_at
+    return {"consent": consent, "consent_at": consent_at}
 
 
 class _Dated(Protocol):

@@ -51,15 +51,25 @@ def _v0_to_v1(doc: Doc) -> Doc:
 
 
 def _v1_to_v2_oneid(doc: Doc) -> Doc:
-    """OneID: form 2 adds ``identifiers`` (claimed graph keys) and ``redirect_to`` (a merge's fence).
+    """OneID: form 2 adds ``identifiers`` (claimed graph keys), ``redirect_to`` (a merge's fence)
+    and ``profile.consent_at`` (when each channel's consent was decided, for merges).
 
     A form-1 state claimed nothing in the graph and was never merged: its next event claims
-    its identifiers.
+    its identifiers. Its consent decisions have no time: a merge treats them as the earliest.
     """
     return {**doc, "schema_version": 2, "identifiers": [], "redirect_to": None}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid}
+def _v2_to_v3_owner(doc: Doc) -> Doc:
+    """Form 3 adds ``profile.owner``: the staff account that owns the WeCom contact (none known yet)."""
+    profile = doc.get("profile")
+    upgraded = {**doc, "schema_version": 3}
+    if isinstance(profile, dict):
+        upgraded["profile"] = {**profile, "owner": None}
+    return upgraded
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid, 2: _v2_to_v3_owner}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.core import limits, machine, triggers
+from orchestrator.core import limits, machine, staff, triggers
 from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
 from orchestrator.core.ports import World
@@ -54,6 +54,7 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
         journey_events=tuple(fx.journey_events),
         conversions=tuple(fx.conversions),
         observations=observations(before, state.profile) if changed else (),
+        log=tuple(fx.log),
     )
 
 
@@ -63,6 +64,7 @@ def _on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Cust
     state = state.model_copy(update={"profile": profile, "seen": state.remember(event.id)})
     state, hits = detect.on_event(state, before, event, ctx, fx)
     state = machine.on_event(state, event, ctx, fx)
+    state = staff.hand_over(state, event, ctx, fx)
     for hit in hits:
         state = _emit(state, hit, ctx, fx)
     state = triggers.on_event(state, event, ctx, fx)

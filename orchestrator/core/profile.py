@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from orchestrator.core import staff
 from orchestrator.core.event_data import (
     ConsentChanged,
     CustomerRegistered,
@@ -151,7 +152,14 @@ def _service(profile: Profile, event: Event, _: ProductCatalog, __: ScenarioSett
 
 def _consent(profile: Profile, event: Event, _: ProductCatalog, __: ScenarioSettings) -> Profile:
     data = ConsentChanged.model_validate(event.data)
-    return profile.model_copy(update={"consent": {**profile.consent, data.channel: data.granted}})
+    decided = profile.consent_at.get(data.channel)
+    if decided is not None and event.time < decided:
+        return profile  # an older decision that arrived late: the later one stands
+    consent, consent_at = (
+        {**profile.consent, data.channel: data.granted},
+        {**profile.consent_at, data.channel: event.time},
+    )
+    return profile.model_copy(update={"consent": consent, "consent_at": consent_at})
 
 
 def _survey(profile: Profile, event: Event, _: ProductCatalog, settings: ScenarioSettings) -> Profile:
@@ -206,4 +214,6 @@ _FOLDS: dict[str, Fold] = {
     "order.refunded": _order_refunded,
     "consent.changed": _consent,
     "survey.answered": _survey,
+    "contact.added": staff.contact_added,
+    "staff.handover": staff.handed_over,
 }

@@ -9,6 +9,7 @@ from typing import Any
 
 from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
+from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.ports import World
 from orchestrator.core.recommend import recommend
 from orchestrator.core.state import CustomerState, Instance, Profile, Timer
@@ -29,6 +30,7 @@ class Effects:
     suppressed: list[Suppressed] = field(default_factory=list)
     journey_events: list[tuple[str, str, int]] = field(default_factory=list)
     conversions: list[Conversion] = field(default_factory=list)
+    log: list[LogRecord] = field(default_factory=list)
     _profile: tuple[Profile, dict[str, Any]] | None = None
 
     def set_timer(self, state: CustomerState, timer: Timer) -> CustomerState:
@@ -126,8 +128,27 @@ def holds(condition: str, scope: dict[str, Any], ctx: Ctx, fx: Effects, site: St
     try:
         return ctx.world.conditions.evaluate(condition, scope)
     except StepError as exc:
-        fx.failures.append(site.model_copy(update={"reason": str(exc)}))
+        failure = site.model_copy(update={"reason": str(exc)})
+        fx.failures.append(failure)
+        log_failure(fx, ctx, failure)
         return False
+
+
+def log_failure(fx: Effects, ctx: Ctx, failure: StepFailure, variant: str | None = None) -> None:
+    """The journey-log record of a step failure (a condition that raised counts as one too)."""
+    fx.log.append(
+        LogRecord(
+            at=ctx.now,
+            customer_id=failure.customer_id,
+            journey=failure.journey_id,
+            version=failure.version,
+            kind="failed",
+            instance=None if failure.instance_id == "-" else failure.instance_id,
+            variant=variant,
+            step=failure.step,
+            reason=failure.reason,
+        )
+    )
 
 
 def wait_timer_id(instance: Instance) -> str:

@@ -15,7 +15,7 @@ ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house win
 SERVICE_WINDOW = 20
 # The stored form's version. Every change to what CustomerState stores raises it by one and
 # adds the step from the previous form to core/migrations.py (a state without the field is 0).
-STATE_SCHEMA = 2
+STATE_SCHEMA = 3
 
 
 class _Value(BaseModel):
@@ -67,6 +67,7 @@ class Profile(_Value):
     attributes: dict[str, Any] = Field(default_factory=dict)
     tags: tuple[str, ...] = ()
     consent: dict[str, bool] = Field(default_factory=dict)
+    consent_at: dict[str, AwareDatetime] = Field(default_factory=dict)  # channel → time of its decision
     points: int = 0
     lifecycle: str = "registered"  # registered (no purchase), new, loyal, dormant, churned
     churn_risk: float = 0.0  # in [0, 1], as of the last evaluation
@@ -83,6 +84,9 @@ class Profile(_Value):
     services: tuple[ServiceRecord, ...] = ()
     experience: dict[str, dict[str, ScoreStat]] = Field(default_factory=dict)  # touchpoint → metric → score
     last_hits: dict[str, AwareDatetime] = Field(default_factory=dict)  # scenario → time of its latest hit
+    # The staff account (导购) that owns the customer's WeCom contact: set by contact.added,
+    # moved by staff.handover (离职继承); WeCom 1v1 sends and tasks go out in its name.
+    owner: str | None = None
 
     def paid_orders(self) -> tuple[OrderRecord, ...]:
         return tuple(o for o in self.order_log if not o.refunded)

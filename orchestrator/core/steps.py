@@ -40,6 +40,8 @@ RECIPIENT_KEY = {
     "webhook": "member_id",
     "task": "member_id",
 }
+# Channels whose messages go out in a staff member's name (the WeCom contact's owner).
+STAFF_CHANNELS = frozenset({"wecom_private", "wecom_group", "task"})
 Result = tuple[CustomerState, Instance, Flow]
 EXPIRED = "expired"  # a deferred send that could not go out before its not_after: dropped
 NOT_AFTER = "not_after"  # a deferred send's timer data: the deadline it keeps
@@ -217,20 +219,28 @@ def _render(r: Run, step_id: str, template: str) -> str:
 
 
 def _action(r: Run, step_id: str, channel: str, content: dict[str, Any], not_after: datetime) -> Action:
-    key, inst, now = RECIPIENT_KEY[channel], r.inst, r.ctx.now
+    inst, now = r.inst, r.ctx.now
     visit = inst.visits.get(step_id, 1)
     occurrence = step_id if visit <= 1 else f"{step_id}#{visit}"
     return Action(
         action_id=action_id(inst.journey_id, inst.version, inst.id, occurrence, r.state.customer_id),
         channel=channel,
         customer_id=r.state.customer_id,
-        to={key: _address(r.state, key) or ""},
+        to=_recipient(r.state, channel),
         content=content,
         journey=JourneyRef(id=inst.journey_id, version=inst.version, step=step_id, variant=inst.variant),
         scenario=inst.scenario,
         created_at=now,
         not_after=not_after,
     )
+
+
+def _recipient(state: CustomerState, channel: str) -> dict[str, str]:
+    key = RECIPIENT_KEY[channel]
+    to = {key: _address(state, key) or ""}
+    if channel in STAFF_CHANNELS and state.profile.owner:
+        to["staff_id"] = state.profile.owner
+    return to
 
 
 def _suppressed(r: Run, step: AnyStep, channel: str, reason: str, until: datetime | None = None) -> Suppressed:

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from orchestrator.core import machine
+from orchestrator.core import journal, machine
 from orchestrator.core.effects import ScenarioHit, StepFailure
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import (
@@ -30,7 +30,7 @@ def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> Cus
     for journey in ctx.world.live(ScenarioTrigger):
         trigger = journey.trigger
         assert isinstance(trigger, ScenarioTrigger)  # noqa: S101 - live() filtered by kind
-        if trigger.scenario == hit.scenario and _when(journey, trigger.when, scope, ctx, fx):
+        if trigger.scenario == hit.scenario and _matched(journey, trigger.when, scope, ctx, fx):
             state = machine.enter(state, journey, Occurrence(hit.hit_id, scenario), ctx, fx)
     return state
 
@@ -42,7 +42,7 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
         assert isinstance(trigger, EventTrigger)  # noqa: S101 - live() filtered by kind
         if trigger.event != event.type:
             continue  # most events trigger nothing: no scope to build
-        if _when(journey, trigger.when, variables(state, None, ctx, fx), ctx, fx):
+        if _matched(journey, trigger.when, variables(state, None, ctx, fx), ctx, fx):
             state = machine.enter(state, journey, Occurrence(f"event:{event.id}"), ctx, fx)
     for journey in ctx.world.live(SegmentTrigger):
         trigger = journey.trigger
@@ -134,3 +134,11 @@ def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ct
         reason="",
     )
     return holds(condition, scope, ctx, fx, site)
+
+
+def _matched(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
+    """``_when`` for a trigger that matched this input: a false condition is logged as a refusal."""
+    if _when(journey, condition, scope, ctx, fx):
+        return True
+    journal.refused(fx, ctx, str(scope["customer_id"]), journey, ("trigger.when", str(condition)))
+    return False

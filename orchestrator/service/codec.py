@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from orchestrator.core import Action, Event, Input, ScenarioHit, TimerFired, check_data, customer_key, parse_event
 from orchestrator.core.events import describe_validation_error
+from orchestrator.core.journey_log import LogRecord
 from orchestrator.errors import InputError
 
 # An event record above this is refused at the door: far below the producer's 1 MB limit, so
@@ -61,6 +62,18 @@ def encode_action(action: Action) -> bytes:
 
 def encode_hit(hit: ScenarioHit) -> bytes:
     return orjson.dumps({"hit_id": hit.hit_id, **hit.model_dump(mode="json")})
+
+
+def input_key(inp: Input) -> str:
+    """What names one input in the journey log: the event id, or the timer and its due time."""
+    if isinstance(inp, TimerFired):
+        return f"timer:{inp.timer_id}@{inp.due_at.isoformat()}"
+    return f"event:{inp.id}"
+
+
+def encode_log(key: str, records: tuple[LogRecord, ...]) -> bytes:
+    """One input's journey-log records as one ``<prefix>.journey-log`` record."""
+    return orjson.dumps({"input": key, "records": [r.compact() for r in records]})
 
 
 def dead_letter(raw: bytes | None, reason: str, where: str) -> bytes:

@@ -254,6 +254,7 @@ class Handler:
                 out = oversize_letter(out, "scenario hit", self.topics, report)
             customer.outbox[hit.hit_id] = out
             report.hits[hit.scenario] += 1
+        self._journal(customer, inp, outcome, report)
         report.limited.update(outcome.limited)
         for timer in outcome.timers_set:
             customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
@@ -262,6 +263,19 @@ class Handler:
         report.failures.extend(outcome.failures)
         report.suppressed.update((s.reason.split(",")[0], s.channel, _fate(s)) for s in outcome.suppressed)
         report.conversions.update((c.journey_id, c.version, c.variant or "") for c in outcome.conversions)
+
+    def _journal(self, customer: _Customer, inp: Input, outcome: Outcome, report: BatchReport) -> None:
+        """One outbox entry per input holds its journey-log records: exactly as reliable as the actions."""
+        if outcome.log:
+            key = codec.input_key(inp)
+            out = OutRecord(self.topics.journey_log, outcome.state.customer_id, codec.encode_log(key, outcome.log))
+            if not fits(out):
+                out = oversize_letter(out, f"journey log of {key[:200]}", self.topics, report)
+            customer.outbox[f"log:{key}"] = out
+            report.log_records.update(r.kind for r in outcome.log)
+            report.steps.update(
+                (r.journey, r.version, r.step or "", r.variant or "none") for r in outcome.log if r.kind == "step"
+            )
 
     async def _publish(self, customers: dict[str, _Customer], dlq: list[OutRecord], report: BatchReport) -> None:
         pending = [

@@ -12,7 +12,9 @@ For a batch:
 3. route each event (``owner_of``): to the owner of its highest-priority identifier that
    has one, except that a new member id always gets its own customer (member ids are the
    canonical ids of member customers); nothing owned → ``canonical_id`` of its first
-   identifier (a new customer);
+   identifier (a new customer). Identifiers still unowned are taken as the routed
+   customer's for the rest of the batch (the process stage is about to claim them), so
+   that a new customer's events in one batch do not make strangers of each other;
 4. forward the record byte for byte to the by-customer topic under that key, and the DLQ
    records; await the acks; the caller acks the batch.
 
@@ -56,7 +58,10 @@ async def route(
     keys = list(dict.fromkeys(i.key for _, found in routed for i in found))
     owners = await graph.resolve(keys) if graph is not None and keys else {}
     for record, found in routed:
-        out.append(OutRecord(topics.by_customer, owner_of(found, owners), record.value or b""))
+        cid = owner_of(found, owners)
+        for ident in found:  # what the process stage will claim: later events of the batch follow it
+            owners.setdefault(ident.key, cid)
+        out.append(OutRecord(topics.by_customer, cid, record.value or b""))
     await publisher.publish(out)
     return report
 

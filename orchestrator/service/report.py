@@ -56,6 +56,8 @@ class BatchReport:
     failures: list[StepFailure] = field(default_factory=list)
     conversions: Counter[tuple[str, int, str]] = field(default_factory=Counter)  # (journey, version, variant)
     suppressed: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (reason, channel, outcome)
+    steps: Counter[tuple[str, int, str, str]] = field(default_factory=Counter)  # (journey, version, step, variant)
+    log_records: Counter[str] = field(default_factory=Counter)  # journey-log records by kind
     limited: Counter[str] = field(default_factory=Counter)  # per-customer limits that refused something
     quarantined: int = 0  # customers whose stored state could not be loaded (their inputs: DLQ)
     dead_letters: list[DeadLetterNote] = field(default_factory=list)

@@ -6,7 +6,8 @@ current time, as a running worker would fire it); after the last event, timers d
 ``until`` fire. Events after ``until`` are not replayed. Output records are the bytes the
 topics would carry (actions, scenario hits), plus suppressions, step failures and goal
 conversions (holdouts included), in the
-order they happened. Same input → same bytes.
+order they happened. Same input → same bytes. ``log`` holds the journey-log records
+(core.journey_log), one JSON line each, in the same order.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ Progress = Callable[[int, int], None]
 @dataclass
 class Simulation:
     records: list[bytes] = field(default_factory=list)  # JSON lines, in the order they happened
+    log: list[bytes] = field(default_factory=list)  # journey-log records, one JSON line each
     outcomes: list[Outcome] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
@@ -117,6 +119,7 @@ class _Clock:
         sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
         sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
         sim.records.extend(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions)
+        sim.log.extend(orjson.dumps(r.compact()) for r in outcome.log)
         if isinstance(inp, Event):  # OneID: links, refused links and merges, as a worker makes them
             self._identity(cid, before, outcome.state, inp)
 

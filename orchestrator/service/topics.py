@@ -25,6 +25,10 @@ class Topics:
     def dlq(self) -> str:
         return f"{self.prefix}.events.dlq"
 
+    @property
+    def journey_log(self) -> str:
+        return f"{self.prefix}.journey-log"
+
     def actions(self, channel: str) -> str:
         return f"{self.prefix}.actions.{channel}"
 

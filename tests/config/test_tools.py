@@ -31,13 +31,13 @@ def test_simulate_is_byte_identical_and_reports_rejects(tmp_path: Path, capsys: 
     assert first == _simulate(tmp_path, "b.jsonl")
     records = [orjson.loads(line) for line in first.splitlines()]
     actions = [r for r in records if "action_id" in r]
-    assert sorted(a["customer_id"] for a in actions) == ["M1001", "M1002", "M1006", "M1007"]
+    assert sorted(a["customer_id"] for a in actions) == ["M1001", "M1002", "M1006", "M1007", "M1010"]
     assert any("hit_id" in r for r in records)
     [failure] = [r["step_failure"] for r in records if "step_failure" in r]
     assert "no wecom_external_id" in failure["reason"]
     err = capsys.readouterr().err
     assert "events.jsonl:15: rejected: invalid JSON" in err
-    assert "4 action(s)" in err
+    assert "5 action(s)" in err
 
 
 def test_dumped_profiles_feed_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,7 +48,9 @@ def test_dumped_profiles_feed_plan(tmp_path: Path, capsys: pytest.CaptureFixture
     assert {"profile", "instances", "timers"} <= set(states[0])
     capsys.readouterr()
     assert main(["plan", "replenish@1", "replenish@1", "--dump", str(dump)]) == 0
-    assert "replenish v1 → v1: 0 instance(s) waiting" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "replenish v1 → v1: 1 instance(s) waiting" in out  # M1007, a repeat buyer, waits for a reply
+    assert "wait_reply                     1  → stays on v1 (no mapping)" in out
 
 
 def test_plan_counts_waiting_instances_and_their_destination(

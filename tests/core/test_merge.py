@@ -139,3 +139,26 @@ def test_one_occurrence_seen_from_both_sides_runs_once() -> None:
     assert kept.entered_at == mine.entered_at
     assert merged.timers[f"wait:{kept.id}"] == sides[0].timers[f"wait:{kept.id}"]
     assert [how for how, _, _ in fx.journey_events] == ["merged"]
+
+
+def _consent(channel: str, granted: bool, days_ago: float, cid: str) -> Event:
+    data = {"channel": channel, "granted": granted}
+    return make_event(
+        "consent.changed", NOW - timedelta(days=days_ago), data, id_=f"{cid}-{channel}-{days_ago}", member=cid
+    )
+
+
+def test_consent_the_latest_decision_per_channel_wins() -> None:
+    survivor = _customer("M1", _consent("sms", True, 5, "M1"), _consent("wecom_private", False, 1, "M1"))
+    retired = _customer(
+        "W", _consent("sms", False, 2, "W"), _consent("wecom_private", True, 3, "W"), _consent("call", False, 9, "W")
+    )
+    merged = absorb(survivor, retired, Ctx(world=WORLD, now=NOW, event=None), Effects()).profile
+    assert merged.consent == {"sms": False, "wecom_private": False, "call": False}
+    assert merged.consent_at["sms"] == NOW - timedelta(days=2)
+
+
+def test_a_late_arriving_older_consent_decision_does_not_override_a_newer_one() -> None:
+    state = _customer("M1", _consent("sms", False, 1, "M1"))
+    late = _consent("sms", True, 3, "M1")
+    assert process(state, late, NOW, WORLD).state.profile.consent == {"sms": False}

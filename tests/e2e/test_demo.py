@@ -32,4 +32,8 @@ def test_the_demo_prints_the_actions_and_agrees_with_the_dry_run(kafka_bootstrap
     summary = re.search(r"actions: (\d+) .*expected by dry run: (\d+); missing: 0; unexpected: 0", out)
     assert summary is not None, out
     assert summary.group(1) == summary.group(2) != "0"
+    assert "← message.replied    M1007" in out  # a reference channel worker's receipt came back
+    assert "→ task           M1007" in out  # and moved replenish's wait_reply on to the follow-up task
+    assert re.search(r"receipts: \d+ \(message\.delivered × \d+, message\.replied × \d+\)", out), out
     assert "OK in" in out
+    assert re.search(r"journey log: [1-9]\d* record\(s\) kept in ", out), out  # for orchestrator report

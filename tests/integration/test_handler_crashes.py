@@ -151,7 +151,8 @@ async def test_a_crash_at_any_step_gives_one_action_per_occurrence(env: Env, cra
     assert actions[0]["content"] == {
         "text": "王女士，您上次买的乳清蛋白粉 900g，大约还能用 3 天，需要的话我帮您留一份，老客户今天下单包邮~"
     }
-    assert report.republished == (0 if crash == "before_commit" else 2)  # the action and the scenario hit
+    # the action, the scenario hit and the input's journey-log entry
+    assert report.republished == (0 if crash == "before_commit" else 3)
     loaded = (await env.store.load(["M1"]))["M1"]
     assert loaded.outbox == {}
     assert loaded.state is not None
@@ -171,7 +172,7 @@ async def test_a_crash_after_commit_is_recovered_by_the_sweep_timer_too(env: Env
     records = [timer_record(env.topics, ref) for ref in due]
     report = await _handler(env).handle([InRecord(0, 2, b"M1", r.value, time.monotonic()) for r in records])
     assert report.duplicates == 2
-    assert report.republished == 2
+    assert report.republished == 3  # the action, the scenario hit and the journey-log entry
     [action] = await _actions_after_marker(env)
     assert str(action["action_id"]).endswith(":remind:M1")
     assert await env.store.due_timers([0], later_ms, 10) == []

@@ -147,7 +147,7 @@ async def test_an_action_too_large_to_produce_is_dead_lettered_before_the_commit
     assert all(fits(r) for r in publisher.records)
     [letter] = _letters(publisher, prefix)
     assert letter["reason"].startswith("output too large: action wait_and_send:1:")
-    assert letter["payload"].startswith('{"action_id":"wait_and_send:1:')
+    assert letter["payload"].startswith('{"schema_version":1,"action_id":"wait_and_send:1:')
     assert await redis_client.hgetall(f"{prefix}:{{M1}}:outbox") == {}
     state = (await store.load(["M1"]))["M1"].state
     assert state is not None

@@ -62,17 +62,21 @@ async def test_dry_run_changes_nothing_then_the_sweep_reduces_and_frees(
 async def test_a_customer_active_meanwhile_is_left_alone(backfilled: int, redis_client: Redis, prefix: str) -> None:
     store = RedisStore(redis_client, prefix=prefix)
 
+    raced: list[str] = []
+
     class RacingPages(RedisStatePages):
         async def page(self, cursor: int, count: int):  # type: ignore[no-untyped-def]
             cursor, states = await super().page(cursor, count)
             for state, _ in states[:1]:  # a live event commits between the read and the sweep's write
-                busy = state.model_copy(update={"version": state.version + 1})
-                assert await store.commit([Commit(state.customer_id, state.version, busy, {})]) == []
+                if not raced:  # once: SCAN may take several pages (other tests' keys share the server)
+                    raced.append(state.customer_id)
+                    busy = state.model_copy(update={"version": state.version + 1})
+                    assert await store.commit([Commit(state.customer_id, state.version, busy, {})]) == []
             return cursor, states
 
     request = SweepRequest(now=datetime.now(UTC), inactive_after=timedelta(days=1), per_second=100_000, page_size=1000)
     swept = await sweep(RacingPages(redis_client, store), store, lambda cid: 0, request)
-    assert swept.seen == backfilled
+    assert swept.seen >= backfilled  # SCAN may repeat a key, never skip one
     assert swept.raced == 1
     assert swept.reduced == backfilled - 1
 

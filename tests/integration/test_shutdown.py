@@ -39,7 +39,9 @@ def redis() -> Iterator[EmbeddedRedis]:
 
 
 def _retrying_a_batch(worker: WorkerProcess) -> bool:
-    return "process batch failed (attempt 2)" in worker.log_path.read_text(errors="replace")
+    """A batch in hand and retried: the identify stage's (it reads the identity graph) or the process stage's."""
+    log = worker.log_path.read_text(errors="replace")
+    return any(f"{stage} batch failed (attempt 2)" in log for stage in ("identify", "process"))
 
 
 def test_sigterm_with_redis_down_exits_in_time_unacked_and_loses_nothing(

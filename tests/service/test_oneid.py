@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -12,8 +13,9 @@ from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import World
 from orchestrator.service.simulate import simulate
+from orchestrator.service.timers import pump_once
 from orchestrator.settings import Settings
-from tests.oneid_bus import Bus, event
+from tests.oneid_bus import NOW, Bus, event
 
 REPO = Path(__file__).resolve().parents[2]
 PHONE = "13800000001"
@@ -168,3 +170,36 @@ async def test_events_without_a_usable_identifier_go_to_the_dlq_naming_why(bus: 
     assert store.states["M8"].identifiers == ("member_id:M8",)  # the order counted; the bad phone was refused
     [refused] = bus.on("t.identity")
     assert refused["identifier"] == "phone:12"
+
+
+async def test_the_retired_customers_timers_fire_on_the_survivor(bus: Bus) -> None:
+    await bus.send(_order("p-1", 20, phone="13800000009"))  # a phone-only buyer: a cycle timer is set
+    await bus.send(event("u-1", "chat.message", 2, {"text": "你好"}, unionid="un-9"))
+    await bus.send(event("link", "identity.linked", 1, {}, unionid="un-9", phone="13800000009"))
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    retired, survivor = "phone:+8613800000009", "unionid:un-9"  # unionid outranks phone
+    assert store.states[retired].redirect_to == survivor
+    [cycle] = [t for t in store.states[survivor].timers if t.startswith("cycle")]
+    assert (survivor, cycle) in store.timers[0]  # re-indexed on the survivor's partition
+    bus.clock.at = NOW + timedelta(days=6)
+    due = {(cid, t) for (cid, t), ms in store.timers[0].items() if ms <= bus.clock.at.timestamp() * 1000}
+    assert {(retired, cycle), (survivor, cycle)} <= due
+    assert len(await pump_once(store, bus, bus.clock, bus.topics, [0])) == len(due)
+    await bus.drain()
+    hits = [h for h in bus.on("t.scenarios") if h["scenario"] == "consumption_cycle_ending"]
+    assert [h["customer_id"] for h in hits] == [survivor]
+    left = {key for key in due if key in store.timers[0]}
+    assert {key for key in left if key[0] == retired} == set()  # the retired one's entries dropped, not fired
+
+
+async def test_a_new_customers_events_in_one_batch_make_one_customer(bus: Bus) -> None:
+    await bus.send(  # one identify batch: nothing is claimed yet when the second event is routed
+        _order("s1", 20, member_id="M1001", phone=PHONE),
+        event("w1", "chat.message", 3, {"text": "你好"}, phone=PHONE, wecom_external_id="wmA"),
+    )
+    store = bus.store
+    assert isinstance(store, MemoryStore)
+    assert set(store.states) == {"M1001"}
+    assert set(store.states["M1001"].identifiers) == {"member_id:M1001", f"phone:{E164}", "wecom_external_id:wmA"}
+    assert not bus.on("t.identity")  # no stranger, so no merge
