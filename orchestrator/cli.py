@@ -56,8 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
     _analytics_flags(simulate)
     simulate.set_defaults(run=_simulate)
-    graph = sub.add_parser("graph", help="print a journey's steps as a Mermaid diagram")
+    graph = sub.add_parser("graph", help="a journey's steps as a Mermaid or Graphviz diagram, or an SVG image")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
+    graph.add_argument("--format", choices=["mermaid", "dot", "svg"], default="mermaid")
+    graph.add_argument("--out", type=Path, help="write here (default: stdout)")
     graph.set_defaults(run=_graph)
     plan = sub.add_parser("plan", help="where the instances of one journey version go in another")
     plan.add_argument("old", help="id@version or a YAML file")
@@ -237,7 +239,7 @@ def _explainer(who: str) -> Any:
 def _graph(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.tools import print_graph
 
-    return print_graph(args.journey, settings)
+    return print_graph(args.journey, settings, args.format, args.out)
 
 
 def _plan(args: argparse.Namespace, settings: Settings) -> int:

@@ -14,7 +14,8 @@ import redis
 
 from orchestrator.bootstrap import redis_tls_options
 from orchestrator.config.catalog import Config, load_config
-from orchestrator.config.graph import mermaid
+from orchestrator.config.dot import RenderError, dot, svg
+from orchestrator.config.mermaid import mermaid
 from orchestrator.config.yaml_loader import load_yaml
 from orchestrator.core import CustomerState, JourneySpec, World
 from orchestrator.core.migrations import load_state
@@ -64,8 +65,6 @@ class SimulateRequest:
 
 
 def run_simulate(request: SimulateRequest) -> int:
-    config = load_config(request.journeys, request.templates)
-    world = _world(config)
     try:
         until = datetime.fromisoformat(request.until) if request.until else None
     except ValueError:
@@ -75,6 +74,8 @@ def run_simulate(request: SimulateRequest) -> int:
         print("orchestrator simulate: --until needs a time zone, e.g. 2026-12-01T00:00:00+08:00", file=sys.stderr)
         return 2
     lines = request.events.read_bytes().splitlines()
+    config = load_config(request.journeys, request.templates, calendar_years=_years(lines, until))
+    world = _world(config)
     sim = simulate(world, lines, until, _progress if sys.stderr.isatty() and len(lines) > 5000 else None)
     body = b"".join(r + b"\n" for r in sim.records)
     if request.out:
@@ -100,14 +101,36 @@ def run_simulate(request: SimulateRequest) -> int:
     return 0
 
 
+def _years(lines: Sequence[bytes], until: datetime | None) -> set[int]:
+    """The years a dry run spans: from the first event's to the last one's (or --until)."""
+    years: set[int] = set()
+    for line in (lines[0], lines[-1]) if lines else ():
+        try:
+            years.add(datetime.fromisoformat(str(json.loads(line)["time"])).year)
+        except (ValueError, KeyError, TypeError):
+            continue  # simulate reports the line itself
+    if until is not None:
+        years.add(until.year)
+    return set(range(min(years), max(years) + 1)) if years else set()
+
+
 def _progress(done: int, total: int) -> None:
     if done % 1000 == 0 or done == total:
         print(f"\rsimulate: {done}/{total} events", end="\n" if done == total else "", file=sys.stderr, flush=True)
 
 
-def print_graph(reference: str, settings: Settings) -> int:
+def print_graph(reference: str, settings: Settings, form: str = "mermaid", out: Path | None = None) -> int:
     journey = _journey(reference, settings)
-    sys.stdout.write(mermaid(journey))
+    try:
+        body = svg(journey) if form == "svg" else (dot(journey) if form == "dot" else mermaid(journey)).encode()
+    except RenderError as exc:
+        print(f"orchestrator graph: {exc}", file=sys.stderr)
+        return 2
+    if out is not None:
+        out.write_bytes(body)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
     return 0
 
 
@@ -147,7 +170,7 @@ def _journey(reference: str, settings: Settings) -> JourneySpec:
     path = Path(reference)
     if path.suffix in (".yaml", ".yml") and path.is_file():
         return JourneySpec.model_validate(load_yaml(path).data)
-    config = load_config(settings.xo_journeys_dir, settings.xo_templates_dir)
+    config = load_config(settings.xo_journeys_dir, settings.xo_templates_dir, calendar_years=())
     journey_id, _, version = reference.partition("@")
     matches = [j for j in config.journeys if j.id == journey_id and (not version or str(j.version) == version)]
     if not matches:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from orchestrator.config.cron import CroniterSchedules
 from orchestrator.core import (
     CustomerState,
     Event,
@@ -117,6 +118,7 @@ def make_world(
         renderer=renderer or FakeRenderer(),
         conditions=conditions or FakeConditions(),
         policy=policy or ContactPolicy(),
+        cron=CroniterSchedules(),
     )
 
 

@@ -9,22 +9,28 @@ message``; any problem is a ConfigError and the worker refuses to start.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
-from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar
-from orchestrator.config.checks import check_journey, check_scenario_enabled, dotted
-from orchestrator.config.problems import Problem, problem
+from orchestrator.config import hints
+from orchestrator.config.calendar import CALENDAR_FILE, CalendarFile, build_calendar, calendar_gaps, warn_once
+from orchestrator.config.checks import check_journey, check_scenario_enabled
+from orchestrator.config.cron import CroniterSchedules
+from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
+from orchestrator.config.problems import Problem, dotted, problem
+from orchestrator.config.products import relation_problems
+from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.identity import IdentityRules
-from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec
+from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
 from orchestrator.core.ports import World
 from orchestrator.core.products import ProductCatalog
@@ -38,7 +44,7 @@ CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
+SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -63,20 +69,32 @@ class Config:
             policy=self.policy,
             scenarios=self.scenarios,
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
+            cron=CroniterSchedules(),
             identity=self.identity,
         )
 
 
-def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | None = None) -> Config:
-    """Everything under ``journeys_dir`` (or just the files in ``only``), checked, or ConfigError."""
+def load_config(
+    journeys_dir: Path,
+    templates_dir: Path,
+    only: Sequence[Path] | None = None,
+    calendar_years: Iterable[int] | None = None,
+) -> Config:
+    """Everything under ``journeys_dir`` (or just the files in ``only``), checked, or ConfigError.
+
+    ``calendar_years``: the years the journeys will run in, for the holiday-calendar warning
+    (default: this year and the next; empty: no warning, e.g. to draw a graph).
+    """
     if not journeys_dir.is_dir():
         raise ConfigError([problem(journeys_dir, (1, 1), "", "journeys folder not found")])
     problems: list[Problem] = []
-    products = _parse(journeys_dir / CATALOG_FILE, ProductCatalog, problems) or ProductCatalog()
+    products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
-    calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems), datetime.now(tz=UTC).date())
+    events_file = journeys_dir / EVENTS_FILE
+    known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
+    calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems))
     templates = Templates(templates_dir)
     files = only if only is not None else sorted(journeys_dir.glob("*.yaml"))
     journeys: list[tuple[JourneySpec, LoadedYaml]] = []
@@ -87,6 +105,8 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
         journey = _validate(loaded, JourneySpec, problems) if loaded else None
         if journey is not None and loaded is not None:
             journeys.append((journey, loaded))
+    if only is None:  # with every journey at hand, a tag no journey or survey rule sets is known never to be there
+        known = replace(known, tags=tags_set([j for j, _ in journeys], scenarios))
     sources: dict[tuple[str, int], Path] = {}
     for journey, loaded in journeys:
         key = (journey.id, journey.version)
@@ -100,11 +120,26 @@ def load_config(journeys_dir: Path, templates_dir: Path, only: Sequence[Path] | 
                 )
             )
         sources[key] = loaded.path
-        problems.extend(check_journey(journey, loaded, templates))
+        problems.extend(check_journey(journey, loaded, templates, known))
         problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
     if problems:
         raise ConfigError(sorted(problems))
+    if calendar_years is None:
+        today = datetime.now(tz=UTC).date()
+        calendar_years = (today.year, today.year + 1)
+    users = business_day_users([j for j, _ in journeys], policy)
+    warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
     return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
+
+
+def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:
+    """What counts business days: journeys with a business-day wait, the policy's business_days_only."""
+    users = [
+        f"journey {j.id}"
+        for j in journeys
+        if any(isinstance(s, WaitUntilStep) and s.wait_until.business_day for s in j.steps)
+    ]
+    return [*users, f"{POLICY_FILE} (business_days_only)"] if policy.business_days_only else users
 
 
 def scenarios_schema() -> str:
@@ -126,6 +161,16 @@ def _scenarios(path: Path, problems: list[Problem]) -> ScenarioSettings:
     for where, message in scenario_problems(settings):
         problems.append(problem(path, loaded.position_of(where), dotted(where), message))
     return settings
+
+
+def _products(path: Path, problems: list[Problem]) -> ProductCatalog:
+    """``catalog.yaml``: its shape, then the SKUs its relations name."""
+    loaded = _load(path, problems) if path.exists() else None
+    catalog = _validate(loaded, ProductCatalog, problems) if loaded else None
+    if catalog is None or loaded is None:
+        return ProductCatalog()
+    problems.extend(relation_problems(catalog, loaded))
+    return catalog
 
 
 def _load(path: Path, problems: list[Problem]) -> LoadedYaml | None:
@@ -165,8 +210,28 @@ def _validate(loaded: LoadedYaml, model: type[Model], problems: list[Problem]) -
             ):
                 continue  # "no items left" only echoes the errors of the items themselves
             where = _data_path(loaded.data, err["loc"])
-            problems.append(problem(loaded.path, loaded.position_of(where), dotted(where) or "(top)", err["msg"]))
+            text = _kind_hint(err, loaded.data, where) + hints.message(err, model)
+            problems.append(problem(loaded.path, loaded.position_of(where), dotted(where) or "(top)", text))
     return None
+
+
+def _kind_hint(err: ErrorDetails, data: Any, where: Path_) -> str:
+    """For a step or trigger of no known kind: the kind its unknown key was probably meant to be."""
+    kinds = {"step_kind": STEP_KINDS, "trigger_kind": TRIGGER_KINDS}.get(err["type"])
+    node = _child_at(data, where)
+    if kinds is None or not isinstance(node, dict):
+        return ""
+    for key in node:
+        hint = did_you_mean(str(key), kinds) if key not in (*kinds, "id", "when", "next") else ""
+        if hint:
+            return f"unknown key {key!r}{hint}: "
+    return ""
+
+
+def _child_at(data: Any, where: Path_) -> Any:
+    for part in where:
+        data = _child(data, part)
+    return data
 
 
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> Path_:

@@ -1,58 +1,55 @@
-"""Pass two of validation: what a schema cannot see (references, graph, channels, templates)."""
+"""Pass two of validation: what a schema cannot see (references, graph, channels, event types,
+conditions, templates)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from jinja2 import TemplateNotFound, TemplateSyntaxError
-
-from orchestrator.config import graph
-from orchestrator.config.problems import Problem, problem
+from orchestrator.config import cron, graph
+from orchestrator.config.content import ContentCheck
+from orchestrator.config.events import did_you_mean, unknown_event
+from orchestrator.config.problems import Problem, dotted, problem
+from orchestrator.config.vocabulary import Known
 from orchestrator.config.yaml_loader import LoadedYaml, Path_
 from orchestrator.core.journey_spec import (
     CHANNELS,
     AnyStep,
-    BranchStep,
-    DateTrigger,
     EventTrigger,
     JourneySpec,
     ScenarioTrigger,
     ScheduleTrigger,
-    SegmentTrigger,
     SendStep,
     SplitStep,
     TaskStep,
     WaitForStep,
 )
 from orchestrator.core.scenario_spec import ScenarioSettings
-from orchestrator.core.scenarios import SAMPLE_EVIDENCE, SCENARIOS
-from orchestrator.core.state import Profile
-from orchestrator.errors import StepError
+from orchestrator.core.scenarios import SCENARIOS
 from orchestrator.templating import Templates
 
 Report = Callable[[Path_, str], None]
-SAMPLE_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 SEND_CHANNELS = CHANNELS - {"task"}  # the task channel is written by task steps only
 
+__all__ = ["check_journey", "check_scenario_enabled", "dotted"]
 
-def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates) -> list[Problem]:
+
+def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates, known: Known) -> list[Problem]:
     problems: list[Problem] = []
 
     def report(where: Path_, message: str) -> None:
         problems.append(problem(loaded.path, loaded.position_of(where), dotted(where), message))
 
     _check_trigger(journey, report)
+    for where, name in event_types(journey):
+        message = unknown_event(name, known.events, known.scenarios, known.events_file)
+        if message:
+            report(where, message)
     _check_steps(journey, report)
     ids = [s.id for s in journey.steps]
     if len(set(ids)) == len(ids):  # the graph is only meaningful with unique ids
         _check_graph(journey, report)
-    for where, expression in _conditions(journey):
-        _check_condition(templates, journey, where, expression, report)
-    for where, template in _templates(journey):
-        _check_template(templates, journey, where, template, report)
+    problems.extend(ContentCheck(journey, loaded, templates, known).run())
     if journey.migrate and journey.migrate.from_version >= journey.version:
         report(("migrate", "from_version"), f"must be older than version {journey.version}")
     for old, new in journey.migrate.steps.items() if journey.migrate else []:
@@ -63,8 +60,29 @@ def check_journey(journey: JourneySpec, loaded: LoadedYaml, templates: Templates
 
 def _check_trigger(journey: JourneySpec, report: Report) -> None:
     trigger = journey.trigger
+    if isinstance(trigger, ScheduleTrigger):
+        wrong = cron.problem(trigger.schedule)
+        if wrong:
+            report(("trigger", "schedule"), wrong)
     if isinstance(trigger, ScenarioTrigger) and trigger.scenario not in SCENARIOS:
-        report(("trigger", "scenario"), f"unknown scenario {trigger.scenario!r}; known: {', '.join(sorted(SCENARIOS))}")
+        report(
+            ("trigger", "scenario"),
+            f"unknown scenario {trigger.scenario!r}{did_you_mean(trigger.scenario, SCENARIOS)}; "
+            f"known: {', '.join(sorted(SCENARIOS))}",
+        )
+
+
+def event_types(journey: JourneySpec) -> Iterator[tuple[Path_, str]]:
+    """Every event type the journey waits for, by where it is written."""
+    if isinstance(journey.trigger, EventTrigger):
+        yield ("trigger", "event"), journey.trigger.event
+    if journey.goal:
+        yield ("goal", "event"), journey.goal.event
+    for index, name in enumerate(journey.exit_on):
+        yield ("exit_on", index), name
+    for index, step in enumerate(journey.steps):
+        if isinstance(step, WaitForStep):
+            yield ("steps", index, "wait_for", "event"), step.wait_for.event
 
 
 # Which section of scenarios.yaml turns each scenario on.
@@ -102,7 +120,10 @@ def _check_steps(journey: JourneySpec, report: Report) -> None:
         for where, channel in _channels(step):
             if channel not in SEND_CHANNELS:
                 known = ", ".join(sorted(SEND_CHANNELS))
-                report(("steps", index, *where), f"unknown channel {channel!r}; known: {known}")
+                report(
+                    ("steps", index, *where),
+                    f"unknown channel {channel!r}{did_you_mean(channel, SEND_CHANNELS)}; known: {known}",
+                )
         if isinstance(step, SplitStep) and sum(v.weight for v in step.split.values()) != 100:
             total = sum(v.weight for v in step.split.values())
             report(("steps", index, "split"), f"variant weights add up to {total}, not 100")
@@ -127,112 +148,3 @@ def _channels(step: AnyStep) -> Iterator[tuple[Path_, str]]:
             yield ("send", "fallback", "channel"), step.send.fallback.channel
     elif isinstance(step, TaskStep):
         yield ("task", "channel"), step.task.channel
-
-
-def _conditions(journey: JourneySpec) -> Iterator[tuple[Path_, str]]:
-    trigger = journey.trigger
-    if isinstance(trigger, ScenarioTrigger | EventTrigger) and trigger.when:
-        yield ("trigger", "when"), trigger.when
-    if isinstance(trigger, SegmentTrigger):
-        yield ("trigger", "segment"), trigger.segment
-    if journey.entry.when:
-        yield ("entry", "when"), journey.entry.when
-    if journey.goal and journey.goal.when:
-        yield ("goal", "when"), journey.goal.when
-    for index, step in enumerate(journey.steps):
-        if step.when:
-            yield ("steps", index, "when"), step.when
-        if isinstance(step, BranchStep):
-            for i, case in enumerate(step.branch.cases):
-                yield ("steps", index, "branch", "cases", i, "when"), case.when
-        if isinstance(step, WaitForStep) and step.wait_for.when:
-            yield ("steps", index, "wait_for", "when"), step.wait_for.when
-
-
-def _templates(journey: JourneySpec) -> Iterator[tuple[Path_, str]]:
-    for index, step in enumerate(journey.steps):
-        if isinstance(step, SendStep):
-            yield ("steps", index, "send", "template"), step.send.template
-            if step.send.fallback:
-                yield ("steps", index, "send", "fallback", "template"), step.send.fallback.template
-        elif isinstance(step, TaskStep):
-            yield ("steps", index, "task", "template"), step.task.template
-
-
-def _check_condition(templates: Templates, journey: JourneySpec, where: Path_, expression: str, report: Report) -> None:
-    try:
-        templates.compile_condition(expression)
-        # goal and wait_for conditions judge the incoming event, whatever started the journey
-        on_event = where[:2] == ("goal", "when") or "wait_for" in where
-        templates.evaluate(expression, sample_context(journey, on_event=on_event))
-    except TemplateSyntaxError as exc:
-        report(where, f"condition does not compile: {exc.message}")
-    except StepError as exc:
-        report(where, f"fails on the sample profile and event (add values under `sample:`): {exc}")
-
-
-def _check_template(templates: Templates, journey: JourneySpec, where: Path_, name: str, report: Report) -> None:
-    try:
-        templates.compile_template(name)
-        templates.render(name, sample_context(journey))
-    except TemplateNotFound:
-        report(where, f"template {name!r} not found under {templates.root}")
-    except TemplateSyntaxError as exc:
-        report(where, f"{templates.root / name}:{exc.lineno}: {exc.message}")
-    except StepError as exc:
-        report(where, f"fails to render on the sample profile and event (add values under `sample:`): {exc}")
-
-
-def sample_context(journey: JourneySpec, on_event: bool = False) -> dict[str, Any]:
-    """A plausible customer for dry renders, overridden by the journey's ``sample:``."""
-    profile = Profile(
-        name="王女士",
-        identity={"member_id": "M0001", "phone": "+8613800000000", "wecom_external_id": "wm-0001"},
-        orders=2,
-        spent=398.0,
-        lifecycle="loyal",
-        first_seen_at=SAMPLE_NOW,
-        last_order_at=SAMPLE_NOW,
-    ).model_dump(mode="json")
-    profile.update(days_since_last_order=30, days_since_first_seen=200)
-    sample = journey.sample
-    profile = _merge(profile, sample.profile)
-    trigger = journey.trigger
-    scenario: dict[str, Any] = {}
-    if isinstance(trigger, ScenarioTrigger):
-        scenario = {"name": trigger.scenario, **SAMPLE_EVIDENCE.get(trigger.scenario, {})}
-    event: dict[str, Any] = {
-        "id": "sample",
-        "type": trigger.event if isinstance(trigger, EventTrigger) else "sample",
-        "time": SAMPLE_NOW.isoformat(),
-        "identity": {"member_id": "M0001"},
-        "data": {},
-    }
-    if isinstance(trigger, ScheduleTrigger | DateTrigger) and not on_event:
-        event = {}  # entered by a timer: no event (declare one under `sample.event` if a step expects it)
-    event = _merge(event, sample.event)
-    return {
-        "profile": profile,
-        "event": event,
-        "trigger": event,
-        "scenario": _merge(scenario, sample.scenario),
-        "journey": {"id": journey.id, "version": journey.version, "variant": None, "step": "sample", "visit": 1},
-        "customer_id": "M0001",
-        "now": SAMPLE_NOW.isoformat(),
-    }
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        merged[key] = (
-            _merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
-        )
-    return merged
-
-
-def dotted(where: Path_) -> str:
-    text = ""
-    for part in where:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

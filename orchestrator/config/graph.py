@@ -1,4 +1,4 @@
-"""A journey's steps as a graph: edges, reachability, loops without a wait, Mermaid."""
+"""A journey's steps as a graph: edges, reachability, loops without a wait."""
 
 from __future__ import annotations
 
@@ -129,33 +129,3 @@ def _adjacency(journey: JourneySpec) -> dict[str, list[str]]:
         if target is not None and target in ids:
             graph[source].append(target)
     return graph
-
-
-def mermaid(journey: JourneySpec) -> str:
-    lines = ["flowchart TD", f'  start(["{_trigger_label(journey)}"]) --> {journey.steps[0].id}']
-    for step in journey.steps:
-        lines.append(f"  {step.id}{_shape(step)}")
-    for source, target, _, label in edges(journey):
-        arrow = f'-->|"{_escape(label)}"|' if label else "-->"
-        lines.append(f"  {source} {arrow} {target or 'done'}")
-    lines.append('  done(["end"])')
-    return "\n".join(lines) + "\n"
-
-
-def _shape(step: AnyStep) -> str:
-    kind = step_kind(step)
-    detail = _escape(f"{step.id}: {kind}")
-    if kind in ("branch", "split"):
-        return f'{{"{detail}"}}'
-    if kind in WAITING_KINDS:
-        return f'(["{detail}"])'
-    return f'["{detail}"]'
-
-
-def _trigger_label(journey: JourneySpec) -> str:
-    trigger = journey.trigger.model_dump(exclude_none=True)
-    return _escape(", ".join(f"{k}: {v}" for k, v in trigger.items()))
-
-
-def _escape(text: str) -> str:
-    return text.replace('"', "#quot;")

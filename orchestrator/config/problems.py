@@ -25,3 +25,11 @@ class Problem:
 
 def problem(path: Path | str, position: tuple[int, int], field: str, message: str) -> Problem:
     return Problem(str(path), position[0], position[1], field, message)
+
+
+def dotted(where: tuple[str | int, ...]) -> str:
+    """``steps[0].send.channel`` for ``("steps", 0, "send", "channel")``."""
+    text = ""
+    for part in where:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -11,13 +11,12 @@ that follows (default: the next in the list; after the last, the journey complet
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationInfo, field_validator
 
-from orchestrator.core.cron import Cron
-from orchestrator.core.durations import Duration, SignedDuration
+from orchestrator.core.durations import Duration, SignedDuration, format_duration
 
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
@@ -28,6 +27,8 @@ CHANNELS = frozenset({"sms", "wecom_private", "wecom_group", "call", "coupon", "
 STEP_KINDS = ("send", "wait", "wait_until", "wait_for", "branch", "split", "update", "task", "goto", "exit")
 TRIGGER_KINDS = ("scenario", "event", "segment", "schedule", "date")
 WAITING_KINDS = frozenset({"wait", "wait_until", "wait_for", "task"})
+# How long each customer's sends are remembered (CustomerState.send_log): the longest cap window.
+SEND_LOG_WINDOW = timedelta(days=31)
 
 
 class _Spec(BaseModel):
@@ -217,15 +218,9 @@ class SegmentTrigger(_Spec):
 
 
 class ScheduleTrigger(_Spec):
-    """A cron schedule (minute hour day month weekday) in the customer's time zone."""
+    """A cron schedule (minute hour day month weekday, names, @weekly, 1#1, L) in the customer's time zone."""
 
-    schedule: str = Field(examples=["0 10 * * 2"])
-
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        Cron.parse(value)
-        return value
+    schedule: str = Field(min_length=1, examples=["0 10 * * TUE", "@weekly", "0 10 * * MON#1", "0 20 L * *"])
 
 
 class DateSpec(_Spec):
@@ -275,7 +270,24 @@ class Goal(_Spec):
 
 class SendCap(_Spec):
     max: int = Field(ge=1)
-    per: Duration
+    per: Duration = Field(description=f"at most {SEND_LOG_WINDOW.days}d: the engine keeps that many days of sends")
+
+    @field_validator("per")
+    @classmethod
+    def _kept(cls, value: timedelta) -> timedelta:
+        return within_send_log(value)
+
+
+def within_send_log(per: timedelta) -> timedelta:
+    """A cap window the send log can count: it keeps SEND_LOG_WINDOW of sends per customer."""
+    if per > SEND_LOG_WINDOW:
+        days = SEND_LOG_WINDOW.days
+        raise ValueError(
+            f"a cap can look back at most {days}d: the engine keeps {days} days of each customer's sends "
+            f"(the send log of the stored state), so a cap over {format_duration(per)} would not be enforced; "
+            "for 'once a quarter' use entry.reentry: {cooldown: 90d}"
+        )
+    return per
 
 
 class Migration(_Spec):
@@ -291,10 +303,20 @@ class Sample(_Spec):
     scenario: dict[str, Any] = Field(default_factory=dict)
 
 
+Status = Literal["draft", "live", "paused", "stopped"]
+STATUS_HELP = (
+    "draft: validated, never run; live: runs; paused: takes no new entries, running instances go on; "
+    "stopped: takes no new entries, running instances end at their next step"
+)
+
+
 class JourneySpec(_Spec):
     id: Slug
     name: str = Field(min_length=1)
     version: int = Field(ge=1)
+    status: Status = Field(default="live", description=STATUS_HELP)
+    start_at: AwareDatetime | None = Field(default=None, description="no entries before (ISO time with zone)")
+    end_at: AwareDatetime | None = Field(default=None, description="no entries from this moment on")
     priority: int = Field(default=0, description="higher wins when journeys compete for a capped send")
     trigger: Trigger
     entry: Entry = Entry()
@@ -304,6 +326,20 @@ class JourneySpec(_Spec):
     migrate: Migration | None = None
     sample: Sample = Sample()
     steps: tuple[Step, ...] = Field(min_length=1)
+
+    @field_validator("end_at")
+    @classmethod
+    def _window(cls, end_at: datetime | None, info: ValidationInfo) -> datetime | None:
+        start_at = info.data.get("start_at")
+        if start_at and end_at and end_at <= start_at:
+            raise ValueError(f"end_at {end_at.isoformat()} must come after start_at {start_at.isoformat()}")
+        return end_at
+
+    def takes_entries(self, now: datetime) -> bool:
+        """Live, and inside its start_at / end_at window."""
+        if self.status != "live":
+            return False
+        return (self.start_at is None or now >= self.start_at) and (self.end_at is None or now < self.end_at)
 
     def step(self, step_id: str) -> AnyStep:
         for step in self.steps:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 
 from orchestrator.core import journal
@@ -11,7 +12,7 @@ from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SendStep, TaskStep, WaitForStep
 from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, log_failure, variables, wait_timer_id
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
-from orchestrator.core.steps import EXECUTORS, Run
+from orchestrator.core.steps import EXECUTORS, Run, deadline_of
 from orchestrator.errors import StepError
 
 MAX_STEPS_PER_INPUT = 100  # a guard; validation rejects loops without a wait
@@ -67,6 +68,9 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
 
 def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> tuple[str, str] | None:
     """None when the entry rules allow a new instance, else (the rule, how it refused)."""
+    closed = _closed(journey, ctx)
+    if closed is not None:
+        return closed
     active = sum(1 for i in state.instances.values() if i.journey_id == journey.id)
     if active >= journey.entry.max_instances:
         return "entry.max_instances", f"{active} running, at most {journey.entry.max_instances}"
@@ -82,6 +86,20 @@ def _may_enter(state: CustomerState, journey: JourneySpec, ctx: Ctx) -> tuple[st
     return "entry.reentry", f"cooldown: entered at {last.isoformat()}, again from {again.isoformat()}"
 
 
+def _closed(journey: JourneySpec, ctx: Ctx) -> tuple[str, str] | None:
+    """Why the journey takes no entries now (its status, its window), or None.
+
+    The window is judged at the customer's moment: the event's time (a store upload that
+    arrives late still counts when it happened), a timer's due time; a replay agrees with a dry run.
+    """
+    if journey.takes_entries(ctx.moment()):
+        return None
+    if journey.status != "live":
+        return "status", journey.status
+    start, end_ = (t.isoformat() if t else "…" for t in (journey.start_at, journey.end_at))
+    return "window", f"entries from {start} to {end_}"
+
+
 def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx, fx: Effects) -> CustomerState:
     """Execute steps from ``step_id`` until one waits or the journey ends."""
     journey = ctx.world.by_version[(instance.journey_id, instance.version)]
@@ -89,17 +107,16 @@ def run(state: CustomerState, instance: Instance, step_id: str | None, ctx: Ctx,
         if step_id is None:
             return end(state, instance, "completed", ctx, fx)
         step = journey.step(step_id)
-        fresh = not (instance.deferred and instance.step == step.id)  # a retried send is the same visit
-        if instance.deferred and instance.step == step.id:
-            instance = instance.model_copy(update={"deferred": False})
-        else:
-            instance = instance.visit(step.id)
+        retried = instance.deferred and instance.step == step.id
+        fresh = not retried  # a retried send is the same visit, and keeps its first deadline
+        instance = instance.model_copy(update={"deferred": False}) if retried else instance.visit(step.id)
         since = journal.mark(fx)
         try:
             if step.when and not ctx.world.conditions.evaluate(step.when, variables(state, instance, ctx, fx)):
                 step_id = journey.following(step.id)
                 continue
-            state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx), step)
+            kept = ctx.deadline if retried else None
+            state, instance, flow = EXECUTORS[type(step)](Run(state, instance, journey, ctx, fx, kept), step)
         except StepError as exc:
             journal.after_step(fx, ctx, state.customer_id, (instance, step.id, fresh), since)
             return _fail(state, (instance, step.id), str(exc), ctx, fx)
@@ -120,9 +137,11 @@ def resume(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Custome
     journey = ctx.world.by_version.get((instance.journey_id, instance.version))
     if journey is None:  # the version was retired; nothing left to run
         return end(state, instance, "retired", ctx, fx)
+    if journey.status == "stopped":
+        return end(state, instance, "stopped", ctx, fx)
     step = journey.step(instance.step)
     if instance.deferred:
-        return run(state, instance, step.id, ctx, fx)
+        return run(state, instance, step.id, replace(ctx, deadline=deadline_of(timer)), fx)
     if isinstance(step, WaitForStep | TaskStep):
         target = step.wait_for.on_timeout if isinstance(step, WaitForStep) else step.task.on_timeout
         return run(state, instance, target, ctx, fx) if target else end(state, instance, "timed_out", ctx, fx)
@@ -134,6 +153,9 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
     for instance in list(state.instances.values()):
         journey = ctx.world.by_version.get((instance.journey_id, instance.version))
         if journey is None:
+            continue
+        if journey.status == "stopped":
+            state = end(state, instance, "stopped", ctx, fx)
             continue
         goal = journey.goal
         if (

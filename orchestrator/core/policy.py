@@ -15,17 +15,16 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from orchestrator.core.calendar import BusinessCalendar, next_local_time
 from orchestrator.core.durations import Duration
-from orchestrator.core.journey_spec import JourneySpec, LocalTime
+from orchestrator.core.journey_spec import SEND_LOG_WINDOW, JourneySpec, LocalTime, within_send_log
 from orchestrator.core.state import CustomerState, SentRecord
 
 if TYPE_CHECKING:
     from orchestrator.core.ports import World
 
-SEND_LOG_WINDOW = timedelta(days=31)  # the longest cap window a policy may use
 SEND_HISTORY = 200
 
 
@@ -41,8 +40,13 @@ class QuietHours(_Spec):
 class Cap(_Spec):
     name: str | None = None
     channel: str | None = Field(default=None, description="only sends on this channel count; none: every channel")
-    per: Duration
+    per: Duration = Field(description=f"at most {SEND_LOG_WINDOW.days}d: the engine keeps that many days of sends")
     max: int = Field(ge=1)
+
+    @field_validator("per")
+    @classmethod
+    def _kept(cls, value: timedelta) -> timedelta:
+        return within_send_log(value)
 
 
 class ContactPolicy(_Spec):

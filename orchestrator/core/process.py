@@ -28,7 +28,8 @@ __all__ = ["FIRED_WINDOW", "process"]
 
 def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Outcome:
     fx = Effects()
-    ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None)
+    at = inp.time if isinstance(inp, Event) else inp.due_at
+    ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None, at=at)
     before = state.profile
     if isinstance(inp, Event):
         if inp.id in state.seen or (state.forgotten_at is not None and inp.time <= state.forgotten_at):

@@ -18,6 +18,11 @@ class Product(BaseModel):
     category: str = Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")
     days_per_unit: PositiveFloat | None = Field(default=None, le=3650)
     lead_days: NonNegativeInt = 3
+    # Relations for recommendations (templates: recommend(…)); each names other SKUs.
+    pairs_with: tuple[str, ...] = Field(default=(), description="SKUs that go well with this one (both ways)")
+    upgrade_of: str | None = Field(default=None, description="the SKU this one is the better version of")
+    consumable_of: str | None = Field(default=None, description="the device SKU this one refills or feeds")
+    tags: tuple[str, ...] = Field(default=(), description="profile tags this product suits (ranks it first)")
 
 
 class ProductCatalog(BaseModel):

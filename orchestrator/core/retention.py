@@ -3,8 +3,9 @@
 A customer is inactive when nothing happened to them for ``inactive_after`` (event time),
 no journey instance is running and no goal window is open. What is kept then is the minimum
 that keeps promises to them if they come back: consent refusals (never message someone who
-said no), entry history (a ``reentry: never`` journey stays done), fired occurrences and the
-dedupe window. Profile facts, histories, scores and the timers of detectors and schedules go:
+said no), entry history (a ``reentry: never`` journey stays done), fired occurrences, the
+dedupe window, and the identity-graph keys it owns (the graph still routes them here, and an
+erasure must find them). Profile facts, histories, scores and the timers of detectors and schedules go:
 a returning customer starts a new profile.
 """
 
@@ -24,11 +25,14 @@ def is_inactive(state: CustomerState, now: datetime, inactive_after: timedelta) 
 
 def minimal(state: CustomerState) -> CustomerState:
     """The state reduced to what retention keeps; its version moves on so a racing commit loses."""
-    refusals = {channel: False for channel, granted in state.profile.consent.items() if granted is False}
+    profile = state.profile
+    refusals = {channel: False for channel, granted in profile.consent.items() if granted is False}
+    decided = {channel: at for channel, at in profile.consent_at.items() if channel in refusals}
     return CustomerState.new(state.customer_id).model_copy(
         update={
             "version": state.version + 1,
-            "profile": Profile(consent=refusals, tz=state.profile.tz),
+            "profile": Profile(consent=refusals, consent_at=decided, tz=profile.tz),
+            "identifiers": state.identifiers,
             "last_entered": state.last_entered,
             "seen": state.seen,
             "fired": state.fired,

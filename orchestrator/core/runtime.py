@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
 from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.ports import World
+from orchestrator.core.recommend import recommend
 from orchestrator.core.state import CustomerState, Instance, Profile, Timer
 from orchestrator.errors import StepError
 
@@ -60,6 +62,12 @@ class Ctx:
     world: World
     now: datetime
     event: Event | None
+    deadline: datetime | None = None  # a deferred send being retried: the not_after it keeps
+    at: datetime | None = None  # the input's own moment: the event's time, the timer's due time
+
+    def moment(self) -> datetime:
+        """When the customer's input happened (``now`` when it is not known)."""
+        return self.at or self.now
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ Flow = Go | Park | End
 def variables(
     state: CustomerState, instance: Instance | None, ctx: Ctx, fx: Effects, scenario: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """What templates and conditions see: profile, event, trigger, scenario, journey, customer_id, now.
+    """What templates and conditions see: profile, event, trigger, scenario, journey, customer_id, now,
+    and ``recommend(relation, limit)`` over this customer's history (``core.recommend``).
 
     ``event`` is the input being processed (for a timer: the event that started the
     instance, if any); ``trigger`` is always the event that started the instance.
@@ -102,6 +111,7 @@ def variables(
         "journey": journey,
         "customer_id": state.customer_id,
         "now": ctx.now.isoformat(),
+        "recommend": partial(recommend, state.profile, ctx.world.products),
     }
 
 

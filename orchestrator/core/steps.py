@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,6 +43,8 @@ RECIPIENT_KEY = {
 # Channels whose messages go out in a staff member's name (the WeCom contact's owner).
 STAFF_CHANNELS = frozenset({"wecom_private", "wecom_group", "task"})
 Result = tuple[CustomerState, Instance, Flow]
+EXPIRED = "expired"  # a deferred send that could not go out before its not_after: dropped
+NOT_AFTER = "not_after"  # a deferred send's timer data: the deadline it keeps
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Run:
     journey: JourneySpec
     ctx: Ctx
     fx: Effects
+    deadline: datetime | None = None  # a deferred send's original not_after
 
     def scope(self) -> dict[str, Any]:
         return variables(self.state, self.inst, self.ctx, self.fx)
@@ -66,8 +69,11 @@ Executor = Callable[[Run, Any], Result]
 
 
 def send(r: Run, step: SendStep) -> Result:
+    """Send, refuse, or defer to the next allowed moment; a deferred send keeps its first
+    ``not_after``, and one that cannot go out before it is dropped as ``expired``."""
     spec = step.send
     channel, template = spec.channel, spec.template
+    deadline = r.deadline or r.ctx.now + spec.expires_after
     decision = _decide(r, channel)
     if decision.reason not in (None, "quiet_hours") and spec.fallback is not None:
         r.fx.suppressed.append(_suppressed(r, step, channel, f"{decision.reason}, fell back"))
@@ -75,9 +81,13 @@ def send(r: Run, step: SendStep) -> Result:
         decision = _decide(r, channel)
     if decision.reason == "no_recipient":
         raise StepError(f"step {step.id}: no {RECIPIENT_KEY[channel]} known for channel {channel}")
+    if (decision.until is not None and decision.until >= deadline) or r.ctx.now >= deadline:
+        r.fx.suppressed.append(_suppressed(r, step, channel, EXPIRED))  # never a stale offer
+        return r.go_on(step)
     if decision.until is not None:
         r.fx.suppressed.append(_suppressed(r, step, channel, f"{decision.reason}, deferred", decision.until))
-        return _park(replace(r, inst=r.inst.model_copy(update={"deferred": True})), step, decision.until)
+        deferred = replace(r, inst=r.inst.model_copy(update={"deferred": True}))
+        return _park(deferred, step, decision.until, {NOT_AFTER: deadline.isoformat()})
     if decision.reason is not None:
         r.fx.suppressed.append(_suppressed(r, step, channel, decision.reason))
         return r.go_on(step)
@@ -86,7 +96,7 @@ def send(r: Run, step: SendStep) -> Result:
         content["coupon"] = dict(spec.coupon)
     if spec.points:
         content["points"] = spec.points
-    r.fx.actions.append(_action(r, step.id, channel, content, spec.expires_after))
+    r.fx.actions.append(_action(r, step.id, channel, content, deadline))
     return r.go_on(step, state=policy.record_send(r.state, r.journey, channel, r.ctx.now))
 
 
@@ -146,7 +156,7 @@ def task(r: Run, step: TaskStep) -> Result:
         "assignee": spec.assignee,
         "due_at": (r.ctx.now + spec.sla).isoformat(),
     }
-    action = _action(r, step.id, "task", content, spec.sla)
+    action = _action(r, step.id, "task", content, r.ctx.now + spec.sla)
     r.fx.actions.append(action)
     r = replace(r, inst=r.inst.model_copy(update={"task": action.action_id}))
     return _park(r, step, r.ctx.now + spec.sla)
@@ -187,9 +197,15 @@ def assign_variant(journey_id: str, step_id: str, customer_id: str, weights: dic
     return list(weights)[-1]  # weights are validated to sum to 100
 
 
-def _park(r: Run, step: AnyStep, due: datetime) -> Result:
+def _park(r: Run, step: AnyStep, due: datetime, data: dict[str, str] | None = None) -> Result:
     inst = r.inst.model_copy(update={"step": step.id})
-    return r.fx.set_timer(r.state, Timer(id=wait_timer_id(inst), due_at=due)), inst, Park()
+    return r.fx.set_timer(r.state, Timer(id=wait_timer_id(inst), due_at=due, data=data or {})), inst, Park()
+
+
+def deadline_of(timer: Timer) -> datetime | None:
+    """The original ``not_after`` a deferred send's timer carries."""
+    text = timer.data.get(NOT_AFTER)
+    return datetime.fromisoformat(text) if text else None
 
 
 def _address(state: CustomerState, key: str) -> str | None:
@@ -202,7 +218,7 @@ def _render(r: Run, step_id: str, template: str) -> str:
     return r.ctx.world.renderer.render(template, scope)
 
 
-def _action(r: Run, step_id: str, channel: str, content: dict[str, Any], ttl: timedelta) -> Action:
+def _action(r: Run, step_id: str, channel: str, content: dict[str, Any], not_after: datetime) -> Action:
     inst, now = r.inst, r.ctx.now
     visit = inst.visits.get(step_id, 1)
     occurrence = step_id if visit <= 1 else f"{step_id}#{visit}"
@@ -215,7 +231,7 @@ def _action(r: Run, step_id: str, channel: str, content: dict[str, Any], ttl: ti
         journey=JourneyRef(id=inst.journey_id, version=inst.version, step=step_id, variant=inst.variant),
         scenario=inst.scenario,
         created_at=now,
-        not_after=now + ttl,
+        not_after=not_after,
     )
 
 

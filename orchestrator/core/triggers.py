@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.core import journal, machine
-from orchestrator.core.cron import Cron
 from orchestrator.core.effects import ScenarioHit, StepFailure
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import (
@@ -64,7 +63,10 @@ def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerStat
         timer_id = f"{SCHEDULE_PREFIX}{journey.id}"
         if timer_id not in state.timers:
             assert isinstance(journey.trigger, ScheduleTrigger)  # noqa: S101 - live() filtered by kind
-            due = Cron.parse(journey.trigger.schedule).next_after(ctx.now, tz)
+            cron = ctx.world.cron
+            if cron is None:
+                raise ValueError(f"journey {journey.id} has a schedule but the world has no cron (see World.cron)")
+            due = cron.next_after(journey.trigger.schedule, ctx.now, tz)
             state = fx.set_timer(state, Timer(id=timer_id, due_at=due))
     for journey in ctx.world.live(DateTrigger):
         state = _date_timer(state, journey, ctx, fx, tz)

@@ -45,7 +45,8 @@ def test_without_the_file_the_built_in_types_apply(tmp_path: Path) -> None:
         ),
         (
             "types:\n  kakao:\n    priority: 5\n    normalize: [trim]\n",
-            "journeys/identity.yaml:4:5: types.kakao.normalize: Extra inputs are not permitted",
+            "journeys/identity.yaml:4:5: types.kakao.normalize: unknown key 'normalize' (did you mean 'normalise'?); "
+            "allowed here: priority, normalise, max_per_customer, blocked",
         ),
     ],
 )

@@ -90,16 +90,79 @@ def test_graph_prints_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["graph", str(path)]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "flowchart TD",
-        '  start(["scenario: consumption_cycle_ending"]) --> ab',
-        '  ab{"ab: split"}',
-        '  hold(["hold: wait_for"])',
+        '  Start(["scenario: consumption_cycle_ending"]) --> ab',
+        '  ab{"ab: split A 90% / holdout 10%"}',
+        '  hold(["hold: wait for message.replied"])',
         '  bye["bye: exit"]',
         '  ab -->|"A 90%"| hold',
-        '  ab -->|"holdout 10%"| done',
+        '  ab -->|"holdout 10%"| Done',
         '  hold -->|"message.replied"| bye',
-        '  hold -->|"timeout"| bye',
-        '  done(["end"])',
+        '  hold -->|"timeout 2d"| bye',
+        '  Done(["end"])',
     ]
+
+
+def test_graph_shows_durations_channels_templates_goal_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["graph", "car-service"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        '  Start(["date: last_service_date 180d at 10:00<br/>'
+        "entry: profile.attributes.get('car_model')\"]) --> workday"
+    )
+    assert '  workday(["workday: wait until 10:00 on a business day"])' in out
+    assert (
+        '  card["card: send wecom_private<br/>car-service/card.j2<br/>valid 2d<br/>'
+        'else sms<br/>car-service/card.sms.j2"]' in out
+    )
+    assert (
+        '  advisor_call(["advisor_call: task call<br/>service_advisor<br/>SLA 1d<br/>'
+        'car-service/advisor_call.task.j2"])' in out
+    )
+    assert '  wait_booking -->|"timeout 3d"| advisor_call' in out
+    assert '  advisor_call -->|"SLA 1d passed"| sms_card' in out
+    assert '  Goal{{"goal: service.completed within 30d"}} -.->|"converted, at any step"| Done' in out
+    assert '  Exits{{"exit on: vehicle.transferred"}} -.->|"exited, at any step"| Done' in out
+
+
+def _business_day_tree(root: Path) -> Path:
+    (root / "journeys").mkdir()
+    (root / "templates").mkdir()
+    (root / "templates" / "t.j2").write_text("hi", encoding="utf-8")
+    (root / "journeys" / "j.yaml").write_text(
+        "id: j\nname: j\nversion: 1\ntrigger: {event: chat.message}\nsteps:\n"
+        "  - {id: later, wait_until: {at: '10:00', business_day: true}}\n"
+        "  - {id: hi, send: {channel: wecom_private, template: t.j2}}\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def test_the_holiday_warning_names_the_journeys_that_count_business_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = _business_day_tree(tmp_path)
+    monkeypatch.setenv("XO_JOURNEYS_DIR", str(root / "journeys"))
+    monkeypatch.setenv("XO_TEMPLATES_DIR", str(root / "templates"))
+    assert main(["graph", "j"]) == 0  # drawing a graph runs nothing: no warning
+    assert not [r for r in caplog.records if "holiday calendar" in r.message]
+    assert main(["validate"]) == 0
+    [warning] = [r.message for r in caplog.records if "holiday calendar" in r.message]
+    assert warning.startswith("no holiday calendar for ")
+    assert f"journey j count business days there as plain weekdays; add its holidays and 调休 workdays to {root}" in (
+        warning
+    )
+
+
+def test_no_holiday_warning_for_journeys_without_business_days(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = _business_day_tree(tmp_path)
+    journey = root / "journeys" / "j.yaml"
+    journey.write_text(journey.read_text(encoding="utf-8").replace(", business_day: true", ""), encoding="utf-8")
+    monkeypatch.setenv("XO_JOURNEYS_DIR", str(root / "journeys"))
+    monkeypatch.setenv("XO_TEMPLATES_DIR", str(root / "templates"))
+    assert main(["validate"]) == 0
+    assert not [r for r in caplog.records if "holiday calendar" in r.message]
 
 
 def test_simulate_rejects_a_naive_until(capsys: pytest.CaptureFixture[str]) -> None:

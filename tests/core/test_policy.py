@@ -79,7 +79,8 @@ def test_business_days_only_respects_holidays_and_workday_weekends() -> None:
 
 
 def test_a_cap_across_journeys_defers_until_a_slot_frees() -> None:
-    world = _world(policy={"caps": [{"per": "1d", "max": 2}]})
+    two_days = journey(steps=[_send(expires_after="2d")], trigger=CHAT)  # the slot frees within its validity
+    world = _world(two_days, policy={"caps": [{"per": "1d", "max": 2}]})
     outcomes = run(
         world,
         _customer(),
@@ -132,3 +133,38 @@ def test_no_send_ever_happens_inside_quiet_hours(minute: int) -> None:
     for deferral in outcome.suppressed:
         assert deferral.deferred_until is not None
         assert deferral.deferred_until.astimezone(CST).hour == 9
+
+
+def test_a_deferred_send_keeps_its_first_not_after() -> None:
+    world = _world(journey(steps=[_send(expires_after="12h")], trigger=CHAT), policy=QUIET)
+    [night] = run(world, _customer(), _chat(NIGHT), now=NIGHT)
+    [deferral] = night.suppressed
+    assert deferral.deferred_until == datetime(2026, 11, 21, 9, 0, tzinfo=CST)
+    timer_id = next(t for t in night.state.timers if t.startswith("wait:"))
+    morning = datetime(2026, 11, 21, 9, 0, tzinfo=CST)
+    [sent] = run(world, night.state, fire(night.state, timer_id), now=morning)
+    [action] = sent.actions
+    assert (action.created_at, action.not_after) == (morning, NIGHT + timedelta(hours=12))  # not 21:00
+
+
+def test_a_deferral_past_not_after_drops_the_send_as_expired() -> None:
+    steps = [_send(expires_after="6h"), _send("b", expires_after="2d")]
+    world = _world(journey(steps=steps, trigger=CHAT), policy=QUIET)
+    [night] = run(world, _customer(), _chat(NIGHT), now=NIGHT)
+    assert night.actions == ()
+    # a's offer ends at 05:30, before quiet hours do: dropped, and the journey goes on to b (deferred)
+    assert [(s.step, s.reason, s.deferred_until) for s in night.suppressed] == [
+        ("a", "expired", None),
+        ("b", "quiet_hours, deferred", datetime(2026, 11, 21, 9, 0, tzinfo=CST)),
+    ]
+
+
+def test_a_deferred_send_whose_timer_fires_too_late_is_dropped() -> None:
+    world = _world(journey(steps=[_send(expires_after="12h")], trigger=CHAT), policy=QUIET)
+    [night] = run(world, _customer(), _chat(NIGHT), now=NIGHT)
+    timer_id = next(t for t in night.state.timers if t.startswith("wait:"))
+    late = NIGHT + timedelta(hours=13)  # the worker was down when the timer came due
+    [outcome] = run(world, night.state, fire(night.state, timer_id), now=late)
+    assert outcome.actions == ()
+    assert [(s.step, s.reason) for s in outcome.suppressed] == [("a", "expired")]
+    assert outcome.state.instances == {}

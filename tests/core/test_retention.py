@@ -39,7 +39,8 @@ def test_a_long_inactive_customer_keeps_only_what_it_is_owed() -> None:
     assert not is_inactive(state, NOW, timedelta(days=900))
     small = minimal(state)
     assert small.version == state.version + 1
-    assert small.profile == Profile(consent={"sms": False})
+    assert small.profile == Profile(consent={"sms": False}, consent_at={"sms": state.profile.consent_at["sms"]})
+    assert small.identifiers == state.identifiers  # the graph still routes them here
     assert small.last_entered == state.last_entered  # a reentry: never journey stays done
     assert small.seen == state.seen
     assert small.timers == {}

@@ -46,6 +46,12 @@ UNTIL = {
     "car-service": "2026-11-30T00:00:00+08:00",
     "fruit-day": "2026-11-11T00:00:00+08:00",
     "baby-stage": "2027-02-10T00:00:00+08:00",
+    "aftersales-care": "2026-11-22T00:00:00+08:00",
+    "member-group": "2026-11-20T00:00:00+08:00",
+    "tier-benefits": "2026-11-25T00:00:00+08:00",
+    "new-to-loyal": "2026-12-05T00:00:00+08:00",
+    "complaint": "2026-12-01T00:00:00+08:00",
+    "returns": "2026-12-05T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -180,6 +186,128 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "B8003": [],  # no birth date
         "B8004": [],  # six months was before they joined
         "B8005": ["monthly wecom_private"] * 4,  # birth date corrected
+    },
+    "aftersales-care": {
+        # low effort: thanked; a second ticket within the 7-day cooldown gets no second survey
+        "A9001": ["survey wecom_private", "thanks wecom_private"],
+        "A9002": ["survey wecom_private", "recovery_call task", "make_good wecom_private"],
+        # no answer: called again 2 hours later, resolved
+        "A9003": [
+            "survey wecom_private",
+            "recovery_call task",
+            "recovery_call task",
+            "make_good wecom_private",
+        ],
+        # no WeCom id: SMS; asked to be called back at 19:00, then the manager skipped it
+        "A9004": [
+            "survey sms",
+            "~survey wecom_private no_recipient, fell back",
+            "recovery_call task",
+            "recovery_call task",
+            "apology sms",
+            "~apology wecom_private no_recipient, fell back",
+        ],
+        "A9005": ["survey wecom_private", "recovery_call task", "apology wecom_private"],
+        "A9006": ["survey wecom_private"],  # never answered: the instance times out
+        # the call was not made within the 4-hour SLA
+        "A9007": ["survey wecom_private", "recovery_call task", "apology wecom_private"],
+    },
+    "member-group": {
+        "G9101": ["welcome wecom_private", "invite wecom_private", "hello_in_group wecom_group"],  # joined that day
+        "G9102": ["welcome wecom_private", "invite wecom_private", "reminder wecom_private"],  # never joined
+        "G9103": [  # joined after the reminder
+            "welcome wecom_private",
+            "invite wecom_private",
+            "reminder wecom_private",
+            "hello_in_group wecom_group",
+        ],
+        "G9104": ["welcome wecom_private"],  # not a buyer: no invitation
+        "G9105": ["welcome wecom_private", "invite wecom_private", "hello_in_group wecom_group"],  # re-added: once
+    },
+    "tier-benefits": {
+        "T9201": ["hit 普通>银:2026-11-17T12:00:00+08:00", "benefits wecom_private"],
+        "T9202": [
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+        ],
+        "T9203": [  # up to 钻 in three days; the manager called, then the message
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+            "hit 金>钻:2026-11-19T12:00:00+08:00",
+            "adviser_call task",
+            "benefits wecom_private",
+        ],
+        "T9204": [  # 银 before the programme started: only 金 is announced
+            "hit 普通>银:2026-11-10T12:00:00+08:00",
+            "hit 银>金:2026-11-18T12:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+        ],
+        "T9205": [  # 钻, the manager did not call within a day: the message goes anyway
+            "hit 普通>银:2026-11-17T13:00:00+08:00",
+            "benefits wecom_private",
+            "hit 银>金:2026-11-18T13:00:00+08:00",
+            "gold_coupon coupon",
+            "benefits wecom_private",
+            "hit 金>钻:2026-11-19T13:00:00+08:00",
+            "adviser_call task",
+            "benefits wecom_private",
+        ],
+        "T9207": [  # no WeCom id: SMS
+            "hit 普通>银:2026-11-17T12:00:00+08:00",
+            "benefits sms",
+            "~benefits wecom_private no_recipient, fell back",
+        ],
+    },
+    "new-to-loyal": {
+        # first order before the programme: not welcomed; the second one is thanked with points
+        "N9401": [
+            "hit registered>new:2026-11-10T12:00:00+08:00",
+            "hit new>loyal:2026-11-23T12:00:00+08:00",
+            "thanks wecom_private",
+            "credit webhook",
+        ],
+        # welcomed; no second order in a week: check-in with the coupon (churn risk 0.6)
+        "N9402": ["hit registered>new:2026-11-22T12:00:00+08:00", "welcome wecom_private", "check_in wecom_private"],
+        "N9403": [  # no WeCom id: SMS
+            "hit registered>new:2026-11-22T12:00:00+08:00",
+            "welcome sms",
+            "~welcome wecom_private no_recipient, fell back",
+            "check_in sms",
+            "~check_in wecom_private no_recipient, fell back",
+        ],
+        "N9404": ["hit registered>new:2026-11-15T12:00:00+08:00"],  # before the programme started
+    },
+    "complaint": {
+        "K9501": ["acknowledge wecom_private", "associate_call task", "goal"],  # called back, resolved next day
+        # severe; the store manager let 2 hours pass: the area manager called; resolved
+        "K9502": ["acknowledge wecom_private", "manager_call task", "escalate task", "goal"],
+        # called back; another complaint's resolution does not count; still open 3 days later: chase
+        "K9503": ["acknowledge wecom_private", "associate_call task", "chase task"],
+        "K9504": [  # no WeCom id: SMS acknowledgement; resolved the same day
+            "acknowledge sms",
+            "manager_call task",
+            "~acknowledge wecom_private no_recipient, fell back",
+            "goal",
+        ],
+    },
+    "returns": {
+        "V9601": ["instructions wecom_private", "refunded wecom_private"],  # received, refunded
+        "V9602": ["instructions wecom_private", "exchange_sent wecom_private"],  # an exchange
+        "V9603": [  # no WeCom id; not picked up in 2 days; received, but no refund in 3 days: a task
+            "instructions sms",
+            "~instructions wecom_private no_recipient, fell back",
+            "pickup_reminder sms",
+            "~pickup_reminder wecom_private no_recipient, fell back",
+            "refund_late task",
+        ],
+        "V9604": ["instructions wecom_private"],  # cancelled: exit_on
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer

@@ -58,6 +58,7 @@ def tight_world() -> World:
         scenarios=base.scenarios,
         tokenizer=base.tokenizer,
         identity=RULES,
+        cron=base.cron,
     )
 
 
