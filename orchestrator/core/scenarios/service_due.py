@@ -51,7 +51,12 @@ def plan(profile: Profile, settings: ServiceSettings) -> Timer | None:
     daily, daily_basis = _daily_km(profile, settings)
     due = last.time + timedelta(days=maintenance.interval_days)
     by = "time"
-    if maintenance.interval_km is not None:
+    # A car driven less than 0.1 km a day (rounded to 0) never reaches the mileage before the time.
+    if (
+        maintenance.interval_km is not None
+        and daily > 0
+        and maintenance.interval_km / daily < maintenance.interval_days
+    ):
         by_km = last.time + timedelta(days=math.floor(maintenance.interval_km / daily))  # whole days
         if by_km < due:
             due, by = by_km, "mileage"
