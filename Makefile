@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -48,8 +48,11 @@ typecheck: $(VENV)/.installed-dev ## mypy --strict on the package
 imports: $(VENV)/.installed-dev ## the architecture contracts (pure core, layers)
 	$(BIN)/lint-imports
 
-unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests
-	$(BIN)/pytest
+unit: $(VENV)/.installed-dev ## pytest: unit, config, contract and integration tests (not the slow suites)
+	$(BIN)/pytest -m "not slow"
+
+test-slow: $(VENV)/.installed-dev ## the slow suites: Redis Cluster, TLS, browser, many workers (needs .ci/system-packages)
+	$(BIN)/pytest -m slow; status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ]
 
 integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
 	$(BIN)/pytest -m integration

@@ -1,4 +1,4 @@
-"""Command line: ``orchestrator worker | validate | simulate | graph | plan | schema | demo | quarantine | send``."""
+"""Command line: ``orchestrator COMMAND``; ``orchestrator --help`` lists the commands."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -79,7 +80,38 @@ def _parser() -> argparse.ArgumentParser:
     send = sub.add_parser("send", help="produce a JSONL file of events to the events topic")
     send.add_argument("file", type=Path)
     send.set_defaults(run=_send)
+    _customer_data_commands(sub)
     return parser
+
+
+def _customer_data_commands(sub: Any) -> None:
+    """backfill, replay, export, forget, retain: commands over stored customers."""
+    backfill = sub.add_parser("backfill", help="fold past events into profiles without entering journeys or sending")
+    backfill.add_argument("files", nargs="*", type=Path, help="JSON lines of events, any order")
+    backfill.add_argument("--topic", help="also read this topic from its beginning (e.g. xo.events)")
+    backfill.add_argument("--since", help="with --topic: only events that happened at or after this ISO time")
+    backfill.add_argument("--until", help="fire detector timers due up to this ISO time (default: now)")
+    backfill.add_argument("--dry-run", action="store_true", help="fold and report; write nothing to Redis")
+    backfill.set_defaults(run=_backfill)
+    replay = sub.add_parser("replay", help="recompute detector figures of stored customers after a rule change")
+    replay.add_argument("--apply", action="store_true", help="write the changes (default: show the diff only)")
+    replay.set_defaults(run=_replay)
+    export = sub.add_parser("export", help="everything held about one person, as JSON (right of access)")
+    export.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    export.add_argument("--out", type=Path, help="write here (default: stdout)")
+    export.add_argument("--no-dlq", action="store_true", help="do not scan the dead-letter topic")
+    export.set_defaults(run=_export)
+    forget = sub.add_parser("forget", help="erase one person everywhere the engine keeps data (right to erasure)")
+    forget.add_argument("who", help="customer id, or an identifier as <type>:<value>")
+    forget.add_argument("--keep-days", type=int, default=30, help="days the tombstone fences late events")
+    forget.add_argument("--no-dlq", action="store_true", help="do not scan the dead-letter topic")
+    forget.set_defaults(run=_forget)
+    retain = sub.add_parser("retain", help="reduce customers inactive for long to their minimal state (paced)")
+    retain.add_argument("--inactive-days", type=int, required=True, help="days without any event")
+    retain.add_argument("--rate", type=float, default=500.0, help="customers looked at per second")
+    retain.add_argument("--dry-run", action="store_true", help="count and measure; change nothing")
+    retain.add_argument("--resume", action="store_true", help="continue an interrupted sweep where it stopped")
+    retain.set_defaults(run=_retain)
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,6 +174,46 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from orchestrator.demo import run_demo
 
     return run_demo(settings, args.events, args.timeout)
+
+
+def _backfill(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import BackfillRequest, run_backfill
+
+    if not args.files and not args.topic:
+        print("orchestrator backfill: give event files, --topic, or both", file=sys.stderr)
+        return 2
+    request = BackfillRequest(args.files, args.until, args.dry_run, args.topic, args.since)
+    return run_backfill(request, settings)
+
+
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import run_replay
+
+    return run_replay(args.apply, settings)
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import PersonRequest, run_export
+
+    return run_export(PersonRequest(args.who, out=args.out, scan_dlq=not args.no_dlq), settings)
+
+
+def _forget(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import PersonRequest, run_forget
+
+    if not 1 <= args.keep_days <= 3650:
+        print("orchestrator forget: --keep-days must be between 1 and 3650", file=sys.stderr)
+        return 2
+    return run_forget(PersonRequest(args.who, keep_days=args.keep_days, scan_dlq=not args.no_dlq), settings)
+
+
+def _retain(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.data_tools import RetainRequest, run_retain
+
+    if args.inactive_days < 1 or args.rate <= 0:
+        print("orchestrator retain: --inactive-days must be at least 1 and --rate above 0", file=sys.stderr)
+        return 2
+    return run_retain(RetainRequest(args.inactive_days, args.rate, args.dry_run, args.resume), settings)
 
 
 def _send(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,6 +16,7 @@ from orchestrator.config.catalog import Config, load_config
 from orchestrator.config.graph import mermaid
 from orchestrator.config.yaml_loader import load_yaml
 from orchestrator.core import CustomerState, JourneySpec, World
+from orchestrator.core.migrations import load_state
 from orchestrator.errors import ConfigError
 from orchestrator.service.simulate import simulate
 from orchestrator.settings import Settings
@@ -147,7 +148,7 @@ def _journey(reference: str, settings: Settings) -> JourneySpec:
 
 
 def _dumped_states(path: Path) -> list[CustomerState]:
-    return [CustomerState.model_validate_json(line) for line in path.read_bytes().splitlines() if line.strip()]
+    return [load_state(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
 def _live_states(settings: Settings) -> list[CustomerState]:
@@ -157,7 +158,7 @@ def _live_states(settings: Settings) -> list[CustomerState]:
     for key in client.scan_iter(match=f"{settings.xo_topic_prefix}:{{*}}:state", count=1000):
         raw = client.hget(key, "s")
         if raw:
-            states.append(CustomerState.model_validate_json(raw))
+            states.append(load_state(raw))
     return states
 
 

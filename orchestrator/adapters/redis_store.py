@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,7 +20,7 @@ from redis.exceptions import ReadOnlyError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from orchestrator.core import CustomerState
-from orchestrator.core.events import describe_validation_error
+from orchestrator.core.migrations import StateTooNew, StateUnreadable, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -42,10 +41,10 @@ class RedisStore:
         self.prefix = prefix
         self._commit = client.register_script(COMMIT_LUA)
 
-    def _state_key(self, cid: str) -> str:
+    def state_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:state"
 
-    def _outbox_key(self, cid: str) -> str:
+    def outbox_key(self, cid: str) -> str:
         return f"{self.prefix}:{{{cid}}}:outbox"
 
     def timer_key(self, partition: int) -> str:
@@ -54,16 +53,16 @@ class RedisStore:
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
         pipe = self.client.pipeline(transaction=False)
         for cid in customer_ids:
-            pipe.hget(self._state_key(cid), "s")
-            pipe.hgetall(self._outbox_key(cid))
+            pipe.hget(self.state_key(cid), "s")
+            pipe.hgetall(self.outbox_key(cid))
         replies = await _run(pipe)
         loaded: dict[str, Loaded] = {}
         for index, cid in enumerate(customer_ids):
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
             try:
-                state = CustomerState.model_validate_json(raw_state) if raw_state else None
-            except ValueError as exc:  # pydantic's ValidationError: the customer is quarantined
+                state = _state(raw_state) if raw_state else None
+            except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
                 loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
                 continue
             loaded[cid] = Loaded(state, outbox)
@@ -84,7 +83,7 @@ class RedisStore:
             for key, record in commit.outbox.items():
                 args += [key, _dump_record(record)]
             await self._commit(
-                keys=[self._state_key(commit.customer_id), self._outbox_key(commit.customer_id)], args=args, client=pipe
+                keys=[self.state_key(commit.customer_id), self.outbox_key(commit.customer_id)], args=args, client=pipe
             )
         replies = await _run(pipe)
         return [c.customer_id for c, ok in zip(commits, _script_results(replies, commits), strict=True) if not ok]
@@ -93,7 +92,7 @@ class RedisStore:
         pipe = self.client.pipeline(transaction=False)
         for settle in settles:
             if settle.sent:
-                pipe.hdel(self._outbox_key(settle.customer_id), *settle.sent)
+                pipe.hdel(self.outbox_key(settle.customer_id), *settle.sent)
             for ref in settle.timers_done:
                 pipe.zrem(self.timer_key(ref.partition), _member(ref))
         await _run(pipe)
@@ -120,7 +119,7 @@ class RedisStore:
 
 def describe(exc: ValueError) -> str:
     """Why a stored state does not load, naming the fields (bounded: it travels in dead letters)."""
-    text = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+    text = str(exc)
     return text if len(text) <= 500 else f"{text[:500]}…"
 
 
@@ -133,6 +132,13 @@ def _script_results(replies: list[object], commits: Sequence[Commit]) -> list[bo
         results.append(replies[position] == 1)
         position += 1
     return results
+
+
+def _state(raw: bytes) -> CustomerState:
+    try:
+        return load_state(raw)
+    except StateTooNew as exc:  # a newer worker wrote it: wait for one to own the partition
+        raise TransientError(str(exc)) from exc
 
 
 def _member(ref: TimerRef) -> str:

@@ -31,8 +31,8 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
     ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None)
     before = state.profile
     if isinstance(inp, Event):
-        if inp.id in state.seen:
-            return Outcome(state=state, duplicate=True)
+        if inp.id in state.seen or (state.forgotten_at is not None and inp.time <= state.forgotten_at):
+            return Outcome(state=state, duplicate=True)  # seen, or history from before an erasure
         state = _on_event(machine.migrate(state, ctx, fx), inp, ctx, fx)
     else:
         timer = state.timers.get(inp.timer_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 # Event ids remembered per customer to drop redeliveries; redelivery only re-reads
 # records whose offsets were not committed, i.e. the most recent ones.
@@ -13,6 +13,9 @@ SEEN_WINDOW = 256
 PURCHASE_WINDOW = 100
 ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house windows
 SERVICE_WINDOW = 20
+# The stored form's version. Every change to what CustomerState stores raises it by one and
+# adds the step from the previous form to core/migrations.py (a state without the field is 0).
+STATE_SCHEMA = 1
 
 
 class _Value(BaseModel):
@@ -128,6 +131,9 @@ class Attribution(_Value):
 
 
 class CustomerState(_Value):
+    # First, so that a stored form says what it is before anything else; required, so that a
+    # form written before the field existed never passes for the current one.
+    schema_version: int
     customer_id: str
     version: int = 0
     profile: Profile = Field(default_factory=Profile)
@@ -139,10 +145,21 @@ class CustomerState(_Value):
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
     send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
     attribution: tuple[Attribution, ...] = ()  # ended instances still inside their goal window
+    # Set by an erasure (`orchestrator forget`): the state is a tombstone, and events that
+    # happened before this moment (late uploads, redeliveries) are dropped, not folded again.
+    forgotten_at: AwareDatetime | None = None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _current_form(cls, value: int) -> int:
+        # Older and newer forms go through core.migrations.load_state, never straight in.
+        if value != STATE_SCHEMA:
+            raise ValueError(f"stored form {value}, this release reads {STATE_SCHEMA}")
+        return value
 
     @classmethod
     def new(cls, customer_id: str) -> CustomerState:
-        return cls(customer_id=customer_id)
+        return cls(schema_version=STATE_SCHEMA, customer_id=customer_id)
 
     def remember(self, event_id: str) -> tuple[str, ...]:
         return (*self.seen, event_id)[-SEEN_WINDOW:]

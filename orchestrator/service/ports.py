@@ -103,3 +103,27 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def monotonic(self) -> float: ...
+
+
+class IdentityGraph(Protocol):
+    """Identifier (``<type>:<value>``) → canonical customer id. Every write touches one key."""
+
+    async def resolve(self, keys: Sequence[str]) -> dict[str, str]:
+        """The owners of the keys that have one, in one round trip."""
+        ...
+
+    async def claim(self, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """Give each unowned key to its customer; return every key's owner afterwards (one round trip).
+
+        A key already owned by another customer keeps that owner: the caller turns it into a
+        merge or a refused link.
+        """
+        ...
+
+    async def repoint(self, moves: Sequence[tuple[str, str, str]]) -> None:
+        """``(key, from, to)``: keys owned by ``from`` now belong to ``to`` (a merge); others stay."""
+        ...
+
+    async def drop(self, owned: Sequence[tuple[str, str]]) -> None:
+        """``(key, owner)``: remove keys still owned by ``owner`` (erasure)."""
+        ...

@@ -16,7 +16,8 @@ import orjson
 from pydantic import ValidationError
 
 from orchestrator.core import CustomerState
-from orchestrator.core.events import describe_validation_error
+from orchestrator.core.migrations import StoredStateError, load_state, upgrade
+from orchestrator.core.state import STATE_SCHEMA
 
 MAX_REPAIR_ROUNDS = 100
 
@@ -30,10 +31,8 @@ class Repaired:
 def diagnose(raw: bytes) -> str | None:
     """Why a stored state does not load, or None when it does."""
     try:
-        CustomerState.model_validate_json(raw)
-    except ValidationError as exc:
-        return describe_validation_error(exc)
-    except ValueError as exc:
+        load_state(raw)
+    except StoredStateError as exc:
         return str(exc)
     return None
 
@@ -46,6 +45,10 @@ def repair(raw: bytes, customer_id: str, version: int) -> Repaired:
         raise ValueError(f"the stored state is not JSON ({exc}): only `drop` can help") from exc
     if not isinstance(data, dict):
         data = {}
+    form = data.get("schema_version", 0)
+    if isinstance(form, int) and not isinstance(form, bool) and 0 <= form < STATE_SCHEMA:
+        data = upgrade(data, form)  # an older form: bring it to today's before judging it
+    data["schema_version"] = STATE_SCHEMA
     data["customer_id"] = customer_id
     dropped: list[str] = []
     for _ in range(MAX_REPAIR_ROUNDS):

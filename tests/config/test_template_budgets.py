@@ -21,10 +21,13 @@ from tests.builders import fire
 from tests.integration.workers import JOURNEYS, TEMPLATES, customer_events
 
 HOSTILE = {
-    "nested ranges": ("{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}", "operations"),
+    "nested ranges": (
+        "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+        "operations|took longer",
+    ),
     "nested loops over a string": (
         '{% set s = "ab" * 4000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}',
-        "operations",
+        "operations|took longer",
     ),
     "string multiplication": ('{{ "x" * 100000000 }}', "repetition of more than"),
     "list multiplication": ("{{ ([1] * 100000000)|length }}", "repetition of more than"),
@@ -35,7 +38,10 @@ HOSTILE = {
         "{% set ns = namespace(s='xx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
         "a value of",
     ),
-    "runaway recursion": ("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}", "RecursionError|operations"),
+    "runaway recursion": (
+        "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
+        "RecursionError|operations|took longer",
+    ),
     "too much output": ("{% for i in range(20000) %}xx{% endfor %}", f"output longer than {MAX_OUTPUT_CHARS}"),
     "a float overflow": ("{{ 10.0 ** 400 }}", "OverflowError"),
 }
@@ -74,7 +80,7 @@ def test_a_condition_runs_on_a_budget_too(tmp_path: Path) -> None:
     templates = Templates(tmp_path)
     condition = "range(100000)|list|length + range(100000)|list|length > 0"
     templates.compile_condition(condition)
-    with pytest.raises(StepError, match="operations"):
+    with pytest.raises(StepError, match=r"operations|took longer"):
         templates.evaluate(condition, {})
 
 
@@ -106,7 +112,7 @@ def test_a_timer_whose_template_blows_its_budget_fails_the_step_once(tmp_path: P
     [timer_id] = [t for t in state.timers if t.startswith("cycle")]
     outcome = process(state, fire(state, timer_id), now + timedelta(seconds=1), world)
     [failure] = outcome.failures
-    assert "template wait_and_send/first.j2:1: BudgetExceeded: more than" in failure.reason
+    assert "template wait_and_send/first.j2:1: BudgetExceeded: " in failure.reason
     assert outcome.actions == ()
     assert timer_id not in outcome.state.timers
     again: Any = process(outcome.state, fire(state, timer_id), now + timedelta(seconds=2), world)

@@ -159,7 +159,10 @@ async def test_an_oversize_entry_left_in_the_outbox_is_dead_lettered_and_settled
 ) -> None:
     store = RedisStore(redis_client, prefix=prefix)
     stuck = OutRecord(Topics(prefix).actions("sms"), "M1", orjson.dumps({"text": "x" * 1_100_000}))
-    assert await store.commit([Commit("M1", 0, CustomerState(customer_id="M1", version=1), {"a1": stuck})]) == []
+    assert (
+        await store.commit([Commit("M1", 0, CustomerState.new("M1").model_copy(update={"version": 1}), {"a1": stuck})])
+        == []
+    )
     publisher = Recording()
     await _handler(redis_client, prefix, publisher).handle(_records("M1", customer_events("M1", NOW)[:1]))
     assert all(fits(r) for r in publisher.records)
@@ -171,7 +174,7 @@ async def test_an_oversize_entry_left_in_the_outbox_is_dead_lettered_and_settled
 async def test_an_unloadable_state_quarantines_its_customer_and_the_partition_goes_on(
     redis_client: Redis, prefix: str
 ) -> None:
-    broken = CustomerState(customer_id="M1", version=3).model_dump(mode="json")
+    broken = CustomerState.new("M1").model_copy(update={"version": 3}).model_dump(mode="json")
     broken["profile"]["spent"] = None  # what pydantic wrote for an infinite float
     await redis_client.hset(f"{prefix}:{{M1}}:state", mapping={"v": "3", "s": orjson.dumps(broken)})
     publisher = Recording()
@@ -181,7 +184,7 @@ async def test_an_unloadable_state_quarantines_its_customer_and_the_partition_go
     assert report.rejected == {"quarantined": 2}
     letters = _letters(publisher, prefix)
     assert [d["reason"] for d in letters] == [
-        "quarantined: unloadable state: profile.spent: Input should be a valid number"
+        "quarantined: unloadable state: state of M1: profile.spent: Input should be a valid number"
     ] * 2
     assert [d["source"] for d in letters] == [f"{prefix}.events.by-customer[0]@{n}" for n in (0, 1)]
     assert orjson.loads(await redis_client.hget(f"{prefix}:{{M1}}:state", "s") or b"{}") == broken  # untouched

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.harness import TopicWatcher, WorkerProcess, produce
 from orchestrator.service.topics import Topics
 from tests.integration.workers import (
@@ -27,7 +28,6 @@ from tests.integration.workers import (
     diagnose,
     expected_action_ids,
     output_topics,
-    partition_of,
     read_to_markers,
     worker_env,
 )
@@ -94,7 +94,7 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
     theirs = leaving.assigned(by_customer) or set()
     now = datetime.now(tz=UTC)
     first_wave = [f"R{n:03d}" for n in range(40)]
-    assert {partition_of(cid, PARTITIONS) for cid in first_wave} == set(range(PARTITIONS))
+    assert {partition_for(cid, PARTITIONS) for cid in first_wave} == set(range(PARTITIONS))
     events = _produce_customers(kafka_bootstrap, topics, first_wave, now)
     expected = expected_action_ids(events, now)
     firsts = {a for a in expected if ":first:" in a}
@@ -123,7 +123,7 @@ def test_stopping_one_of_two_workers_moves_its_partitions_and_timers_to_the_othe
     assert survivor.assigned(by_customer) == set(range(PARTITIONS))
 
     # The leaving worker's customers got their second message from the survivor, after the stop.
-    orphans = {cid for cid in first_wave if partition_of(cid, PARTITIONS) in theirs}
+    orphans = {cid for cid in first_wave if partition_for(cid, PARTITIONS) in theirs}
     assert orphans
     late = {
         str(r.value["customer_id"]): datetime.fromisoformat(str(r.value["created_at"]))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import orjson
 from kafka import KafkaProducer
-from kafka.partitioner.default import murmur2
 
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.bootstrap import load_world
@@ -53,11 +52,6 @@ def expected_action_ids(events: dict[str, list[bytes]], now: datetime) -> set[st
     for lines in events.values():
         expected.update(a.action_id for a in simulate(world, lines, until=now + timedelta(days=1)).actions)
     return expected
-
-
-def partition_of(key: str, partitions: int) -> int:
-    """The partition a keyed record lands on (the Java client's and aiokafka's default partitioner)."""
-    return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def output_topics(topics: Topics) -> list[str]:

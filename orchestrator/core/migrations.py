@@ -1,0 +1,97 @@
+"""The stored form of CustomerState, and the steps that upgrade older forms.
+
+Every state a worker writes carries ``schema_version`` (``state.STATE_SCHEMA``). Reading:
+
+* the current form is parsed directly (the hot path: one pydantic call, no extra cost);
+* an older form is upgraded one version at a time by the pure functions in ``STEPS``
+  (``STEPS[n]`` turns form ``n`` into form ``n + 1``), then parsed;
+* a newer form than this release knows raises ``StateTooNew`` and is never written back:
+  during a rolling deploy an old worker leaves a new worker's state alone (the shell retries
+  until a worker that knows the form owns the partition);
+* anything else that does not parse raises ``StateUnreadable``, naming the customer if known.
+
+Adding a stored field or changing one: raise ``STATE_SCHEMA``, add the step here, and add a
+fixture of the previous form under ``tests/fixtures/states/`` with a test that loads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+
+from orchestrator.core.state import STATE_SCHEMA, CustomerState
+
+Doc = dict[str, Any]
+
+
+class StoredStateError(ValueError):
+    """A stored state this release cannot use; ``customer_id`` when the form names one."""
+
+    def __init__(self, message: str, customer_id: str | None = None) -> None:
+        where = f"state of {customer_id}" if customer_id else "stored state"
+        super().__init__(f"{where}: {message}")
+        self.customer_id = customer_id
+
+
+class StateTooNew(StoredStateError):
+    """Written by a newer release: refuse it, and write nothing over it."""
+
+
+class StateUnreadable(StoredStateError):
+    """Not JSON, not an object, or not a valid state of the form it claims to be."""
+
+
+def _v0_to_v1(doc: Doc) -> Doc:
+    """Release 0.1.0 stored no schema_version; form 1 adds ``forgotten_at`` (erasure tombstones)."""
+    return {"schema_version": 1, **doc, "forgotten_at": None}
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1}
+
+
+def load_state(raw: bytes | str) -> CustomerState:
+    """Parse a stored state of any known form into today's CustomerState."""
+    try:
+        return CustomerState.model_validate_json(raw)
+    except ValidationError as exc:
+        first_error = exc
+    doc = _document(raw)
+    cid = doc.get("customer_id") if isinstance(doc.get("customer_id"), str) else None
+    form = doc.get("schema_version", 0)
+    if not isinstance(form, int) or isinstance(form, bool) or form < 0:
+        raise StateUnreadable(f"schema_version {form!r} is not a version number", cid)
+    if form > STATE_SCHEMA:
+        raise StateTooNew(f"written in form {form}; this release reads up to {STATE_SCHEMA}", cid)
+    if form == STATE_SCHEMA:
+        raise StateUnreadable(_first_problem(first_error), cid) from first_error
+    try:
+        return CustomerState.model_validate_json(json.dumps(upgrade(doc, form)))
+    except ValidationError as exc:
+        raise StateUnreadable(f"form {form} upgraded to {STATE_SCHEMA}: {_first_problem(exc)}", cid) from exc
+
+
+def upgrade(doc: Doc, form: int) -> Doc:
+    """Apply the steps from ``form`` to the current form, in order."""
+    for step in range(form, STATE_SCHEMA):
+        doc = STEPS[step](doc)
+    return doc
+
+
+def _document(raw: bytes | str) -> Doc:
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise StateUnreadable(f"not JSON ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(doc, dict):
+        raise StateUnreadable(f"a JSON {type(doc).__name__}, not an object")
+    return doc
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"]) or "(root)"
+    more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {error['msg']}{more}"

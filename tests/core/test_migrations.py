@@ -1,0 +1,86 @@
+"""Stored states of earlier releases load, upgrade and keep running; newer or broken ones are refused."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from orchestrator.bootstrap import load_world
+from orchestrator.core import CustomerState, World, process
+from orchestrator.core.migrations import STEPS, StateTooNew, StateUnreadable, load_state, upgrade
+from orchestrator.core.state import STATE_SCHEMA
+from orchestrator.settings import Settings
+from tests.builders import NOW, make_event
+
+REPO = Path(__file__).resolve().parents[2]
+RELEASE_0_1_0 = REPO / "tests" / "fixtures" / "states" / "release-0.1.0.jsonl"
+
+
+def _old_states() -> list[bytes]:
+    return [line for line in RELEASE_0_1_0.read_bytes().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return load_world(Settings(xo_journeys_dir=REPO / "journeys", xo_templates_dir=REPO / "templates"))[1]
+
+
+def test_every_form_has_a_step_to_the_next() -> None:
+    assert sorted(STEPS) == list(range(STATE_SCHEMA))
+
+
+def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
+    lines = _old_states()
+    assert len(lines) >= 50  # the fixture: every customer of the recorded example events
+    for raw in lines:
+        old = json.loads(raw)
+        assert "schema_version" not in old
+        state = load_state(raw)
+        assert state.schema_version == STATE_SCHEMA
+        again = json.loads(state.model_dump_json())
+        assert {k: again[k] for k in old} == old
+        assert {k: again[k] for k in again.keys() - old.keys()} == {"schema_version": 1, "forgotten_at": None}
+
+
+def test_upgraded_states_run_through_todays_journeys(world: World) -> None:
+    later = NOW + timedelta(days=400)  # after every recorded event
+    for raw in _old_states():
+        state = load_state(raw)
+        member = state.profile.identity.get("member_id", state.customer_id)
+        chat = make_event("chat.message", later, {"text": "蛋白粉快吃完了"}, id_="after-upgrade", member=member)
+        outcome = process(state, chat, later, world)
+        assert outcome.state.version == state.version + 1
+        assert load_state(outcome.state.model_dump_json()) == outcome.state  # written back in today's form
+
+
+def test_a_newer_form_is_refused_with_the_customer_named() -> None:
+    doc = json.loads(CustomerState.new("C9").model_dump_json())
+    doc["schema_version"] = STATE_SCHEMA + 1
+    doc["a_field_from_the_future"] = 1
+    with pytest.raises(StateTooNew, match=rf"state of C9: written in form {STATE_SCHEMA + 1}"):
+        load_state(json.dumps(doc))
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"\xff not json", "not JSON"),
+        (b"[1, 2]", "a JSON list, not an object"),
+        (b'{"schema_version": "one", "customer_id": "C1"}', "state of C1: schema_version 'one' is not a version"),
+        (b'{"schema_version": true}', "schema_version True is not a version"),
+        (b'{"schema_version": 1, "customer_id": "C1", "version": "x"}', r"state of C1: version: "),
+        (b'{"customer_id": "C2", "seen": 5}', r"state of C2: form 0 upgraded to \d+: seen: "),
+        (b"[" * 100_000, "not JSON"),
+    ],
+)
+def test_an_unreadable_state_says_what_and_whose(raw: bytes, message: str) -> None:
+    with pytest.raises(StateUnreadable, match=message):
+        load_state(raw)
+
+
+def test_upgrade_applies_steps_in_order() -> None:
+    assert upgrade({"customer_id": "C1"}, 0) == {"schema_version": 1, "customer_id": "C1", "forgotten_at": None}
+    assert upgrade({"schema_version": STATE_SCHEMA}, STATE_SCHEMA) == {"schema_version": STATE_SCHEMA}
