@@ -23,24 +23,28 @@ from tests.integration.workers import JOURNEYS, TEMPLATES, customer_events
 HOSTILE = {
     "nested ranges": (
         "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
-        "operations|took longer",
+        "operations",
     ),
     "nested loops over a string": (
         '{% set s = "ab" * 4000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}',
-        "operations|took longer",
+        "operations",
     ),
     "string multiplication": ('{{ "x" * 100000000 }}', "repetition of more than"),
     "list multiplication": ("{{ ([1] * 100000000)|length }}", "repetition of more than"),
     "a huge power": ("{{ 10 ** 100000000 }}", "a power of more than"),
     "a padding method": ('{{ "x".center(1000000000) }}', "a string method with a size above"),
     "a padding filter": ('{{ "x"|center(1000000000) }}', "filter center: a size above"),
+    "concatenating in a loop": (
+        "{% set s = 'x' * 10000 %}{% for i in range(100000) %}{% set t = s ~ s ~ s %}{% endfor %}",
+        "operations",
+    ),
     "doubling a string": (
         "{% set ns = namespace(s='xx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
         "a value of",
     ),
     "runaway recursion": (
         "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
-        "RecursionError|operations|took longer",
+        "RecursionError|operations",
     ),
     "too much output": ("{% for i in range(20000) %}xx{% endfor %}", f"output longer than {MAX_OUTPUT_CHARS}"),
     "a float overflow": ("{{ 10.0 ** 400 }}", "OverflowError"),
@@ -80,7 +84,7 @@ def test_a_condition_runs_on_a_budget_too(tmp_path: Path) -> None:
     templates = Templates(tmp_path)
     condition = "range(100000)|list|length + range(100000)|list|length > 0"
     templates.compile_condition(condition)
-    with pytest.raises(StepError, match=r"operations|took longer"):
+    with pytest.raises(StepError, match=r"operations"):
         templates.evaluate(condition, {})
 
 
