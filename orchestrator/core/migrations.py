@@ -49,7 +49,13 @@ def _v0_to_v1(doc: Doc) -> Doc:
     return {"schema_version": 1, **doc, "forgotten_at": None}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1}
+def _v1_to_v2(doc: Doc) -> Doc:
+    """Form 2 keeps a digest beside each seen event id (``seen_digests``) to tell a conflicting
+    duplicate from a redelivery; ids seen before have none and count as redeliveries."""
+    return {**doc, "schema_version": 2, "seen_digests": []}
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

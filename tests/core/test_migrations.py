@@ -42,7 +42,8 @@ def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
         assert state.schema_version == STATE_SCHEMA
         again = json.loads(state.model_dump_json())
         assert {k: again[k] for k in old} == old
-        assert {k: again[k] for k in again.keys() - old.keys()} == {"schema_version": 1, "forgotten_at": None}
+        added = {"schema_version": STATE_SCHEMA, "forgotten_at": None, "seen_digests": []}
+        assert {k: again[k] for k in again.keys() - old.keys()} == added
 
 
 def test_upgraded_states_run_through_todays_journeys(world: World) -> None:
@@ -71,7 +72,7 @@ def test_a_newer_form_is_refused_with_the_customer_named() -> None:
         (b"[1, 2]", "a JSON list, not an object"),
         (b'{"schema_version": "one", "customer_id": "C1"}', "state of C1: schema_version 'one' is not a version"),
         (b'{"schema_version": true}', "schema_version True is not a version"),
-        (b'{"schema_version": 1, "customer_id": "C1", "version": "x"}', r"state of C1: version: "),
+        (f'{{"schema_version": {STATE_SCHEMA}, "customer_id": "C1", "version": "x"}}'.encode(), "C1: version: "),
         (b'{"customer_id": "C2", "seen": 5}', r"state of C2: form 0 upgraded to \d+: seen: "),
         (b"[" * 100_000, "not JSON"),
     ],
@@ -82,5 +83,10 @@ def test_an_unreadable_state_says_what_and_whose(raw: bytes, message: str) -> No
 
 
 def test_upgrade_applies_steps_in_order() -> None:
-    assert upgrade({"customer_id": "C1"}, 0) == {"schema_version": 1, "customer_id": "C1", "forgotten_at": None}
+    assert upgrade({"customer_id": "C1"}, 0) == {
+        "schema_version": 2,
+        "customer_id": "C1",
+        "forgotten_at": None,
+        "seen_digests": [],
+    }
     assert upgrade({"schema_version": STATE_SCHEMA}, STATE_SCHEMA) == {"schema_version": STATE_SCHEMA}
