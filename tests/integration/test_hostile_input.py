@@ -31,6 +31,7 @@ from orchestrator.harness import Received, TopicWatcher, WorkerProcess
 from orchestrator.service.codec import MAX_RECORD_BYTES
 from orchestrator.service.handler import MAX_DATA_DEPTH
 from orchestrator.service.topics import Topics
+from orchestrator.templating import clean_text
 from tests.integration.workers import CHANNELS, create_topics, diagnose, output_topics, read_to_markers, worker_env
 
 pytestmark = pytest.mark.integration
@@ -358,6 +359,7 @@ def test_hostile_records_are_dead_lettered_with_a_reason_and_valid_ones_still_ac
     assert not wrongly_rejected
     texts = _first_texts(live.watcher.received)
     for key, name in customers.items():
-        assert texts[key] == FIRST_TEXT.format(name=name or "您好").strip(), keyed[key].what
+        # Control characters are stripped from rendered text (orchestrator.templating.clean_text).
+        assert texts[key] == clean_text(FIRST_TEXT.format(name=name or "您好")).strip(), keyed[key].what
     assert live.worker.alive()
     assert "CRITICAL" not in live.worker.log_path.read_text(errors="replace")
