@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
+.PHONY: fuzz
 .PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity report clean
 
 help: ## list the targets
@@ -56,6 +57,9 @@ test-slow: $(VENV)/.installed-dev ## the slow suites: Redis Cluster, TLS, browse
 
 integration: $(VENV)/.installed-dev ## only the tests against real Kafka and Redis
 	$(BIN)/pytest -m integration
+
+fuzz: $(VENV)/.installed-dev ## hostile events (hypothesis) against a live worker on the embedded broker and Redis (~2 min; FUZZ_ARGS=--rounds 100)
+	$(BIN)/python -m bench.fuzz $(FUZZ_ARGS)
 
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test

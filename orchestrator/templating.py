@@ -3,16 +3,17 @@
 Everything is compiled once at load (compiling costs 40-85x a render); undefined names
 are errors, and every error names the template (or condition) and the line.
 
-Budgets, counted inside the sandbox (no signals, no threads): every attribute and item
-lookup, call, intercepted operator and loop iteration costs an operation, and a render or
-condition stops with a step failure past ``MAX_OPERATIONS`` operations. There is no time
-budget: a clock would make a render's outcome depend on the machine's load, and renders must
-give the same result in a worker and in ``simulate`` (docs/decisions.md §8). ``range``
-sizes, string and list multiplication, powers and padding widths are capped before they run,
-any value a template builds is capped at ``MAX_VALUE_CHARS``, and the output at
-``MAX_OUTPUT_CHARS``. Any error at all (RecursionError and MemoryError
-included) becomes a StepError, which the core turns into a step failure: a template can
-neither dead-letter the event it renders for nor make a timer fire forever.
+Budgets, counted inside the sandbox (no signals, no threads, no clock): every attribute and
+item lookup, call, intercepted operator, loop iteration and string concatenation (by its
+length) costs operations, and a render or condition stops with a step failure past
+``MAX_OPERATIONS``; ``range`` sizes, string and list multiplication, powers and padding widths
+are capped before they run, any value a template builds is capped at ``MAX_VALUE_CHARS``, and
+the output at ``MAX_OUTPUT_CHARS``. The budget is counted, not timed, so a render fails or
+succeeds the same way on any machine under any load (``simulate`` stays byte-identical).
+
+Any error at all (RecursionError and MemoryError included) becomes a StepError, which the
+core turns into a step failure: a template can neither dead-letter the event it renders for
+nor make a timer fire forever.
 
 Rendered text loses control characters that could disguise or garble a message (ANSI
 escape sequences, bidi overrides, NUL and other C0/C1 controls; newlines and tabs stay).
@@ -30,15 +31,18 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from orchestrator.errors import StepError
 
-MAX_OPERATIONS = 100_000
+MAX_OPERATIONS = 100_000  # ~0.1 s of the cheapest operations; the shipped templates use < 200
 MAX_OUTPUT_CHARS = 8_000
 MAX_VALUE_CHARS = 100_000  # any string or list a template computes
 MAX_REPEAT = 10_000  # length of a string or list made by multiplication, a padding width
 MAX_POWER_BITS = 4_096
 _LOOP = "_xo_budgeted"  # the filter every for-loop's iterable is wrapped in
+_JOINED = "_xo_joined"  # the filter every ``~`` concatenation is wrapped in
+_CHARS_PER_OPERATION = 1_000
 _SIZED_FILTERS = ("center", "indent", "truncate", "wordwrap", "batch", "slice")
 _CONTROLS = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # ANSI CSI sequences (colours, cursor moves)
@@ -92,6 +96,11 @@ def _budgeted(iterable: Iterable[Any]) -> Iterator[Any]:
         yield item
 
 
+def _joined(text: str) -> str:
+    _charge(1 + len(text) // _CHARS_PER_OPERATION)
+    return _sized(text)  # type: ignore[no-any-return]  # _sized returns what it is given
+
+
 def _range(*args: int) -> range:
     numbers = range(*args)
     _charge(len(numbers))  # a loop over it costs its length, charged up front
@@ -107,6 +116,19 @@ def _size_checked(name: str, function: Callable[..., Any]) -> Callable[..., Any]
     return checked
 
 
+class _Metered(NodeTransformer):
+    """Rewrites a parsed template so that loops and concatenations pay for what they do."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        node.iter = nodes.Filter(node.iter, _LOOP, [], [], None, None, lineno=node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return nodes.Filter(node, _JOINED, [], [], None, None, lineno=node.lineno)
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+"})
 
@@ -114,13 +136,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         super().__init__(loader=FileSystemLoader(str(root)), undefined=StrictUndefined, autoescape=False)
         self.globals["range"] = _range
         self.filters[_LOOP] = _budgeted
+        self.filters[_JOINED] = _joined
         for name in _SIZED_FILTERS:
             self.filters[name] = _size_checked(name, self.filters[name])
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        tree = super()._parse(source, name, filename)
-        for loop in tree.find_all(nodes.For):  # every iteration of every loop costs an operation
-            loop.iter = nodes.Filter(loop.iter, _LOOP, [], [], None, None, lineno=loop.lineno)
+        tree: nodes.Template = _Metered().visit(super()._parse(source, name, filename))
         return tree
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:

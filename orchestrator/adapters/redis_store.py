@@ -94,7 +94,7 @@ class RedisStore:
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
             try:
                 state = _state(raw_state) if raw_state else None
-            except StateUnreadable as exc:  # the customer is quarantined
+            except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
                 loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
                 continue
             loaded[cid] = Loaded(state, outbox)

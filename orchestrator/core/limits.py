@@ -53,6 +53,10 @@ def bound_profile(profile: Profile) -> tuple[Profile, tuple[str, ...]]:
         update["tags"] = profile.tags[:MAX_TAGS]
     if len(profile.consent) > MAX_CONSENT_CHANNELS:
         update["consent"] = _consent(profile.consent)
+    kept = update.get("consent", profile.consent)
+    if any(channel not in kept for channel in profile.consent_at):  # decision times of kept channels only
+        update["consent"] = kept
+        update["consent_at"] = {k: v for k, v in profile.consent_at.items() if k in kept}
     if len(profile.experience) > MAX_TOUCHPOINTS:
         update["experience"] = _first(profile.experience, MAX_TOUCHPOINTS)
     if not update:

@@ -53,6 +53,7 @@ def absorb(state: CustomerState, retired: CustomerState, ctx: Ctx, fx: Effects) 
             "profile": merge_profiles(state.profile, retired.profile),
             "last_entered": _latest(state.last_entered, retired.last_entered),
             "seen": _window((*retired.seen, *state.seen, key), SEEN_WINDOW),
+            "seen_digests": _window((*retired.seen_digests, *state.seen_digests), SEEN_WINDOW),
             "fired": _window((*retired.fired, *state.fired), FIRED_WINDOW),
             "segments": {**retired.segments, **state.segments},
             "send_log": tuple(sorted({*state.send_log, *retired.send_log}, key=lambda s: (s.at, s.channel))),

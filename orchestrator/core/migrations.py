@@ -69,7 +69,13 @@ def _v2_to_v3_owner(doc: Doc) -> Doc:
     return upgraded
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid, 2: _v2_to_v3_owner}
+def _v3_to_v4_digests(doc: Doc) -> Doc:
+    """Form 4 keeps a digest beside each seen event id (``seen_digests``) to tell a conflicting
+    duplicate from a redelivery; ids seen before have none and count as redeliveries."""
+    return {**doc, "schema_version": 4, "seen_digests": []}
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid, 2: _v2_to_v3_owner, 3: _v3_to_v4_digests}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

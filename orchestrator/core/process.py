@@ -1,6 +1,7 @@
 """process(state, input, now, world) → Outcome: the one function the engine is built around.
 
-For an event: dedupe → migrate instances → fold into the profile → detect scenarios
+For an event: dedupe (a seen id with other content raises InputError: a conflicting
+duplicate) → migrate instances → fold into the profile → detect scenarios
 (detectors' timers moved, hits collected) → goals, exits and awaited events of running
 journeys → the hits enter the journeys they trigger → event and segment triggers →
 schedule and date timers. For a fired timer: the detector that owns it (its hits enter
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.core import limits, machine, staff, triggers
+from orchestrator.core import dedupe, limits, machine, staff, triggers
 from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
 from orchestrator.core.ports import World
@@ -32,8 +33,11 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
     ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None, at=at)
     before = state.profile
     if isinstance(inp, Event):
-        if inp.id in state.seen or (state.forgotten_at is not None and inp.time <= state.forgotten_at):
-            return Outcome(state=state, duplicate=True)  # seen, or history from before an erasure
+        if inp.id in state.seen:
+            dedupe.check_duplicate(state, inp)  # InputError when the content differs
+            return Outcome(state=state, duplicate=True)  # a redelivery
+        if state.forgotten_at is not None and inp.time <= state.forgotten_at:
+            return Outcome(state=state, duplicate=True)  # history from before an erasure
         state = _on_event(machine.migrate(state, ctx, fx), inp, ctx, fx)
     else:
         timer = state.timers.get(inp.timer_id)
@@ -61,7 +65,8 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
 def _on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     before = state.profile
     profile = fold(before, event, ctx.world.products, ctx.world.scenarios)
-    state = state.model_copy(update={"profile": profile, "seen": state.remember(event.id)})
+    seen = {"seen": state.remember(event.id), "seen_digests": dedupe.remember(state, event)}
+    state = state.model_copy(update={"profile": profile, **seen})
     state, hits = detect.on_event(state, before, event, ctx, fx)
     state = machine.on_event(state, event, ctx, fx)
     state = staff.hand_over(state, event, ctx, fx)

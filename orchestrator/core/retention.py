@@ -35,6 +35,7 @@ def minimal(state: CustomerState) -> CustomerState:
             "identifiers": state.identifiers,
             "last_entered": state.last_entered,
             "seen": state.seen,
+            "seen_digests": state.seen_digests,
             "fired": state.fired,
         }
     )

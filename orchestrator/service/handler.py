@@ -24,8 +24,9 @@
 7. return, and the caller acks the batch (offsets are committed after this).
 
 Bad input never stops a partition: a record that does not decode, whose ``data`` nests
-deeper than ``MAX_DATA_DEPTH`` (a state holding it could not be read back), or that makes
-``process`` raise goes to the DLQ, and the customer's other inputs go on (a timer the core
+deeper than ``MAX_DATA_DEPTH`` (a state holding it could not be read back), that ``process``
+refuses (an InputError: a seen event id with other content is a ``conflicting duplicate``)
+or that makes ``process`` raise goes to the DLQ, and the customer's other inputs go on (a timer the core
 fails on stays in the state and is tried again after its lease). DLQ records are bounded
 (payload, reason, key) so that they always fit in a Kafka message.
 
@@ -194,6 +195,9 @@ class Handler:
                     held_since = self.clock.monotonic()
                 try:
                     outcome = process(state, inp, now, self.world)
+                except InputError as exc:  # e.g. a conflicting duplicate: the DLQ, with its reason
+                    dlq.append(self._reject(record, exc, report))
+                    continue
                 except Exception as exc:  # a bug one input triggers must not stop its whole partition
                     log.exception(
                         "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset

@@ -47,7 +47,7 @@ def repair(raw: bytes, customer_id: str, version: int) -> Repaired:
         data = {}
     form = data.get("schema_version", 0)
     if isinstance(form, int) and not isinstance(form, bool) and 0 <= form < STATE_SCHEMA:
-        data = upgrade(data, form)  # an older form: repaired as today's
+        data = upgrade(data, form)  # an older form: bring it to today's before judging it
     data["schema_version"] = STATE_SCHEMA
     data["customer_id"] = customer_id
     dropped: list[str] = []

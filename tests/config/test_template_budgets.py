@@ -21,7 +21,10 @@ from tests.builders import fire
 from tests.integration.workers import JOURNEYS, TEMPLATES, customer_events
 
 HOSTILE = {
-    "nested ranges": ("{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}", "operations"),
+    "nested ranges": (
+        "{% for a in range(1000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+        "operations",
+    ),
     "nested loops over a string": (
         '{% set s = "ab" * 4000 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}',
         "operations",
@@ -31,11 +34,18 @@ HOSTILE = {
     "a huge power": ("{{ 10 ** 100000000 }}", "a power of more than"),
     "a padding method": ('{{ "x".center(1000000000) }}', "a string method with a size above"),
     "a padding filter": ('{{ "x"|center(1000000000) }}', "filter center: a size above"),
+    "concatenating in a loop": (
+        "{% set s = 'x' * 10000 %}{% for i in range(100000) %}{% set t = s ~ s ~ s %}{% endfor %}",
+        "operations",
+    ),
     "doubling a string": (
         "{% set ns = namespace(s='xx') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
         "a value of",
     ),
-    "runaway recursion": ("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}", "RecursionError|operations"),
+    "runaway recursion": (
+        "{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}",
+        "RecursionError|operations",
+    ),
     "too much output": ("{% for i in range(20000) %}xx{% endfor %}", f"output longer than {MAX_OUTPUT_CHARS}"),
     "a float overflow": ("{{ 10.0 ** 400 }}", "OverflowError"),
 }
@@ -74,7 +84,7 @@ def test_a_condition_runs_on_a_budget_too(tmp_path: Path) -> None:
     templates = Templates(tmp_path)
     condition = "range(100000)|list|length + range(100000)|list|length > 0"
     templates.compile_condition(condition)
-    with pytest.raises(StepError, match="operations"):
+    with pytest.raises(StepError, match=r"operations"):
         templates.evaluate(condition, {})
 
 
@@ -106,7 +116,7 @@ def test_a_timer_whose_template_blows_its_budget_fails_the_step_once(tmp_path: P
     [timer_id] = [t for t in state.timers if t.startswith("cycle")]
     outcome = process(state, fire(state, timer_id), now + timedelta(seconds=1), world)
     [failure] = outcome.failures
-    assert "template wait_and_send/first.j2:1: BudgetExceeded: more than" in failure.reason
+    assert "template wait_and_send/first.j2:1: BudgetExceeded: " in failure.reason
     assert outcome.actions == ()
     assert timer_id not in outcome.state.timers
     again: Any = process(outcome.state, fire(state, timer_id), now + timedelta(seconds=2), world)

@@ -48,6 +48,7 @@ def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
         for added in FIELDS_ADDED_SINCE_0_1_0:
             del again[added]
         del again["profile"]["consent_at"]  # form 2: no decision times for older consent
+        assert again.pop("seen_digests") == []  # form 4: ids seen before have no digest
         assert again == old
 
 
@@ -101,6 +102,7 @@ def test_upgrade_applies_steps_in_order() -> None:
         "forgotten_at": None,
         "identifiers": [],
         "redirect_to": None,
+        "seen_digests": [],
     }
     assert upgrade({"schema_version": STATE_SCHEMA}, STATE_SCHEMA) == {"schema_version": STATE_SCHEMA}
 
@@ -118,5 +120,6 @@ def test_form_1_states_load_with_no_identifiers_claimed_and_no_redirect() -> Non
             again.pop(added)
         assert again["profile"].pop("owner") is None  # form 3
         assert again["profile"].pop("consent_at") == {}
+        assert again.pop("seen_digests") == []  # form 4
         del old["schema_version"]
         assert again == old

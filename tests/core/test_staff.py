@@ -79,7 +79,7 @@ def test_form_2_states_load_with_no_owner_and_keep_everything_else() -> None:
         assert "owner" not in old["profile"]
         state = load_state(raw)
         again = json.loads(state.model_dump_json())
-        assert again["schema_version"] == STATE_SCHEMA == 3
+        assert again["schema_version"] == STATE_SCHEMA == 4
         assert again["profile"].pop("owner") is None
         assert {k: again[k] for k in old if k != "schema_version"} == {
             k: v for k, v in old.items() if k != "schema_version"

@@ -204,3 +204,19 @@ async def test_unknown_event_types_share_one_metrics_label(redis_client: Redis, 
     metrics.observe(report, "process")
     series = [line for line in metrics.exposition().decode().splitlines() if line.startswith("xo_events_total")]
     assert sorted(series) == ['xo_events_total{type="order.paid"} 1.0', 'xo_events_total{type="other"} 3000.0']
+
+
+async def test_a_seen_event_id_with_other_content_is_dead_lettered_as_a_conflicting_duplicate(
+    redis_client: Redis, prefix: str
+) -> None:
+    publisher = Recording()
+    handler = _handler(redis_client, prefix, publisher)
+    await handler.handle(_records("M1", [_order("O1", "M1", 100.0)]))
+    before = (await RedisStore(redis_client, prefix=prefix).load(["M1"]))["M1"].state
+    redelivered, changed = _order("O1", "M1", 100.0), _order("O1", "M1", 5000.0)
+    report = await handler.handle(_records("M1", [redelivered, changed], 1))
+    assert (report.duplicates, dict(report.rejected)) == (1, {"conflict": 1})
+    [letter] = _letters(publisher, prefix)
+    assert letter["reason"] == "conflicting duplicate: event id 'O1' was processed before with other content"
+    assert letter["payload"] == changed.decode()
+    assert (await RedisStore(redis_client, prefix=prefix).load(["M1"]))["M1"].state == before

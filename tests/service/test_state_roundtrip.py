@@ -83,7 +83,12 @@ def events(draw: st.DrawFn, index: int) -> dict[str, Any]:
 histories = st.integers(1, 25).flatmap(lambda n: st.tuples(*(events(i) for i in range(n))))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(history=histories)
 def test_any_valid_history_leaves_a_state_that_round_trips_through_json(history: tuple[dict[str, Any], ...]) -> None:
     state = CustomerState.new("M1")
@@ -93,3 +98,18 @@ def test_any_valid_history_leaves_a_state_that_round_trips_through_json(history:
         stored = state.model_dump_json()
         assert CustomerState.model_validate_json(stored) == state, stored[:2000]
     assert state.profile.spent <= MAX_MONEY * len(history)
+
+
+def test_a_crawling_car_is_not_a_poison_record() -> None:
+    """Two readings 1 km apart in 30 days: the daily distance rounds to 0 (it was divided by)."""
+    state = CustomerState.new("M1")
+    for n, km in enumerate((0.0, 1.0)):
+        payload = {
+            "id": f"s{n}",
+            "type": "service.completed",
+            "time": (START + timedelta(days=30 * n)).isoformat(),
+            "identity": {"member_id": "M1"},
+            "data": {"mileage": km},
+        }
+        state = process(state, codec.decode_input(orjson.dumps(payload))[1], START + timedelta(days=61), world()).state
+    assert [s.mileage for s in state.profile.services] == [0.0, 1.0]

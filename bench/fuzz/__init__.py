@@ -1,0 +1,1 @@
+"""A standing fuzz campaign against a live worker: ``make fuzz`` (``python -m bench.fuzz``)."""
