@@ -16,6 +16,7 @@ from datetime import datetime
 from orchestrator.core import dedupe, limits, machine, staff, triggers
 from orchestrator.core.effects import Outcome, ScenarioHit
 from orchestrator.core.events import Event, Input
+from orchestrator.core.journey_spec import ScenarioTrigger
 from orchestrator.core.ports import World
 from orchestrator.core.profile import fold
 from orchestrator.core.runtime import WAIT_PREFIX, Ctx, Effects
@@ -91,11 +92,16 @@ def _on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Cust
     return state
 
 
+def _awaited(scenario: str, ctx: Ctx) -> bool:
+    return any(getattr(j.trigger, "scenario", None) == scenario for j in ctx.world.live(ScenarioTrigger))
+
+
 def _emit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
     """A hit goes out once per occurrence: to ``xo.scenarios`` and into the journeys it triggers.
 
-    Only a hit that entered a journey starts the scenario's cooldown (``last_hits``): a gift
-    order that no journey takes must not swallow the chat line a week later that one would.
+    A hit that journeys wait for but none took does not start the scenario's cooldown
+    (``last_hits``): a gift order the invite journey does not take must not swallow the chat
+    line a week later that it would. With no such journey (a backfill) every hit counts.
     """
     key = fired_key(hit)
     if key in state.fired:
@@ -104,8 +110,9 @@ def _emit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> Cust
     fx.hits.append(hit)
     entered = sum(1 for e in fx.journey_events if e[0] == "entered")
     state = triggers.on_hit(state, hit, ctx, fx)
-    if sum(1 for e in fx.journey_events if e[0] == "entered") == entered:
-        return state  # entered no journey: it does not start the scenario's cooldown
+    taken = sum(1 for e in fx.journey_events if e[0] == "entered") > entered
+    if not taken and _awaited(hit.scenario, ctx):
+        return state  # a journey waits for this scenario but did not take this hit: no cooldown
     profile = state.profile
     last = profile.last_hits.get(hit.scenario)
     if last is None or hit.at > last:

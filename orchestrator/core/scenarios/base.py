@@ -56,7 +56,8 @@ def hit(scenario: str, state: CustomerState, occurrence: str, at: datetime, evid
 
 
 def cooled(profile: Profile, scenario: str, at: datetime, cooldown: timedelta) -> bool:
-    """True when the scenario's last hit is at least ``cooldown`` away from ``at`` (either side)."""
+    """True when the scenario's last counted hit is at least ``cooldown`` away from ``at`` (either
+    side); ``process`` does not count a hit that journeys wait for but none took."""
     last = profile.last_hits.get(scenario)
     return last is None or abs(at - last) >= cooldown
 

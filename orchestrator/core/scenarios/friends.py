@@ -4,7 +4,9 @@ Signals: a chat line where a friend or colleague asked about it ("同事过来�
 "帮朋友带一份", "送人"); an order flagged as a gift (any of ``gift_fields`` true in the
 order data); an order whose recipient is somebody else (a different member id, or a
 different phone than the buyer's). One hit per order or per chat day, and none within
-``cooldown`` of the previous one.
+``cooldown`` of the previous one counted (a gift order the journeys on this scenario do not
+take does not silence the chat line they would). Gift flags count as true when ``true``, ``1``,
+``"true"``, ``"1"``, ``"yes"`` or ``"是"``.
 """
 
 from __future__ import annotations
