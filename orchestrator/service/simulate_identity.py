@@ -10,7 +10,7 @@ shows the merges and refused links (as ``<prefix>.identity`` records) a live run
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from orchestrator.core import CustomerState, Event, Input, World
 from orchestrator.service.handler import InRecord
 from orchestrator.service.identify import owner_of, routable
+from orchestrator.service.memory_identity import MemoryIdentityGraph
 from orchestrator.service.merging import MergeInput, decode_merge
 from orchestrator.service.oneid import OneId
 from orchestrator.service.ports import Loaded, OutRecord, TimerRef
@@ -52,7 +53,7 @@ class After:
 class SimIdentity:
     def __init__(self, world: World, states: dict[str, CustomerState]) -> None:
         self.states = states  # the simulation's customers, read (never written) here
-        self.graph = _Graph()
+        self.graph = MemoryIdentityGraph()
         self.topics = Topics()
         self.oneid = OneId(world, self.graph, self.topics)
         self.report = BatchReport()
@@ -97,30 +98,6 @@ class SimIdentity:
 
     def _state(self, cid: str) -> CustomerState | None:
         return self.states.get(cid)
-
-
-class _Graph:
-    """The identity graph as a dict (the service may not import adapters.memory_identity, which
-    behaves the same and passes the contract suite; this one is checked against it in tests)."""
-
-    def __init__(self) -> None:
-        self.owners: dict[str, str] = {}
-
-    async def resolve(self, keys: Sequence[str]) -> dict[str, str]:
-        return {k: self.owners[k] for k in keys if k in self.owners}
-
-    async def claim(self, claims: Sequence[tuple[str, str]]) -> dict[str, str]:
-        return {key: self.owners.setdefault(key, cid) for key, cid in claims}
-
-    async def repoint(self, moves: Sequence[tuple[str, str, str]]) -> None:
-        for key, old, new in moves:
-            if self.owners.get(key) == old:
-                self.owners[key] = new
-
-    async def drop(self, owned: Sequence[tuple[str, str]]) -> None:
-        for key, owner in owned:
-            if self.owners.get(key) == owner:
-                del self.owners[key]
 
 
 def _sync(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
-from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_ops import Client
+from orchestrator.service.memory_identity import MemoryIdentityGraph
 from orchestrator.service.ports import IdentityGraph
-from orchestrator.service.simulate_identity import _Graph
 
 PHONE = "phone:+8613800000000"
 WECOM = "wecom_external_id:wm1"
@@ -46,12 +45,6 @@ class TestMemoryIdentityGraph(IdentityGraphContract):
     @pytest.fixture
     def graph(self) -> IdentityGraph:
         return MemoryIdentityGraph()
-
-
-class TestSimulateIdentityGraph(IdentityGraphContract):
-    @pytest.fixture
-    def graph(self) -> IdentityGraph:
-        return _Graph()
 
 
 @pytest.mark.integration

@@ -8,10 +8,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import World
+from orchestrator.service.memory_identity import MemoryIdentityGraph
 from orchestrator.service.simulate import simulate
 from orchestrator.service.timers import pump_once
 from orchestrator.settings import Settings

@@ -18,11 +18,11 @@ import hypothesis
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
-from orchestrator.adapters.memory_identity import MemoryIdentityGraph
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import World
 from orchestrator.core.identity import IdentityRules, IdentityType, identifiers
+from orchestrator.service.memory_identity import MemoryIdentityGraph
 from orchestrator.service.ports import OutRecord
 from orchestrator.settings import Settings
 from tests.oneid_bus import Bus, event

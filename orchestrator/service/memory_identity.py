@@ -1,4 +1,6 @@
-"""The identity graph in memory, for ``simulate`` and tests; passes the same contract suite as Redis."""
+"""The identity graph in memory, for ``simulate`` and tests; passes the same contract suite as Redis.
+
+It lives in the service layer (not ``adapters``) because ``simulate``, a service, runs on it."""
 
 from __future__ import annotations
 
