@@ -112,7 +112,9 @@ def live(kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPath
         for member, records in histories.items():
             produce(kafka_bootstrap, topics.events, records, {}, key=member)
         assert watcher.wait_for(lambda got: len(got) >= 1, TIMEOUT, alive=worker.alive), worker.log_tail()
-        produce(kafka_bootstrap, topics.events, [_order("a3", "M1", 0)], {}, key="M1")  # the goal
+        # The goal: an order placed now, after the journey began (one dated before it is not its goal).
+        now_days_ago = (NOW - datetime.now(tz=UTC)).total_seconds() / 86_400
+        produce(kafka_bootstrap, topics.events, [_order("a3", "M1", now_days_ago)], {}, key="M1")
         _wait(lambda: "xo_journey_conversions_total{" in _exposition(worker.web_port), "a conversion", worker)
         _wait(lambda: "xo_consumer_lag{" in _exposition(worker.web_port), "consumer lag", worker)
         yield Live(worker, _exposition(worker.web_port))
