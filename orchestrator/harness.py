@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from orchestrator.embedded import free_port
+from orchestrator.embedded import ChildProcess, free_port
 
 
 @dataclass(frozen=True)
@@ -27,45 +23,13 @@ class Received:
     value: dict[str, object]
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """``python -m orchestrator worker`` with the given environment; logs to a temp file."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.web_port = int(env.get("XO_WEB_PORT") or free_port())
-        self.env = {**os.environ, **env, "XO_WEB_PORT": str(self.web_port)}
-        self.log_path = Path(tempfile.mkstemp(prefix="xo-worker-", suffix=".log")[1])
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "orchestrator", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
-            )
-        return self
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout: float = 30.0) -> int | None:
-        """SIGTERM, then SIGKILL if it does not stop in time; returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log_tail(self, chars: int = 4000) -> str:
-        return self.log_path.read_text(errors="replace")[-chars:]
+        argv = [sys.executable, "-m", "orchestrator", "worker"]
+        super().__init__(argv, {**os.environ, **env, "XO_WEB_PORT": str(self.web_port)}, "xo-worker-")
 
     def metrics(self, timeout: float = 5.0) -> dict[str, float]:
         """The worker's samples by name and labels (``xo_actions_total{channel="sms"}``);
