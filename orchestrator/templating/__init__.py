@@ -35,6 +35,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from orchestrator.core.view import LazyDict
 from orchestrator.errors import StepError
 from orchestrator.templating.expressions import Condition, compile_condition
 
@@ -46,6 +47,7 @@ MAX_POWER_BITS = 4_096
 _LOOP = "_xo_budgeted"  # the filter every for-loop's iterable is wrapped in
 _JOINED = "_xo_joined"  # the filter every ``~`` concatenation is wrapped in
 _CHARS_PER_OPERATION = 1_000
+_DICTS = (dict, LazyDict)  # LazyDict: a dict to operator content (core.view)
 _DICT_NAMES = frozenset(dir(dict))  # what getattr finds on a plain dict (it has no instance attributes)
 _DICT_READERS = frozenset({"get", "keys", "values", "items"})  # the sandbox allows these (not mutating)
 _SIZED_FILTERS = ("center", "indent", "truncate", "wordwrap", "batch", "slice")
@@ -156,7 +158,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _charge()
-        if type(obj) is dict:  # the profile and event views: what the general path returns, sooner
+        if type(obj) in _DICTS:  # the profile and event views: what the general path returns for a dict, sooner
             if attribute not in _DICT_NAMES:  # no such attribute on a plain dict: the general path reads the key
                 try:
                     return _sized(obj[attribute])
