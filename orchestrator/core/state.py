@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -16,10 +17,37 @@ SERVICE_WINDOW = 20
 # The stored form's version. Every change to what CustomerState stores raises it by one and
 # adds the step from the previous form to core/migrations.py (a state without the field is 0).
 STATE_SCHEMA = 4
+# BaseModel's slots, set as pydantic's own __copy__ sets them.
+_new = object.__new__
+_set_object = object.__setattr__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+_set_fields = BaseModel.__dict__["__pydantic_fields_set__"].__set__
 
 
 class _Value(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """pydantic's shallow ``model_copy``, without its generic steps (a third of the time).
+
+        The same result: a new instance sharing the field values, ``update`` applied without
+        validation, the updated names added to the fields set; no extra (``forbid``) and no
+        private attributes. The engine copies a state several times per input.
+        """
+        if deep:
+            return super().model_copy(update=update, deep=deep)
+        copied = _new(type(self))
+        values = self.__dict__.copy()
+        if update:
+            values.update(update)
+        _set_object(copied, "__dict__", values)
+        _set_extra(copied, None)
+        _set_private(copied, None)
+        _set_fields(
+            copied, self.__pydantic_fields_set__ | update.keys() if update else set(self.__pydantic_fields_set__)
+        )
+        return copied
 
 
 class Purchase(_Value):
