@@ -16,7 +16,7 @@ ORDER_WINDOW = 100  # orders kept for lifecycle, value tier and moving-house win
 SERVICE_WINDOW = 20
 # The stored form's version. Every change to what CustomerState stores raises it by one and
 # adds the step from the previous form to core/migrations.py (a state without the field is 0).
-STATE_SCHEMA = 4
+STATE_SCHEMA = 5
 # BaseModel's slots, set as pydantic's own __copy__ sets them.
 _new = object.__new__
 _set_object = object.__setattr__
@@ -172,8 +172,8 @@ class CustomerState(_Value):
     instances: dict[str, Instance] = Field(default_factory=dict)
     last_entered: dict[str, AwareDatetime] = Field(default_factory=dict)
     timers: dict[str, Timer] = Field(default_factory=dict)
-    seen: tuple[str, ...] = ()
-    seen_digests: tuple[str, ...] = ()  # id and content digests of the seen events (core.dedupe); form 4
+    seen: tuple[str, ...] = ()  # merge steps applied (core.merge, service.merging); event ids only until form 4
+    seen_digests: tuple[str, ...] = ()  # the processed events, by id and content hash (core.dedupe); form 4
     fired: tuple[str, ...] = ()  # scenario occurrences that already fired
     segments: dict[str, bool] = Field(default_factory=dict)  # journey id → segment condition last seen
     send_log: tuple[SentRecord, ...] = ()  # recent sends, for frequency caps
