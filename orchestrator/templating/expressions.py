@@ -20,6 +20,7 @@ yields None: the caller keeps Jinja's compiled expression for that condition.
 from __future__ import annotations
 
 import operator
+import types
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any
@@ -86,6 +87,8 @@ _UNARY: dict[type[nodes.UnaryExpr], Callable[[Any], Any]] = {
     nodes.Neg: operator.neg,
     nodes.Pos: operator.pos,
 }
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_BUILTINS = (types.BuiltinMethodType,)  # the same type as BuiltinFunctionType
 _RESERVED = frozenset({"self", "result"})  # special in the generated code: left to Jinja
 
 
@@ -144,7 +147,9 @@ def _node(env: SandboxedEnvironment, node: nodes.Node) -> Node:  # noqa: C901, P
 
 
 def _const(value: Any) -> Node:
-    if isinstance(value, list | dict | set):  # the generated code builds a fresh one each time
+    if isinstance(value, list) and all(type(v) in _SCALARS for v in value):  # ['new', 'loyal']
+        return lambda _: list(value)  # a fresh list, as the generated code builds one each time
+    if isinstance(value, list | dict | set):
         return lambda _: deepcopy(value)
     return lambda _: value
 
@@ -253,6 +258,8 @@ def _call(env: SandboxedEnvironment, node: nodes.Call) -> Node:
 
 def _takes_context(obj: Any) -> bool:
     """Whether Context.call passes ``obj`` the context, its evaluation context or the environment."""
+    if type(obj) in _BUILTINS:  # dict.get, str.upper …: no attributes can be set on them, so no pass_arg
+        return False
     if isinstance(obj, Undefined) or _PassArg.from_obj(obj) is not None:  # undefined: fails as Jinja fails
         return True
     # Context.call's own test (a callable object whose __call__ asks for one), kept as Jinja writes it.
