@@ -3,7 +3,10 @@
 The clock moves through the events' times and never backwards: before each event, timers
 that came due fire in due order at their due time (a timer set in the past fires at the
 current time, as a running worker would fire it); after the last event, timers due by
-``until`` fire. Events after ``until`` are not replayed. Output records are the bytes the
+``until`` fire. Events after ``until`` are not replayed. Schedule journeys fire as a worker fires them:
+at each occurrence on a zone's wall clock, the audience of that zone
+(``orchestrator.audiences``, kept after every input) gets the occurrence, in id order,
+among the timers due at the same moment. Output records are the bytes the
 topics would carry (actions, scenario hits), plus suppressions, step failures and goal
 conversions (holdouts included), in the
 order they happened. Same input → same bytes. ``log`` holds the journey-log records
@@ -19,12 +22,17 @@ from datetime import datetime
 
 import orjson
 
+from orchestrator.audiences import schedule
+from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
+from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
 from orchestrator.service import codec
 from orchestrator.service.identify import routable
 from orchestrator.service.ports import IdentityGraph
 from orchestrator.service.simulate_identity import SimIdentity
+
+WALK = "\x00walk"  # a heap entry's customer for an occurrence to walk: before any customer's timer at that time
 
 Progress = Callable[[int, int], None]
 
@@ -93,15 +101,44 @@ class _Clock:
         self.now: datetime | None = None
         self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
         self.identity = SimIdentity(world, sim.states)
+        self.audiences = MemoryAudiences()
+        self.scheduled = {j.id: j for j in schedule.scheduled_journeys(world)}
+        self.walks: set[str] = set()  # (journey, zone) pairs whose occurrences are queued
 
     def fire_due(self, until: datetime) -> None:
         while self.due and self.due[0][0] <= until:
             due_at, cid, timer_id = heapq.heappop(self.due)
-            timer = self.sim.states[cid].timers.get(timer_id)
-            if timer is None or timer.due_at != due_at:
-                continue  # moved or cancelled since it was scheduled
+            if cid == WALK:
+                self._walk(due_at, timer_id)
+                continue
+            if not timer_id.startswith(SCHEDULE_PREFIX):
+                timer = self.sim.states[cid].timers.get(timer_id)
+                if timer is None or timer.due_at != due_at:
+                    continue  # moved or cancelled since it was scheduled
             moment = max(due_at, self.now) if self.now else due_at
             self.apply(cid, TimerFired(customer_id=cid, timer_id=timer_id, due_at=due_at), moment)
+
+    def _walk(self, occurrence: datetime, walk: str) -> None:
+        """An occurrence of (journey, zone) came: its audience gets it; the next one is queued."""
+        journey_id, tz = walk.split("\x1f")
+        journey = self.world.newest.get(journey_id)
+        if journey is None:
+            return
+        for cid in self.audiences.audience(journey_id, tz):
+            heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))
+        now = max(occurrence, self.now) if self.now else occurrence
+        heapq.heappush(self.due, (schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk))
+
+    def _track(self, state: CustomerState) -> None:
+        """Keep the audience index after a commit; a zone new to a journey gets its first occurrence."""
+        assert self.now is not None  # noqa: S101 - set by apply
+        for entry in self.audiences.track(state, self.world, self.now):
+            walk = f"{entry.journey}\x1f{entry.tz}"
+            if walk in self.walks or entry.journey not in self.scheduled:
+                continue
+            self.walks.add(walk)
+            first = schedule.first_occurrence(self.scheduled[entry.journey], entry.tz, self.now, self.world)
+            heapq.heappush(self.due, (first, WALK, walk))
 
     def apply(self, cid: str, inp: Input, now: datetime) -> None:
         self.now = max(now, self.now) if self.now else now
@@ -111,6 +148,8 @@ class _Clock:
         if outcome.observations:  # the population's running figures, as a worker keeps them
             self.world = replace(self.world, population=self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
+        if not outcome.duplicate:
+            self._track(outcome.state)
         sim.outcomes.append(outcome)
         for timer in outcome.timers_set:
             heapq.heappush(self.due, (timer.due_at, cid, timer.id))
@@ -127,6 +166,8 @@ class _Clock:
         assert self.now is not None  # noqa: S101 - set by apply
         done = self.identity.after(cid, before, after, event, self.now)
         self.sim.states.update(done.states)
+        for state in done.states.values():
+            self._track(state)
         self.sim.records.extend(done.records)
         for who, timer_id in done.timers:
             timer = self.sim.states[who].timers.get(timer_id)
