@@ -30,7 +30,7 @@ from orchestrator.errors import StepError
 
 # Largest first: a threshold on elapsed time ("≥ 90 days") holds at the far probe, so a
 # member is found in one evaluation; a non-member pays for all of them.
-PROBE_DAYS = (3650, 730, 365, 180, 90, 60, 30, 14, 7, 1)
+PROBE_DAYS = (3650, 365, 90, 30, 7)
 _TIME_WORDS = re.compile(r"\bdays_since_\w+|\bnow\b")
 _DAY_FIELDS = ("days_since_last_order", "days_since_first_seen")
 

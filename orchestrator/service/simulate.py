@@ -35,12 +35,15 @@ from orchestrator.service.simulate_identity import SimIdentity
 WALK = "\x00walk"  # a heap entry's customer for an occurrence to walk: before any customer's timer at that time
 
 Progress = Callable[[int, int], None]
+_NO_STATE = CustomerState.new("-")  # stands for the state in the outcomes a dry run keeps
 
 
 @dataclass
 class Simulation:
     records: list[bytes] = field(default_factory=list)  # JSON lines, in the order they happened
     log: list[bytes] = field(default_factory=list)  # journey-log records, one JSON line each
+    # What each input did, without the state it left (``states`` holds each customer's last):
+    # every version of every state kept alive grew with the square of a customer's history.
     outcomes: list[Outcome] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
@@ -103,7 +106,6 @@ class _Clock:
         self.identity = SimIdentity(world, sim.states)
         self.audiences = MemoryAudiences()
         self.scheduled = {j.id: j for j in schedule.scheduled_journeys(world)}
-        self.walks: set[str] = set()  # (journey, zone) pairs whose occurrences are queued
 
     def fire_due(self, until: datetime) -> None:
         while self.due and self.due[0][0] <= until:
@@ -124,21 +126,22 @@ class _Clock:
         journey = self.world.newest.get(journey_id)
         if journey is None:
             return
+        now = max(occurrence, self.now) if self.now else occurrence
+        self.audiences.flush(self.world, now)
         for cid in self.audiences.audience(journey_id, tz):
             heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))
-        now = max(occurrence, self.now) if self.now else occurrence
         heapq.heappush(self.due, (schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk))
 
     def _track(self, state: CustomerState) -> None:
-        """Keep the audience index after a commit; a zone new to a journey gets its first occurrence."""
+        """A commit: the audience index judges the customer before the next walk; a new zone
+        gets the first occurrence of every schedule journey on its clock."""
         assert self.now is not None  # noqa: S101 - set by apply
-        for entry in self.audiences.track(state, self.world, self.now):
-            walk = f"{entry.journey}\x1f{entry.tz}"
-            if walk in self.walks or entry.journey not in self.scheduled:
-                continue
-            self.walks.add(walk)
-            first = schedule.first_occurrence(self.scheduled[entry.journey], entry.tz, self.now, self.world)
-            heapq.heappush(self.due, (first, WALK, walk))
+        if not self.audiences.touch(state):
+            return
+        tz = state.profile.tz
+        for journey in self.scheduled.values():
+            first = schedule.first_occurrence(journey, tz, self.now, self.world)
+            heapq.heappush(self.due, (first, WALK, f"{journey.id}\x1f{tz}"))
 
     def apply(self, cid: str, inp: Input, now: datetime) -> None:
         self.now = max(now, self.now) if self.now else now
@@ -150,15 +153,18 @@ class _Clock:
         sim.states[cid] = outcome.state
         if not outcome.duplicate:
             self._track(outcome.state)
-        sim.outcomes.append(outcome)
+        sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE}))
         for timer in outcome.timers_set:
             heapq.heappush(self.due, (timer.due_at, cid, timer.id))
-        sim.records.extend(codec.encode_hit(h) for h in outcome.hits)
-        sim.records.extend(codec.encode_action(a) for a in outcome.actions)
-        sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
-        sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
-        sim.records.extend(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions)
-        sim.log.extend(orjson.dumps(r.compact()) for r in outcome.log)
+        records = [
+            *(codec.encode_hit(h) for h in outcome.hits),
+            *(codec.encode_action(a) for a in outcome.actions),
+            *(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed),
+            *(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures),
+            *(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions),
+        ]
+        sim.records.extend(_compact(r) for r in records)
+        sim.log.extend(_compact(orjson.dumps(r.compact())) for r in outcome.log)
         if isinstance(inp, Event):  # OneID: links, refused links and merges, as a worker makes them
             self._identity(cid, before, outcome.state, inp)
 
@@ -168,8 +174,14 @@ class _Clock:
         self.sim.states.update(done.states)
         for state in done.states.values():
             self._track(state)
-        self.sim.records.extend(done.records)
+        self.sim.records.extend(_compact(r) for r in done.records)
         for who, timer_id in done.timers:
             timer = self.sim.states[who].timers.get(timer_id)
             if timer is not None:
                 heapq.heappush(self.due, (timer.due_at, who, timer_id))
+
+
+def _compact(record: bytes) -> bytes:
+    """A copy of exactly its size: orjson's bytes keep the 4 KB buffer they were written into, and a
+    dry run keeps every record (a year of history: hundreds of thousands)."""
+    return bytes(memoryview(record))
