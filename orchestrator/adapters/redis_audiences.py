@@ -70,7 +70,7 @@ class RedisAudienceIndex:
         [members] = await execute(self.client, [("SMEMBERS", self.zones_key(journey))])
         return sorted(m.decode() for m in members)
 
-    async def page(self, partition: int, shard: int, journey: str, tz: str, after: str, limit: int) -> list[str]:
+    async def page(self, partition: int, shard: int, journey: str, tz: str, after: str, limit: int) -> list[str]:  # noqa: PLR0913, PLR0917 - the index's coordinates
         """Up to ``limit`` customers of ``tz`` in one shard, in id order, after ``after`` ('': from the first)."""
         low = f"({tz}{SEP}{after}" if after else f"[{tz}{SEP}"
         command = ("ZRANGEBYLEX", self.key(partition, shard, journey), low, f"({tz}{_AFTER_SEP}", "LIMIT", 0, limit)
