@@ -6,7 +6,7 @@ PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
 .PHONY: fuzz bench-core
-.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity report clean
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity bench-simulate report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,10 @@ bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, ide
 
 bench-core: $(VENV)/.installed-dev ## the pure core: CPU µs per input (fresh and mature customers), state (de)serialisation µs and bytes (~30 s)
 	$(BIN)/python -m bench.core_speed $(CORE_ARGS)
+
+bench-simulate: $(VENV)/.installed-dev ## simulate over CDNOW's history to 1997-09-30 (49k orders, 23,570 customers), shipped journeys: seconds, peak RSS
+	$(PIP) install --quiet --no-deps lifetimes==0.11.3
+	$(BIN)/python -m bench.simulate.cdnow $(SIMULATE_ARGS)
 
 report: $(VENV)/.installed-dev ## chat intents on real review sentences (bench/intents); purchase predictions on CDNOW (bench/predictive)
 	$(BIN)/python -m bench.intents.report

@@ -28,7 +28,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
-from orchestrator import logs
+from orchestrator import audience_worker, logs
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
@@ -162,7 +162,9 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
     publisher = KafkaPublisher(unwrapping_send_errors(app))
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
-    handler = Handler(wired.world, store, publisher, wired.clock, topics).use_identity_graph(graph)
+    owned = lambda: sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)  # noqa: E731 - the walk asks at each round
+    indexed = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks
+    handler = Handler(wired.world, indexed, publisher, wired.clock, topics).use_identity_graph(graph)
     backlog = timers.Backlog()
 
     async def process_batch(records: Sequence[InRecord]) -> BatchReport:

@@ -41,7 +41,10 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
             return Outcome(state=state, duplicate=True)  # history from before an erasure
         state = _on_event(machine.migrate(state, ctx, fx), inp, ctx, fx)
     else:
-        timer = state.timers.get(inp.timer_id)
+        if inp.timer_id.startswith(triggers.SCHEDULE_PREFIX):  # an occurrence walked to its audience
+            timer = triggers.occurrence(state, inp, now, world)
+        else:
+            timer = state.timers.get(inp.timer_id)
         if timer is None or timer.due_at > now:
             return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(machine.migrate(state, ctx, fx), timer, ctx, fx)
