@@ -205,9 +205,8 @@ class Handler:
                     dlq.append(self._reject(record, exc, report))
                     continue
                 except Exception as exc:  # a bug one input triggers must not stop its whole partition
-                    log.exception(
-                        "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset
-                    )
+                    source = record.source or self.topics.by_customer
+                    log.exception("process failed on %s[%d]@%d", source, record.partition, record.offset)
                     reason = f"unprocessable input: {type(exc).__name__}: {exc}"
                     dlq.append(self._reject(record, InputError(reason, "unprocessable"), report))
                     # The state is unchanged: a timer input stays due and comes back after its lease.

@@ -51,10 +51,14 @@ def fired(ref: TimerRef) -> TimerFired:
 
 
 def as_records(refs: Sequence[TimerRef], received: float) -> list[InRecord]:
-    """Due timers as handler inputs, already decoded (no Kafka record behind them: offset -1)."""
-    return [
-        InRecord(ref.partition, -1, ref.customer_id.encode(), None, received, fired(ref), TIMERS_SOURCE) for ref in refs
-    ]
+    """Due timers as handler inputs, already decoded (no Kafka record behind them: offset -1; the
+    value is what a dead letter of one carries)."""
+    records = []
+    for ref in refs:
+        timer = fired(ref)
+        value = codec.encode_timer(timer)
+        records.append(InRecord(ref.partition, -1, ref.customer_id.encode(), value, received, timer, TIMERS_SOURCE))
+    return records
 
 
 async def release(store: StateStore, refs: Sequence[TimerRef], clock: Clock) -> None:
