@@ -8,7 +8,8 @@ For a batch:
    blocked identifiers"). A malformed identifier beside a usable one does not lose the
    event: it routes by the usable ones, and the bad one is refused at linking (published
    with its reason);
-2. **one** pipelined ``graph.resolve`` of every identifier of the batch;
+2. **one** pipelined ``graph.resolve`` of the identifiers that decide (``needed``: an event
+   whose first identifier is a member id is decided by it alone);
 3. route each event (``owner_of``): to the owner of its highest-priority identifier that
    has one, except that a new member id always gets its own customer (member ids are the
    canonical ids of member customers); nothing owned → ``canonical_id`` of its first
@@ -84,7 +85,7 @@ async def sort(
             routed.append((record, event, routable(event.identity, rules)))
         except InputError as exc:
             dlq.append(reject(record, exc, topics.events, topics, done.report))
-    keys = list(dict.fromkeys(i.key for _, _, found in routed for i in found))
+    keys = list(dict.fromkeys(key for _, _, found in routed for key in needed(found)))
     owners = await graph.resolve(keys) if graph is not None and keys else {}
     for record, event, found in routed:
         cid = owner_of(found, owners)
@@ -108,6 +109,12 @@ def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]
         what = "only blocked identifiers" if found else "no identifier of a known type"
         raise InputError(f"invalid event: identity: {what} ({', '.join(sorted(rules.types))})", "identity")
     return usable
+
+
+def needed(found: Sequence[Identifier]) -> list[str]:
+    """The graph keys ``owner_of`` reads for an event: only its member id when that comes first
+    (owned or not, it decides), else every identifier (the first owned one decides)."""
+    return [found[0].key] if found[0].kind == MEMBER_ID else [i.key for i in found]
 
 
 def owner_of(found: Sequence[Identifier], owners: dict[str, str]) -> str:
