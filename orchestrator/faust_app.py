@@ -14,6 +14,7 @@ format (logs).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -228,8 +229,12 @@ def _home(app: faust.App, topic: str, default: int) -> Callable[[str], int]:
     """The partition of ``topic`` a customer id hashes to (the producer's murmur2), by its
     partition count as the consumer's metadata has it."""
 
+    @functools.lru_cache(maxsize=1 << 16)  # murmur2 is pure Python (~5 µs); customers come back
+    def hashed(cid: str, partitions: int) -> int:
+        return partition_for(cid, partitions)
+
     def home(cid: str) -> int:
-        return partition_for(cid, app.consumer.topic_partitions(topic) or default)
+        return hashed(cid, app.consumer.topic_partitions(topic) or default)
 
     return home
 

@@ -31,7 +31,7 @@ others are re-keyed. The check is step 2's read: no extra round trip.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from orchestrator.core import Event, check_data, parse_event
 from orchestrator.core.identity import MEMBER_ID, Identifier, IdentityRules, canonical_id, usable_identifiers
@@ -92,7 +92,7 @@ async def sort(
         for ident in found:  # what the process stage will claim: later events of the batch follow it
             owners.setdefault(ident.key, cid)
         if here is not None and record.key == cid.encode() and here(record, cid):
-            done.here.append(replace(record, decoded=event, source=topics.events))
+            done.here.append(_decoded(record, event, topics.events))
         else:
             done.out.append(OutRecord(topics.by_customer, cid, record.value or b""))
     done.out += dlq
@@ -126,6 +126,10 @@ def owner_of(found: Sequence[Identifier], owners: dict[str, str]) -> str:
         if ident.key in owners:
             return owners[ident.key]
     return canonical_id(first)
+
+
+def _decoded(record: InRecord, event: Event, source: str) -> InRecord:
+    return InRecord(record.partition, record.offset, record.key, record.value, record.received, event, source)
 
 
 def _blocked(kind: str, rules: IdentityRules) -> tuple[str, ...]:
