@@ -28,9 +28,9 @@ def world() -> World:
     return load_world(settings)[1]
 
 
-@pytest.fixture
-def bus(world: World) -> Bus:
-    return Bus(world, MemoryStore(), MemoryIdentityGraph())
+@pytest.fixture(params=["two stages", "single pass"])
+def bus(world: World, request: pytest.FixtureRequest) -> Bus:
+    return Bus(world, MemoryStore(), MemoryIdentityGraph(), single_pass=request.param == "single pass")
 
 
 def _order(id_: str, days_ago: float, **identity: str) -> bytes:
