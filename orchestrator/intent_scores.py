@@ -87,19 +87,21 @@ def table(
     tokenizer: Tokenizer | None,
     models: Mapping[str, CharModel] | None = None,
 ) -> list[str]:
-    """A Markdown table: per family and split, the sentences, positives, precision / recall.
+    """A Markdown table: per family and split, the sentences, positives, precision / recall,
+    as configured and with the rules alone (without the intents' models).
 
     The examples the intents' models learnt from are sentences of ``dev`` and ``check``
     (``journeys/intent_examples.yaml``): only ``held_out`` measures what the models add."""
     lines = [
-        "| family | intent | split | sentences | positives | precision / recall |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
+        "| family | intent | split | sentences | positives | precision / recall | rules alone |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for family, intent in family_intents(settings).items():
         for split in SPLITS:
             part = [r for r in rows if r.family == family and r.split == split]
             if part:
                 cell = score(part, reader(settings.chat, tokenizer, intent, models)).cell()
+                rules = score(part, reader(settings.chat, tokenizer, intent)).cell()
                 positives = sum(r.label for r in part)
-                lines.append(f"| {family} | {intent} | {split} | {len(part)} | {positives} | {cell} |")
+                lines.append(f"| {family} | {intent} | {split} | {len(part)} | {positives} | {cell} | {rules} |")
     return lines

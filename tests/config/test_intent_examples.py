@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from orchestrator.config.catalog import load_config
 from orchestrator.core.text import normalize
 from orchestrator.intent_model import SEED, fit
+from orchestrator.tools import print_intent_scores
 from tests.config.helpers import problems
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,3 +112,17 @@ def test_the_shipped_examples_hold_no_held_out_sentence() -> None:
     shipped = [s for e in config.intent_examples.root.values() for s in (*e.positive, *e.negative)]
     assert len(shipped) > 500
     assert not {normalize(s) for s in shipped} & held_out
+
+
+def test_validate_shows_what_the_examples_add(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenarios = SCENARIOS.replace("add_above: 0.9", "add_above: 0.5") + "buying_for_friends: {chat_intent: asked}\n"
+    root = _tree(tmp_path, scenarios, EXAMPLES)
+    corpus = tmp_path / "corpus.jsonl"
+    rows = [
+        {"family": "buying_for_friends", "text": "给妈妈看视频用的", "label": 1, "split": "held_out"},
+        {"family": "buying_for_friends", "text": "朋友推荐的", "label": 0, "split": "held_out"},
+    ]
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    assert print_intent_scores(root / "journeys", root / "templates", corpus) == 0
+    out = capsys.readouterr().out
+    assert "| buying_for_friends | asked | held_out | 2 | 1 | 1.000 / 1.000 | nan / 0.000 |" in out
