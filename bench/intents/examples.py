@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.intents.examples
 
-Each intent whose rule has a ``model`` learns from the sentences of its family (positives and
-the hard negatives that share their words); a held-out sentence is never written (only
+Each intent whose rule has a ``model`` (in the shipped ``journeys/scenarios.yaml``) learns
+from the sentences of its family (positives and the hard negatives that share their words);
+intents without one get no examples. A held-out sentence is never written (only
 ``held_out`` measures what the model adds). Operators who keep their own examples edit the
 YAML file instead; this command is for the shipped one.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from bench.intents.report import CORPUS, INTENT, REPO
+from orchestrator.config.catalog import load_config
 from orchestrator.intent_model import INTENT_EXAMPLES_FILE
 from orchestrator.intent_scores import read_corpus
 
@@ -32,8 +34,12 @@ HEADER = """\
 
 def examples(corpus: Path = CORPUS) -> dict[str, dict[str, list[str]]]:
     rows = [r for r in read_corpus(corpus) if r.split in LEARN_FROM]
+    chat = load_config(REPO / "journeys", REPO / "templates", only=[]).scenarios.chat
     found = {}
     for family, intent in INTENT.items():
+        rule = chat.intents.get(intent)
+        if rule is None or rule.model is None:
+            continue
         part = [r for r in rows if r.family == family]
         positive, negative = [r.text for r in part if r.label], [r.text for r in part if not r.label]
         found[intent] = {"positive": positive, "negative": negative}
