@@ -100,9 +100,10 @@ def match_intents(
     work = meter or Meter()
     readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat) for c in clauses(text)]
     found = []
+    line = normalize(text)
     for intent in chat.compiled:
         model = (models or {}).get(intent.name) if intent.model else None
-        match = _match(intent, readers, _Line(normalize(text), model))
+        match = _match(intent, readers, _Line(line, model))
         if match is not None:
             found.append(match)
     return tuple(found)
