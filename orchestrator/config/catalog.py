@@ -37,6 +37,8 @@ from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenario_spec import problems as scenario_problems
 from orchestrator.errors import ConfigError
+from orchestrator.intent_model import INTENT_EXAMPLES_FILE, IntentExamples, train, unknown_intents
+from orchestrator.intent_model import problems as example_problems
 from orchestrator.segmentation import JiebaTokenizer
 from orchestrator.templating import Templates
 
@@ -44,7 +46,9 @@ CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
+SETTINGS_FILES = frozenset(
+    {CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE, INTENT_EXAMPLES_FILE}
+)
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -58,6 +62,7 @@ class Config:
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
     identity: IdentityRules = field(default_factory=IdentityRules)
+    intent_examples: IntentExamples = field(default_factory=IntentExamples)  # intent_examples.yaml
 
     def world(self) -> World:
         return World(
@@ -71,6 +76,7 @@ class Config:
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
             cron=CroniterSchedules(),
             identity=self.identity,
+            intent_models=train(self.scenarios.chat, self.intent_examples),
         )
 
 
@@ -92,6 +98,7 @@ def load_config(
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
+    examples = _examples(journeys_dir, scenarios, problems)
     events_file = journeys_dir / EVENTS_FILE
     known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems))
@@ -129,7 +136,8 @@ def load_config(
         calendar_years = (today.year, today.year + 1)
     users = business_day_users([j for j, _ in journeys], policy)
     warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
+    journey_specs = tuple(j for j, _ in journeys)
+    return Config(journey_specs, products, templates, calendar, policy, sources, scenarios, identity, examples)
 
 
 def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:
@@ -161,6 +169,25 @@ def _scenarios(path: Path, problems: list[Problem]) -> ScenarioSettings:
     for where, message in scenario_problems(settings):
         problems.append(problem(path, loaded.position_of(where), dotted(where), message))
     return settings
+
+
+def _examples(journeys_dir: Path, scenarios: ScenarioSettings, problems: list[Problem]) -> IntentExamples:
+    """``intent_examples.yaml``: its shape, the intents it names, and examples for every intent with a model."""
+    path = journeys_dir / INTENT_EXAMPLES_FILE
+    loaded = _load(path, problems) if path.exists() else None
+    examples = _validate(loaded, IntentExamples, problems) if loaded else None
+    if path.exists() and (loaded is None or examples is None):
+        return IntentExamples()  # its own problems are reported: no echo of them in scenarios.yaml
+    if loaded is not None and examples is not None:
+        for where, message in unknown_intents(scenarios.chat, examples):
+            problems.append(problem(path, loaded.position_of(where), dotted(where), message))
+    examples = examples or IntentExamples()
+    scenarios_path = journeys_dir / SCENARIOS_FILE
+    missing = example_problems(scenarios.chat, examples)
+    at = load_yaml(scenarios_path) if missing else None
+    for where, message in missing:
+        problems.append(problem(scenarios_path, at.position_of(where) if at else (1, 1), dotted(where), message))
+    return examples
 
 
 def _products(path: Path, problems: list[Problem]) -> ProductCatalog:

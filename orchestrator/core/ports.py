@@ -20,6 +20,7 @@ from orchestrator.core.population import Population
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.text import Tokenizer
+from orchestrator.core.text_model import CharModel
 
 
 class Renderer(Protocol):
@@ -49,6 +50,7 @@ class World:
     population: Population = field(default_factory=Population)
     cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
     identity: IdentityRules = field(default_factory=IdentityRules)  # OneID: journeys/identity.yaml
+    intent_models: Mapping[str, CharModel] = field(default_factory=dict)  # chat intents' classifiers, by intent
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
     _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)
