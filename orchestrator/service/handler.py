@@ -1,10 +1,12 @@
 """handle(batch): the commit order that makes every effect happen exactly once.
 
-1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
-   acked with the batch;
+1. decode and validate each record (a record the single pass already decoded, or a due
+   timer handed over in-process, is not decoded again); bad input goes to the DLQ (with
+   the reason) and is acked with the batch;
 2. load the batch's customers in one round trip: state at version v and any outbox
    entries still pending from an earlier crash; the customer is the record's key (the
-   identify stage put the canonical id there). A merged customer's inputs go on to its
+   canonical id: the routing checked it, or re-keyed the record to it; a due timer names
+   its customer). A merged customer's inputs go on to its
    survivor (service/oneid.py, step 1). A stored state that cannot be read back
    quarantines its customer: the customer's inputs go to the DLQ ("quarantined:
    unloadable state: …"), nothing of theirs is written, the partition goes on, and
