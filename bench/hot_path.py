@@ -5,7 +5,8 @@
 Exports two revisions of ``orchestrator/`` (``--before``, default ``HEAD~1``, and the work
 tree) into temporary directories and runs each as ``python -m orchestrator worker`` over its
 own copy of the same backlog (``bench/perf/workload.py``: registrations, orders whose cycle
-timer is due at once, chat lines, receipts; keyed by member id as the sources key them),
+timer is due at once, chat lines, receipts; keyed by member id as the sources key them, or
+with ``--wecom-keyed`` the chat lines by their WeCom id, which the single pass re-keys),
 ``--rounds`` times, the variants interleaved so that other load on the machine falls on
 both. Per run: worker CPU (from /proc) per input (events + timers fired) over the window
 from the first processed input to the last, inputs per second, and the CPU other processes
@@ -49,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--customers", type=int, default=4000)
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--counter-events", type=int, default=100000, help="records for the consumption rows")
+    parser.add_argument(
+        "--wecom-keyed",
+        action="store_true",
+        help="key chat lines by the WeCom id they carry (as a WeCom bot would): those take the second hop",
+    )
     parser.add_argument("--out", type=Path, default=None)
     return parser
 
@@ -157,6 +163,13 @@ def _run_counter(env: runs.Env, prefix: str, events: int) -> runs.BareRun:
         proc.wait(timeout=20)
 
 
+def _wecom_key(cid: str, value: bytes) -> str:
+    """A chat line's WeCom id in canonical form, else the member id it is keyed by."""
+    event = orjson.loads(value)
+    wecom = event["identity"].get("wecom_external_id")
+    return f"wecom_external_id:{wecom}" if event["type"] == "chat.message" and wecom else cid
+
+
 def _median(rows: Sequence[dict[str, Any]], key: str) -> float | None:
     values = [r[key] for r in rows if r.get(key) is not None]
     return round(statistics.median(values), 1) if values else None
@@ -179,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run_id = uuid.uuid4().hex[:6]
     now = datetime.now(tz=UTC)
     records = workload.backlog(args.customers, args.events, now).records
+    if args.wecom_keyed:
+        records = [(_wecom_key(cid, value), value) for cid, value in records]
     engine: list[dict[str, Any]] = []
     counters: list[dict[str, Any]] = []
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="xo-hot-") as tmp:

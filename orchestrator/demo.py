@@ -117,7 +117,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
         )
         watcher = TopicWatcher(bootstrap, outputs, options)
         stack.callback(watcher.close)
-        # One key: the example file's records reach the identify stage in file order, so a customer
+        # One key: the example file's records are routed in file order, so a customer
         # who shows up under several identifiers is linked before their later lines are routed (a
         # source keys its own records by one identifier; across sources OneID merges afterwards).
         sent = produce(bootstrap, topics.events, lines, options, key="examples")

@@ -9,7 +9,7 @@ consumer thread, the web server, tasks and timers) and replaces the one loop tha
 fetched records: records of the input topics go, a fetch at a time, to ``Runner.run``
 (the service's single pass), which commits their offsets once the batch is done.
 
-What it relies on in faust (pinned by tests/integration/test_faust_batch.py, so that an
+What it relies on in faust (pinned by tests/adapters/test_faust_batch.py, so that an
 upgrade that changes them fails there first): ``Consumer._drain_messages(fetcher)``, run by
 the Fetcher service; ``_wait_next_records(timeout) -> (records, active partitions)``;
 ``flow_active`` and ``perform_seek()`` (records fetched while a rebalance stopped the flow

@@ -1,10 +1,12 @@
 """handle(batch): the commit order that makes every effect happen exactly once.
 
-1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
-   acked with the batch;
+1. decode and validate each record (a record the single pass already decoded, or a due
+   timer handed over in-process, is not decoded again); bad input goes to the DLQ (with
+   the reason) and is acked with the batch;
 2. load the batch's customers in one round trip: state at version v and any outbox
    entries still pending from an earlier crash; the customer is the record's key (the
-   identify stage put the canonical id there). A merged customer's inputs go on to its
+   canonical id: the routing checked it, or re-keyed the record to it; a due timer names
+   its customer). A merged customer's inputs go on to its
    survivor (service/oneid.py, step 1). A stored state that cannot be read back
    quarantines its customer: the customer's inputs go to the DLQ ("quarantined:
    unloadable state: …"), nothing of theirs is written, the partition goes on, and
@@ -68,8 +70,8 @@ from orchestrator.service.ports import (
 from orchestrator.service.report import OTHER_TYPE, BatchReport, DeadLetterNote, labelled_types
 from orchestrator.service.topics import Topics
 
-# A batch holds the event loop at most this long between yields (heartbeats, the timer pump
-# and /metrics run meanwhile); checked between inputs, so one customer's long run yields too.
+# A batch holds the event loop at most this long between yields (heartbeats, /metrics and
+# /healthz run meanwhile); checked between inputs, so one customer's long run yields too.
 YIELD_AFTER_S = 0.005
 
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
@@ -162,7 +164,7 @@ class Handler:
                 merge = None if record.decoded else decode_merge(record.value)  # OneID: service/merging.py
                 cid, inp = (merge.to, merge) if merge else _decoded(record)
                 if record.key and not isinstance(inp, TimerFired):
-                    cid = record.key.decode(errors="replace")  # the identify stage's canonical id
+                    cid = record.key.decode(errors="replace")  # the canonical id (routing checked or set it)
                 if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
                     raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
@@ -197,7 +199,7 @@ class Handler:
                 if isinstance(inp, MergeInput):
                     continue  # OneID: run with the batch's graph writes, before the commit
                 if self.clock.monotonic() - held_since >= YIELD_AFTER_S:
-                    await asyncio.sleep(0)  # let heartbeats, the timer pump and /metrics run
+                    await asyncio.sleep(0)  # let heartbeats, /metrics and /healthz run
                     held_since = self.clock.monotonic()
                 try:
                     outcome = process(state, inp, now, self.world)

@@ -13,11 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 import pytest
 
 from orchestrator.adapters.redis_ops import Client
+from orchestrator.core import CustomerState, Input, Outcome, TimerFired, World
+from orchestrator.service import handler as handler_module
+from orchestrator.service import timers
 from orchestrator.service.handler import InRecord
 from orchestrator.service.ports import Commit, Loaded, Settle, StateStore, TimerRef
 from orchestrator.service.single_pass import Batch
@@ -121,3 +125,33 @@ async def test_timers_of_partitions_not_owned_are_left_to_their_owner(env: Env, 
     done = await env.single_pass().handle(Batch(owned=frozenset({1, 2, 3})))
     assert done.timers == []
     assert [r.timer_id for r in await env.store.due_timers([0], NOW_MS, 10)] == ["cycle:protein"]
+
+
+async def test_a_timer_the_core_fails_on_is_dead_lettered_and_leased_not_retried_every_round(
+    env: Env, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _a_due_timer(env)
+    real = handler_module.process
+
+    def failing(state: CustomerState, inp: Input, now: datetime, world: World) -> Outcome:
+        if isinstance(inp, TimerFired):
+            raise ZeroDivisionError("a bug this timer triggers")
+        return real(state, inp, now, world)
+
+    monkeypatch.setattr(handler_module, "process", failing)
+    single = env.single_pass()
+    done = await single.handle(Batch(owned=OWNED))
+    assert [r.timer_id for r in done.timers] == ["cycle:protein"]
+    assert done.processing.rejected == {"unprocessable": 1}
+    [letter] = await read_to_marker(env, kafka_bootstrap, env.topics.dlq)
+    assert letter["source"] == "timers[0]@-1"
+    assert str(letter["reason"]).startswith("unprocessable input: ZeroDivisionError")
+    assert orjson.loads(str(letter["payload"]))["timer_id"] == "cycle:protein"
+    # Still in the state and the index, leased: not handed over again every round, but after the lease.
+    state = (await env.store.load(["M1"]))["M1"].state
+    assert state is not None
+    assert "cycle:protein" in state.timers
+    assert await env.store.due_timers([0], NOW_MS, 10) == []
+    later = NOW_MS + int(timers.LEASE.total_seconds() * 1000) + 1000
+    assert [r.timer_id for r in await env.store.due_timers([0], later, 10)] == ["cycle:protein"]
+    assert (await single.handle(Batch(owned=OWNED))).timers == []
