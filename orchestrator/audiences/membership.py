@@ -64,11 +64,14 @@ def audience_journeys(world: World) -> tuple[JourneySpec, ...]:
     return (*world.live(ScheduleTrigger), *world.live(SegmentTrigger))
 
 
-def membership(state: CustomerState, world: World, now: datetime) -> Membership:
-    """The audiences ``state`` is in at ``now`` (schedule journeys: see the module docstring)."""
+def membership(state: CustomerState, world: World, now: datetime, only: str | None = None) -> Membership:
+    """The audiences ``state`` is in at ``now`` (schedule journeys: see the module docstring);
+    with ``only``, whether it is in that journey's (the others are not judged)."""
     inside: list[str] = []
     scope: dict[str, Any] | None = None
     for journey in world.live(ScheduleTrigger):
+        if only is not None and journey.id != only:
+            continue
         if journey.entry.reentry == "never" and journey.id in state.last_entered:
             continue  # it can never take this customer again
         condition = journey.entry.when
@@ -79,7 +82,7 @@ def membership(state: CustomerState, world: World, now: datetime) -> Membership:
             scope = variables(state, None, Ctx(world=world, now=now, event=None), Effects())
         if _may_hold(condition, scope, world, now):
             inside.append(journey.id)
-    inside += [j.id for j in world.live(SegmentTrigger) if state.segments.get(j.id, False)]
+    inside += [j.id for j in world.live(SegmentTrigger) if only in {None, j.id} and state.segments.get(j.id, False)]
     return Membership(state.customer_id, state.profile.tz, frozenset(inside))
 
 
