@@ -81,7 +81,7 @@ def run_micro(redis_url: str, prefix: str, customers: list[str]) -> dict[str, An
     window_raw = window.model_dump_json().encode()
     return {
         "state_json_bytes_median": len(raw),
-        "state_seen_ids": len(state.seen),
+        "state_seen_ids": len(state.seen_digests),
         "decode_input_orjson_validate_us": per_call_us(lambda: codec.decode_input(chat)),
         "event_model_validate_json_us": per_call_us(lambda: Event.model_validate_json(chat)),
         "state_model_validate_json_us": per_call_us(lambda: CustomerState.model_validate_json(raw), 500),
