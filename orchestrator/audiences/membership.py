@@ -21,11 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from orchestrator.core import CustomerState, World
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SegmentTrigger
 from orchestrator.core.runtime import Ctx, Effects, variables
+from orchestrator.core.view import LAZY, LazyDict
 from orchestrator.errors import StepError
 
 # Largest first: a threshold on elapsed time ("≥ 90 days") holds at the far probe, so a
@@ -105,14 +107,25 @@ def _may_hold(condition: str, scope: dict[str, Any], world: World, now: datetime
     profile = scope["profile"]
     for days in PROBE_DAYS:
         later = dict(scope)
-        later["profile"] = {
-            **profile,
-            **{name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None},
-        }
+        later["profile"] = _later(profile, days)
         later["now"] = (now + timedelta(days=days)).isoformat()
         if _holds(condition, later, world):
             return True
     return False
+
+
+def _later(profile: dict[str, Any], days: int) -> dict[str, Any]:
+    """The profile view ``days`` later: the day counters moved on, the rest read from ``profile``.
+
+    The view is lazy (``core.view``): its long histories are dumped on first read, so the
+    probe is a lazy view too, over the same values, rather than a copy that would dump them.
+    """
+    moved = {name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None}
+    if not isinstance(profile, LazyDict):
+        return {**profile, **moved}
+    ready = {**dict.copy(profile), **moved}  # what the view holds already, without completing it
+    pending = {name: partial(profile.__getitem__, name) for name in LAZY if not dict.__contains__(profile, name)}
+    return LazyDict(ready, pending, (*ready, *pending))
 
 
 def _holds(condition: str, scope: dict[str, Any], world: World) -> bool:

@@ -31,6 +31,7 @@ RULES = {
         c["profile"]["days_since_last_order"] is not None and c["profile"]["days_since_last_order"] >= 90
     ),
     "broken": _broken,
+    "now and orders": lambda c: c["now"] > "2027" and len(c["profile"]["order_log"]) == 1,
     "vip": lambda c: c["profile"]["spent"] >= 1000,
 }
 
@@ -65,6 +66,9 @@ def test_a_rule_on_elapsed_time_takes_the_customer_before_it_holds() -> None:
     assert membership(fresh, world, NOW).journeys == {"winback"}
     never = _customer(world)  # no order ever: never dormant by this rule
     assert membership(never, world, NOW).journeys == frozenset()
+    later = _world(later={"when": "now and orders"})  # a probe reads the histories and its own 'now'
+    assert membership(_customer(later, ordered=True), later, NOW).journeys == {"later"}
+    assert membership(_customer(later), later, NOW).journeys == frozenset()
 
 
 def test_a_condition_that_fails_counts_as_yes_and_never_again_as_no() -> None:
