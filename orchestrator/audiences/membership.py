@@ -123,7 +123,9 @@ def _later(profile: dict[str, Any], days: int) -> dict[str, Any]:
     moved = {name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None}
     if not isinstance(profile, LazyDict):
         return {**profile, **moved}
-    ready = {**dict.copy(profile), **moved}  # what the view holds already, without completing it
+    # What the view holds already, read without completing it (dict.copy would: it iterates).
+    ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
+    ready.update(moved)
     pending = {name: partial(profile.__getitem__, name) for name in LAZY if not dict.__contains__(profile, name)}
     return LazyDict(ready, pending, (*ready, *pending))
 
