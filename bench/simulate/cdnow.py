@@ -53,7 +53,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"simulate CDNOW: {len(records)} events, {len(sim.states)} customers, {len(sim.actions)} actions, "
-        f"{len(sim.outcomes)} inputs processed, {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {peak_mb:.0f} MB"
+        f"{sim.inputs} inputs processed, {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {peak_mb:.0f} MB"
     )
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from orchestrator.adapters.redis_ops import Client, execute
@@ -32,6 +33,7 @@ from orchestrator.service.ports import Clock, Commit, Loaded, Settle, StateStore
 
 SEP = "\x1f"
 _AFTER_SEP = "\x20"  # the character after SEP: the end of one zone's members in lexical order
+REMEMBERED = 100_000  # customers whose last judged membership a worker keeps (~20 MB)
 log = logging.getLogger("orchestrator.audiences")
 
 
@@ -109,6 +111,9 @@ class IndexedStore:
         self.world = world
         self.clock = clock
         self._loaded: dict[str, CustomerState] = {}  # the states the next commits replace
+        # The membership of the states this worker committed last, by customer: (version, membership).
+        # The next commit of the same customer need not judge the state it replaces again.
+        self._judged: dict[str, tuple[int, Membership]] = {}
 
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
         loaded = await self.inner.load(customer_ids)
@@ -120,18 +125,36 @@ class IndexedStore:
         adds: list[Entry] = []
         removals: dict[str, frozenset[Entry]] = {}
         for commit in commits:
-            before = self._loaded.pop(commit.customer_id, None)
-            old = _membership(before, self.world, now) if before is not None else None
+            old = self._before(commit.customer_id, now)
             new = _membership(commit.state, self.world, now)
             adds += sorted(new.entries())  # idempotent: also indexes a customer stored before the index
             _, removals[commit.customer_id] = changes(old, new)
+            self._remember(commit.customer_id, commit.state.version, new)
         if adds:
             await self.index.add(adds)  # acknowledged before any state that relies on them
         conflicts = await self.inner.commit(commits)
+        for cid in conflicts:
+            self._judged.pop(cid, None)  # not what is stored: judge it again next time
         stale = [e for cid, gone in removals.items() if cid not in conflicts for e in sorted(gone)]
         if stale:
             await self.index.remove(stale)
         return conflicts
+
+    def _before(self, cid: str, now: datetime) -> Membership | None:
+        """The membership of the state a commit replaces (None: a new customer)."""
+        before = self._loaded.pop(cid, None)
+        if before is None:
+            return None
+        judged = self._judged.get(cid)
+        if judged is not None and judged[0] == before.version:
+            return judged[1]
+        return _membership(before, self.world, now)
+
+    def _remember(self, cid: str, version: int, judged: Membership) -> None:
+        self._judged.pop(cid, None)
+        self._judged[cid] = (version, judged)  # most recent last: the oldest is dropped first
+        if len(self._judged) > REMEMBERED:
+            del self._judged[next(iter(self._judged))]
 
     async def settle(self, settles: Sequence[Settle]) -> None:
         await self.inner.settle(settles)
@@ -143,7 +166,7 @@ class IndexedStore:
         await self.inner.lease_timers(timers, until_ms)
 
 
-def _membership(state: CustomerState, world: World, now: Any) -> Membership:
+def _membership(state: CustomerState, world: World, now: datetime) -> Membership:
     if state.redirect_to is not None:  # merged into another customer: in no audience
         return Membership(state.customer_id, state.profile.tz, frozenset())
     return membership(state, world, now)

@@ -21,11 +21,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from orchestrator.core import CustomerState, World
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SegmentTrigger
 from orchestrator.core.runtime import Ctx, Effects, variables
+from orchestrator.core.view import LAZY, LazyDict
 from orchestrator.errors import StepError
 
 # Largest first: a threshold on elapsed time ("≥ 90 days") holds at the far probe, so a
@@ -64,11 +66,14 @@ def audience_journeys(world: World) -> tuple[JourneySpec, ...]:
     return (*world.live(ScheduleTrigger), *world.live(SegmentTrigger))
 
 
-def membership(state: CustomerState, world: World, now: datetime) -> Membership:
-    """The audiences ``state`` is in at ``now`` (schedule journeys: see the module docstring)."""
+def membership(state: CustomerState, world: World, now: datetime, only: str | None = None) -> Membership:
+    """The audiences ``state`` is in at ``now`` (schedule journeys: see the module docstring);
+    with ``only``, whether it is in that journey's (the others are not judged)."""
     inside: list[str] = []
     scope: dict[str, Any] | None = None
     for journey in world.live(ScheduleTrigger):
+        if only is not None and journey.id != only:
+            continue
         if journey.entry.reentry == "never" and journey.id in state.last_entered:
             continue  # it can never take this customer again
         condition = journey.entry.when
@@ -79,7 +84,7 @@ def membership(state: CustomerState, world: World, now: datetime) -> Membership:
             scope = variables(state, None, Ctx(world=world, now=now, event=None), Effects())
         if _may_hold(condition, scope, world, now):
             inside.append(journey.id)
-    inside += [j.id for j in world.live(SegmentTrigger) if state.segments.get(j.id, False)]
+    inside += [j.id for j in world.live(SegmentTrigger) if only in {None, j.id} and state.segments.get(j.id, False)]
     return Membership(state.customer_id, state.profile.tz, frozenset(inside))
 
 
@@ -102,14 +107,27 @@ def _may_hold(condition: str, scope: dict[str, Any], world: World, now: datetime
     profile = scope["profile"]
     for days in PROBE_DAYS:
         later = dict(scope)
-        later["profile"] = {
-            **profile,
-            **{name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None},
-        }
+        later["profile"] = _later(profile, days)
         later["now"] = (now + timedelta(days=days)).isoformat()
         if _holds(condition, later, world):
             return True
     return False
+
+
+def _later(profile: dict[str, Any], days: int) -> dict[str, Any]:
+    """The profile view ``days`` later: the day counters moved on, the rest read from ``profile``.
+
+    The view is lazy (``core.view``): its long histories are dumped on first read, so the
+    probe is a lazy view too, over the same values, rather than a copy that would dump them.
+    """
+    moved = {name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None}
+    if not isinstance(profile, LazyDict):
+        return {**profile, **moved}
+    # What the view holds already, read without completing it (dict.copy would: it iterates).
+    ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
+    ready.update(moved)
+    pending = {name: partial(profile.__getitem__, name) for name in LAZY if not dict.__contains__(profile, name)}
+    return LazyDict(ready, pending, (*ready, *pending))
 
 
 def _holds(condition: str, scope: dict[str, Any], world: World) -> bool:

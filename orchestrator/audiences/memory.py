@@ -1,14 +1,15 @@
 """The audience index in memory, for ``simulate`` and tests: the same membership rules.
 
-A dry run knows when the index is read (at an occurrence), so a commit only marks its
-customer, and the marked customers' memberships are worked out when an occurrence is about
-to be walked (at that moment: the same rules, judged no earlier than a worker judges them).
-A customer committed many times between two occurrences costs one judgement.
+A dry run knows when the index is read (when an occurrence is walked), so a commit only
+marks its customer, and a journey's marked customers are judged just before its
+occurrence is walked (at that moment: the same rules, judged no earlier than a worker
+judges them). A customer committed many times between two occurrences costs one judgement
+per journey.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 from orchestrator.audiences.membership import Membership, changes, membership
@@ -16,38 +17,40 @@ from orchestrator.core import CustomerState, World
 
 
 class MemoryAudiences:
-    """journey → zone → customer ids, brought up to date by ``flush`` before each read."""
+    """journey → zone → customer ids, for the given journeys; ``flush`` brings one up to date."""
 
-    def __init__(self) -> None:
-        self.members: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    def __init__(self, journeys: Iterable[str]) -> None:
+        self.members: dict[str, dict[str, set[str]]] = {j: {} for j in journeys}
         self.zones: set[str] = set()
-        self._known: dict[str, Membership] = {}
-        self._pending: dict[str, CustomerState] = {}
+        self._known: dict[str, dict[str, Membership]] = {j: {} for j in self.members}
+        self._pending: dict[str, dict[str, CustomerState]] = {j: {} for j in self.members}
 
     def touch(self, state: CustomerState) -> bool:
         """A commit of ``state``; True when its time zone is new to the index."""
-        self._pending[state.customer_id] = state
+        for pending in self._pending.values():
+            pending[state.customer_id] = state
         tz = state.profile.tz
         if tz in self.zones:
             return False
         self.zones.add(tz)
         return True
 
-    def flush(self, world: World, now: datetime) -> None:
-        """Judge every customer committed since the last flush, at ``now``."""
-        for cid, state in self._pending.items():
+    def flush(self, journey: str, world: World, now: datetime) -> None:
+        """Judge, at ``now``, whether the customers committed since the journey's last flush are in its audience."""
+        members, known = self.members[journey], self._known[journey]
+        for cid, state in self._pending[journey].items():
             if state.redirect_to is not None:  # merged into another customer: in no audience
                 after = Membership(cid, state.profile.tz, frozenset())
             else:
-                after = membership(state, world, now)
-            added, removed = changes(self._known.get(cid), after)
+                after = membership(state, world, now, only=journey)
+            added, removed = changes(known.get(cid), after)
             for entry in removed:
-                self.members[entry.journey][entry.tz].discard(cid)
+                members[entry.tz].discard(cid)
             for entry in added:
-                self.members[entry.journey][entry.tz].add(cid)
-            self._known[cid] = after
-        self._pending.clear()
+                members.setdefault(entry.tz, set()).add(cid)
+            known[cid] = after
+        self._pending[journey].clear()
 
     def audience(self, journey: str, tz: str) -> list[str]:
         """The customers of one (journey, zone), in id order (the order a walk takes)."""
-        return sorted(self.members[journey][tz])
+        return sorted(self.members[journey].get(tz, ()))

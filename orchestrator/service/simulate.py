@@ -36,15 +36,19 @@ WALK = "\x00walk"  # a heap entry's customer for an occurrence to walk: before a
 
 Progress = Callable[[int, int], None]
 _NO_STATE = CustomerState.new("-")  # stands for the state in the outcomes a dry run keeps
+_LEFT_OUT = {"log": (), "observations": (), "timers_set": (), "timers_cancelled": (), "journey_events": ()}
 
 
 @dataclass
 class Simulation:
     records: list[bytes] = field(default_factory=list)  # JSON lines, in the order they happened
     log: list[bytes] = field(default_factory=list)  # journey-log records, one JSON line each
-    # What each input did, without the state it left (``states`` holds each customer's last):
-    # every version of every state kept alive grew with the square of a customer's history.
+    # What the inputs that acted did (actions, hits, suppressions, failures, conversions), without
+    # the state they left (``states`` holds each customer's last; keeping every version of every
+    # state grew with the square of a customer's history), their log records (``log``), timers,
+    # journey events or population observations.
     outcomes: list[Outcome] = field(default_factory=list)
+    inputs: int = 0  # events and timers processed
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
     skipped: int = 0  # events after ``until``
@@ -104,8 +108,8 @@ class _Clock:
         self.now: datetime | None = None
         self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
         self.identity = SimIdentity(world, sim.states)
-        self.audiences = MemoryAudiences()
         self.scheduled = {j.id: j for j in schedule.scheduled_journeys(world)}
+        self.audiences = MemoryAudiences(self.scheduled)
 
     def fire_due(self, until: datetime) -> None:
         while self.due and self.due[0][0] <= until:
@@ -127,7 +131,7 @@ class _Clock:
         if journey is None:
             return
         now = max(occurrence, self.now) if self.now else occurrence
-        self.audiences.flush(self.world, now)
+        self.audiences.flush(journey_id, self.world, now)
         for cid in self.audiences.audience(journey_id, tz):
             heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))
         heapq.heappush(self.due, (schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk))
@@ -153,7 +157,9 @@ class _Clock:
         sim.states[cid] = outcome.state
         if not outcome.duplicate:
             self._track(outcome.state)
-        sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE}))
+        sim.inputs += 1
+        if outcome.actions or outcome.hits or outcome.suppressed or outcome.failures or outcome.conversions:
+            sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT}))
         for timer in outcome.timers_set:
             heapq.heappush(self.due, (timer.due_at, cid, timer.id))
         records = [

@@ -31,6 +31,7 @@ RULES = {
         c["profile"]["days_since_last_order"] is not None and c["profile"]["days_since_last_order"] >= 90
     ),
     "broken": _broken,
+    "now and orders": lambda c: c["now"] > "2027" and len(c["profile"]["order_log"]) == 1,
     "vip": lambda c: c["profile"]["spent"] >= 1000,
 }
 
@@ -65,6 +66,9 @@ def test_a_rule_on_elapsed_time_takes_the_customer_before_it_holds() -> None:
     assert membership(fresh, world, NOW).journeys == {"winback"}
     never = _customer(world)  # no order ever: never dormant by this rule
     assert membership(never, world, NOW).journeys == frozenset()
+    later = _world(later={"when": "now and orders"})  # a probe reads the histories and its own 'now'
+    assert membership(_customer(later, ordered=True), later, NOW).journeys == {"later"}
+    assert membership(_customer(later), later, NOW).journeys == frozenset()
 
 
 def test_a_condition_that_fails_counts_as_yes_and_never_again_as_no() -> None:
@@ -73,6 +77,7 @@ def test_a_condition_that_fails_counts_as_yes_and_never_again_as_no() -> None:
     assert membership(state, world, NOW).journeys == {"broken", "once"}  # the core logs the failure later
     entered = state.model_copy(update={"last_entered": {"once": NOW}})
     assert membership(entered, world, NOW).journeys == {"broken"}
+    assert membership(state, world, NOW, only="once").journeys == {"once"}  # one journey judged
 
 
 def test_a_segment_audience_is_who_is_inside_it() -> None:
@@ -118,14 +123,14 @@ def test_a_cursor_reads_back_and_a_broken_one_names_itself() -> None:
 
 def test_the_memory_index_judges_at_the_walk_and_walks_in_id_order() -> None:
     world = _world(club={"when": "club"})
-    index = MemoryAudiences()
+    index = MemoryAudiences(["club"])
     members = [_customer(world, club=True).model_copy(update={"customer_id": cid}) for cid in ("M3", "M1", "M2")]
     assert [index.touch(s) for s in members] == [True, False, False]  # only the first zone is news
-    index.flush(world, NOW)
+    index.flush("club", world, NOW)
     assert index.audience("club", "Asia/Shanghai") == ["M1", "M2", "M3"]
     left = _customer(world, club=False).model_copy(update={"customer_id": "M2"})
     merged = members[0].model_copy(update={"redirect_to": "M1"})
     index.touch(left)
     index.touch(merged)
-    index.flush(world, NOW)
+    index.flush("club", world, NOW)
     assert index.audience("club", "Asia/Shanghai") == ["M1"]
