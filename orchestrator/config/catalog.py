@@ -29,6 +29,7 @@ from orchestrator.config.products import relation_problems
 from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.figures import Figures
 from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
@@ -44,7 +45,10 @@ CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
+FIGURES_FILE = "figures.yaml"  # fitted by `orchestrator fit` (core/figures.py, docs/decisions.md §6)
+SETTINGS_FILES = frozenset(
+    {CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE, FIGURES_FILE}
+)
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -58,6 +62,7 @@ class Config:
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
     identity: IdentityRules = field(default_factory=IdentityRules)
+    figures: Figures | None = None
 
     def world(self) -> World:
         return World(
@@ -71,6 +76,7 @@ class Config:
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
             cron=CroniterSchedules(),
             identity=self.identity,
+            figures=self.figures,
         )
 
 
@@ -91,6 +97,7 @@ def load_config(
     products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
+    figures = _parse(journeys_dir / FIGURES_FILE, Figures, problems)
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     events_file = journeys_dir / EVENTS_FILE
     known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
@@ -129,7 +136,19 @@ def load_config(
         calendar_years = (today.year, today.year + 1)
     users = business_day_users([j for j, _ in journeys], policy)
     warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
+    journey_specs = tuple(j for j, _ in journeys)
+    return Config(journey_specs, products, templates, calendar, policy, sources, scenarios, identity, figures)
+
+
+def load_figures(path: Path) -> Figures:
+    """A fitted-figures file on its own (``orchestrator fit`` output), checked, or ConfigError."""
+    problems: list[Problem] = []
+    if not path.exists():
+        raise ConfigError([problem(path, (1, 1), "", "figures file not found")])
+    figures = _parse(path, Figures, problems)
+    if problems or figures is None:
+        raise ConfigError(sorted(problems))
+    return figures
 
 
 def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:
