@@ -5,8 +5,9 @@ moments in it, by moments. ``within_var`` is the pooled variance around each cus
 own mean (customers with two intervals or more), ``between_var`` what is left of the
 total variance, ``mean_log`` the mean. ``min_chance`` is then chosen on a back-test inside
 the calibration period: hits raised as the core would raise them (``forecast.next_interval``,
-``lead_days`` before) in the 150 days before ``until - window``, judged by the purchases in
-the window after them; the level (0 to 0.5 by 0.025) with the best F1 of precision and recall.
+``lead_days`` before) in the 150 days before ``until - w``, judged by the purchases in the w
+days after them, for w of one, two and three windows; the level (0 to 0.5 by 0.025) with the
+best F1 of precision and recall, summed over the three.
 """
 
 from __future__ import annotations
@@ -93,29 +94,37 @@ def hits(orders: Sequence[Order], category: str, model: CycleModel) -> list[tupl
     return found
 
 
+Case = tuple[list[datetime], list[tuple[datetime, float]]]  # a customer's buying moments, and hits (due, chance)
+
+
 def fit_min_chance(history: History, until: datetime, category: str, model: CycleModel) -> float:
-    """The gate with the best F1 on the back-test (see the module doc)."""
-    window = timedelta(days=model.fit.window_days)
-    start, stop = until - window - timedelta(days=_SPAN_DAYS), until - window
-    raised: list[tuple[float, bool]] = []  # (chance, bought in the window after)
-    covered: list[tuple[list[tuple[datetime, float]], datetime]] = []  # purchases and the hits before them
+    """The gate with the best F1 on the back-test, averaged over one, two and three windows."""
+    cases: list[Case] = []
     for orders in history.values():
         before = [o for o in orders if o.time < until]
         found = [h for h in hits(before, category, model) if h[0] < until]
-        bought = purchase_times(o.time for o in category_orders(before, category))
-        for due, chance in found:
+        cases.append((purchase_times(o.time for o in category_orders(before, category)), found))
+    windows = [timedelta(days=model.fit.window_days * k) for k in (1, 2, 3)]
+    scores = [sum(_f1(cases, until, window, step * 0.025) for window in windows) for step in range(21)]
+    best = max(range(21), key=lambda step: (scores[step], -step))
+    return round(best * 0.025, 3)
+
+
+def _f1(cases: list[Case], until: datetime, window: timedelta, gate: float) -> float:
+    """F1 of the hits at this gate raised in the span before ``until - window``, judged by the window after them."""
+    start, stop = until - window - timedelta(days=_SPAN_DAYS), until - window
+    kept = bought_after = caught = purchases = 0
+    for bought, found in cases:
+        raised = [due for due, chance in found if chance >= gate]
+        for due in raised:
             if start <= due <= stop:
                 i = bisect.bisect_right(bought, due)
-                raised.append((chance, i < len(bought) and bought[i] <= due + window))
-        covered.extend((found, day) for day in bought if start + window <= day <= stop + window)
-    best, level = -1.0, 0.0
-    for step in range(21):
-        gate = step * 0.025
-        kept = [bought for chance, bought in raised if chance >= gate]
-        caught = sum(any(day - window <= due < day and c >= gate for due, c in found) for found, day in covered)
-        precision = sum(kept) / len(kept) if kept else 0.0
-        recall = caught / len(covered) if covered else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        if f1 > best:
-            best, level = f1, gate
-    return level
+                kept += 1
+                bought_after += i < len(bought) and bought[i] <= due + window
+        for day in bought:
+            if start + window <= day <= stop + window:
+                purchases += 1
+                caught += any(day - window <= due < day for due in raised)
+    precision = bought_after / kept if kept else 0.0
+    recall = caught / purchases if purchases else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
