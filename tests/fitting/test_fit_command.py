@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.cli import main
 from orchestrator.config.catalog import load_config, load_figures
+from orchestrator.core import forecast
 from orchestrator.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,3 +114,41 @@ def test_a_hand_edited_figures_file_is_refused_with_its_line(tmp_path: Path) -> 
     [problem] = caught.value.problems
     assert f"figures.yaml:{line}:" in str(problem)
     assert "stages.churned_at" in str(problem)
+
+
+def test_simulate_reads_the_figures_file(tmp_path: Path) -> None:
+    events, figures_file = tmp_path / "events.jsonl", tmp_path / "figures.yaml"
+    _events(events)
+    assert main(["fit", str(events), "--until", "2025-10-01", "--out", str(figures_file)]) == 0
+    journeys = tmp_path / "journeys"
+    shutil.copytree(REPO / "journeys", journeys)
+    runs = {}
+    for name in ("priors", "fitted"):
+        if name == "fitted":
+            shutil.copy(figures_file, journeys / "figures.yaml")
+        dump = tmp_path / f"{name}.jsonl"
+        args = ["simulate", "--journeys", str(journeys), "--templates", str(REPO / "templates")]
+        assert (
+            main(
+                [
+                    *args,
+                    "--events",
+                    str(REPO / "examples/events.jsonl"),
+                    "--out",
+                    str(tmp_path / "out"),
+                    "--dump-profiles",
+                    str(dump),
+                ]
+            )
+            == 0
+        )
+        states = [json.loads(line) for line in dump.read_text(encoding="utf-8").splitlines()]
+        runs[name] = {s["customer_id"]: s["profile"] for s in states}
+    figures = load_figures(figures_file)
+    buyer = runs["fitted"]["M1003"]  # two orders
+    as_of = datetime.fromisoformat(buyer["last_event_at"])
+    times = sorted(datetime.fromisoformat(o["time"]) for o in buyer["order_log"])
+    history = forecast.history(times, [o["amount"] for o in buyer["order_log"]], as_of)
+    assert history is not None
+    assert buyer["churn_risk"] == round(forecast.churn_risk(history, figures), 4)
+    assert buyer["churn_risk"] != runs["priors"]["M1003"]["churn_risk"]
