@@ -29,6 +29,7 @@ from orchestrator.config.products import relation_problems
 from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.figures import Figures
 from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
@@ -46,8 +47,18 @@ CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
+FIGURES_FILE = "figures.yaml"  # fitted by `orchestrator fit` (core/figures.py, docs/decisions.md §6)
 SETTINGS_FILES = frozenset(
-    {CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE, INTENT_EXAMPLES_FILE}
+    {
+        CATALOG_FILE,
+        CALENDAR_FILE,
+        EVENTS_FILE,
+        POLICY_FILE,
+        SCENARIOS_FILE,
+        IDENTITY_FILE,
+        INTENT_EXAMPLES_FILE,
+        FIGURES_FILE,
+    }
 )
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -63,6 +74,7 @@ class Config:
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
     identity: IdentityRules = field(default_factory=IdentityRules)
     intent_examples: IntentExamples = field(default_factory=IntentExamples)  # intent_examples.yaml
+    figures: Figures | None = None
 
     def world(self) -> World:
         return World(
@@ -77,6 +89,7 @@ class Config:
             cron=CroniterSchedules(),
             identity=self.identity,
             intent_models=train(self.scenarios.chat, self.intent_examples),
+            figures=self.figures,
         )
 
 
@@ -97,6 +110,7 @@ def load_config(
     products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
+    figures = _parse(journeys_dir / FIGURES_FILE, Figures, problems)
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
     examples = _examples(journeys_dir, scenarios, problems)
     events_file = journeys_dir / EVENTS_FILE
@@ -137,7 +151,18 @@ def load_config(
     users = business_day_users([j for j, _ in journeys], policy)
     warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
     journey_specs = tuple(j for j, _ in journeys)
-    return Config(journey_specs, products, templates, calendar, policy, sources, scenarios, identity, examples)
+    return Config(journey_specs, products, templates, calendar, policy, sources, scenarios, identity, examples, figures)
+
+
+def load_figures(path: Path) -> Figures:
+    """A fitted-figures file on its own (``orchestrator fit`` output), checked, or ConfigError."""
+    problems: list[Problem] = []
+    if not path.exists():
+        raise ConfigError([problem(path, (1, 1), "", "figures file not found")])
+    figures = _parse(path, Figures, problems)
+    if problems or figures is None:
+        raise ConfigError(sorted(problems))
+    return figures
 
 
 def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.cron import CronPort
+from orchestrator.core.figures import Figures
 from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger
 from orchestrator.core.policy import ContactPolicy
@@ -51,6 +52,7 @@ class World:
     cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
     identity: IdentityRules = field(default_factory=IdentityRules)  # OneID: journeys/identity.yaml
     intent_models: Mapping[str, CharModel] = field(default_factory=dict)  # chat intents' classifiers, by intent
+    figures: Figures | None = None  # fitted offline (journeys/figures.yaml, core/figures.py); None: settings' priors
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
     _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)
