@@ -28,7 +28,7 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
-from orchestrator import logs
+from orchestrator import logs, reloading
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
@@ -163,6 +163,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     publisher = KafkaPublisher(unwrapping_send_errors(app))
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
     handler = Handler(wired.world, store, publisher, wired.clock, topics).use_identity_graph(graph)
+    reloading.install(app, wired, handler)  # changed journey files go live without a restart
     backlog = timers.Backlog()
 
     async def process_batch(records: Sequence[InRecord]) -> BatchReport:

@@ -77,6 +77,7 @@ class Metrics:
             if GC_COLLECTOR is not None:
                 GCCollector(registry=r)
         self._stream_health(r)
+        self._journey_sets(r)
         self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
         self.rejected = Counter(
             "xo_events_rejected", "Records sent to the DLQ, by reason and stage.", ["reason", "stage"], registry=r
@@ -156,6 +157,17 @@ class Metrics:
             "xo_timer_pump_due",
             "Due timers the last pump handed to the stream (at the batch limit: a backlog).",
             registry=r,
+        )
+
+    def _journey_sets(self, r: CollectorRegistry) -> None:
+        self.journey_set = Gauge(
+            "xo_journey_set_info",
+            "The journey set this worker runs (1), named by a digest of its files.",
+            ["digest"],
+            registry=r,
+        )
+        self.journey_reloads = Counter(
+            "xo_journey_reloads", "Changed journey sets applied or refused without a restart.", ["outcome"], registry=r
         )
 
     def observe(self, report: BatchReport, stage: str) -> None:

@@ -27,7 +27,7 @@ DATE_PREFIX = "date:"
 def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
     scenario = {"name": hit.scenario, **hit.evidence}
     scope = variables(state, None, ctx, fx, scenario)
-    for journey in ctx.world.live(ScenarioTrigger):
+    for journey in ctx.world.live(ScenarioTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, ScenarioTrigger)  # noqa: S101 - live() filtered by kind
         if trigger.scenario == hit.scenario and _matched(journey, trigger.when, scope, ctx, fx):
@@ -37,14 +37,14 @@ def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> Cus
 
 def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     """Event triggers, then segments whose condition turned true with this event."""
-    for journey in ctx.world.live(EventTrigger):
+    for journey in ctx.world.live(EventTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, EventTrigger)  # noqa: S101 - live() filtered by kind
         if trigger.event != event.type:
             continue  # most events trigger nothing: no scope to build
         if _matched(journey, trigger.when, variables(state, None, ctx, fx), ctx, fx):
             state = machine.enter(state, journey, Occurrence(f"event:{event.id}"), ctx, fx)
-    for journey in ctx.world.live(SegmentTrigger):
+    for journey in ctx.world.live(SegmentTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, SegmentTrigger)  # noqa: S101 - live() filtered by kind
         inside = _when(journey, trigger.segment, variables(state, None, ctx, fx), ctx, fx)
@@ -59,7 +59,7 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
 def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
     """Keep one timer per schedule and date journey at its next occurrence for this customer."""
     tz = ZoneInfo(state.profile.tz)
-    for journey in ctx.world.live(ScheduleTrigger):
+    for journey in ctx.world.live(ScheduleTrigger, ctx.now):
         timer_id = f"{SCHEDULE_PREFIX}{journey.id}"
         if timer_id not in state.timers:
             assert isinstance(journey.trigger, ScheduleTrigger)  # noqa: S101 - live() filtered by kind
@@ -68,7 +68,7 @@ def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerStat
                 raise ValueError(f"journey {journey.id} has a schedule but the world has no cron (see World.cron)")
             due = cron.next_after(journey.trigger.schedule, ctx.now, tz)
             state = fx.set_timer(state, Timer(id=timer_id, due_at=due))
-    for journey in ctx.world.live(DateTrigger):
+    for journey in ctx.world.live(DateTrigger, ctx.now):
         state = _date_timer(state, journey, ctx, fx, tz)
     return state
 
@@ -76,7 +76,7 @@ def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerStat
 def on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
     """A schedule or date timer fired: enter the journey (the next occurrence is set afterwards)."""
     journey_id = timer.id.split(":", 1)[1]
-    journey = ctx.world.newest.get(journey_id)
+    journey = ctx.world.current(journey_id, ctx.now)
     if journey is None:
         return state
     occurrence = f"{timer.id}:{timer.due_at.isoformat()}"
