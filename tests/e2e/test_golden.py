@@ -53,6 +53,7 @@ UNTIL = {
     "complaint": "2026-12-01T00:00:00+08:00",
     "returns": "2026-12-05T00:00:00+08:00",
     "nps-detractor": "2026-12-25T00:00:00+08:00",
+    "trade-up": "2026-08-12T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -352,6 +353,15 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "ask_again wecom_private",
         ],
         "N9007": [],  # 42: off the 0-10 scale, no hit
+    },
+    "trade-up": {
+        # five months after the S1, the S3 offer with the S1's filter; clicked: the associate's task; upgraded
+        "T9001": ["offer wecom_private", "pick_up task", "goal"],
+        "T9002": ["goal"],  # upgraded on their own in May: no offer
+        "T9003": ["offer sms", "~offer wecom_private no_recipient, fell back"],  # no WeCom id: no last call
+        "T9004": ["offer wecom_private", "last_call wecom_private"],  # never clicked
+        "T9005": [],  # only a filter: nothing to upgrade from
+        "T9006": ["offer wecom_private", "last_call wecom_private"],  # two S1 orders, one offer (reentry: never)
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer
