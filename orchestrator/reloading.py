@@ -116,7 +116,7 @@ class JourneyReloader:
             self.seen = now_seen
             return "unchanged"
         try:
-            _, world = await asyncio.to_thread(load_world, self.settings)
+            world = await asyncio.to_thread(_load, self.settings)
         except ConfigError as exc:
             self.seen, self.refused = now_seen, found
             self.metrics.journey_reloads.labels("refused").inc()
@@ -156,6 +156,14 @@ class JourneyReloader:
                 journey.version,
                 extra={"kind": "journey_set", "journey": journey.id, "version": journey.version},
             )
+
+
+def _load(settings: Settings) -> World:
+    """The new set, checked in full; its word segmenter loaded here, off the event loop."""
+    _, world = load_world(settings)
+    if world.tokenizer is not None:
+        world.tokenizer.cut("预热")  # jieba loads its dictionary on the first cut (about a second)
+    return world
 
 
 def _listing(journeys: tuple[JourneySpec, ...]) -> str:
