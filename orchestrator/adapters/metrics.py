@@ -236,6 +236,12 @@ class ChannelMetrics:
         self.receipts = Counter(
             "xo_channel_receipts", "Receipts produced to the events topic, by type.", ["channel", "type"], registry=r
         )
+        self.held = Counter(
+            "xo_channel_held",
+            "Staff sends outside working hours: held, released when the hours began, or expired before them.",
+            ["channel", "outcome"],
+            registry=r,
+        )
         self.latency = Histogram(
             "xo_channel_send_seconds", "One provider call, accepted.", ["channel"], buckets=SEND_BUCKETS, registry=r
         )
