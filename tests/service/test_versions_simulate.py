@@ -54,3 +54,22 @@ def test_an_active_from_without_a_zone_is_located(tmp_path: Path) -> None:
     [bad] = problems(root)
     assert bad.startswith("journeys/greet-v2.yaml:4:1: active_from: ")
     assert "timezone" in bad
+
+
+def test_a_future_version_that_a_higher_one_would_hide_is_named(tmp_path: Path) -> None:
+    root = _tree(tmp_path, 'active_from: "2999-12-01T10:00:00+08:00"\n')
+    third = JOURNEY.format(version=3, active_from='active_from: "2999-11-01T10:00:00+08:00"\n')
+    (root / "journeys" / "greet-v3.yaml").write_text(third.replace("v3.j2", "v2.j2"), encoding="utf-8")
+    [hidden] = problems(root)
+    assert hidden == (
+        "journeys/greet-v2.yaml:4:1: active_from: version 2 would never take an entry: version 3 is in force "
+        "from 2999-11-01T10:00:00+08:00, before this version's active_from 2999-12-01T10:00:00+08:00"
+    )
+
+
+def test_an_old_version_kept_for_its_running_instances_is_fine(tmp_path: Path) -> None:
+    root = _tree(tmp_path)  # version 2 from 2026-12-01, in the past: version 1 only serves its instances
+    (root / "journeys" / "greet-v3.yaml").write_text(JOURNEY.format(version=3, active_from=""), encoding="utf-8")
+    (root / "templates" / "v3.j2").write_text("第3版", encoding="utf-8")
+    config = load_config(root / "journeys", root / "templates")
+    assert sorted(j.version for j in config.journeys) == [1, 2, 3]
