@@ -104,7 +104,10 @@ class JourneyReloader:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.woken.wait(), interval)
             self.woken.clear()
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # a reload must never end the worker: the running set stays
+                log.exception("journey reload failed; journey set %s stays live", self.live)
 
     async def check(self) -> str:
         """One look at the files: ``unchanged``, ``applied`` or ``refused``."""
