@@ -12,20 +12,35 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.adapters.redis_audiences import IndexedStore, RedisAudienceIndex
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired
+from orchestrator.core import World
 from orchestrator.service.ports import Publisher
 from orchestrator.service.retry import retrying
 from orchestrator.service.scheduler import Pacer, Scheduler
 
 
+@dataclass(frozen=True)
+class Audiences:
+    """The store the handler commits through (it keeps the index) and the walk's scheduler."""
+
+    store: IndexedStore
+    scheduler: Scheduler
+
+    def use_world(self, world: World) -> None:
+        """A reloaded journey set: judge memberships and walk schedules by it from now on."""
+        self.store.world = world
+        self.scheduler.world = world
+
+
 def install(
     app: Any, wired: Wired, store: RedisStore, publisher: Publisher, owned: Callable[[], Sequence[int]]
-) -> IndexedStore:
+) -> Audiences:
     """Start the walk on ``app`` (a faust.App); return the store that keeps the index on commit."""
     s = wired.settings
     index = RedisAudienceIndex(
@@ -40,4 +55,4 @@ def install(
             await asyncio.sleep(s.xo_audience_interval_s)  # the walk's period: occurrences come with time
 
     app.task(walk)
-    return IndexedStore(store, index, wired.world, wired.clock)
+    return Audiences(IndexedStore(store, index, wired.world, wired.clock), scheduler)

@@ -27,7 +27,7 @@ from faust.exceptions import ProducerSendError
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
-from orchestrator import audience_worker, faust_batch, logs
+from orchestrator import audience_worker, faust_batch, logs, reloading
 from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
@@ -140,8 +140,9 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     publisher = KafkaPublisher(unwrapping_send_errors(app))
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
     owned = lambda: sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)  # noqa: E731 - the walk asks at each round
-    indexed = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks
-    handler = Handler(wired.world, indexed, publisher, wired.clock, topics).use_identity_graph(graph)
+    audiences = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks
+    handler = Handler(wired.world, audiences.store, publisher, wired.clock, topics).use_identity_graph(graph)
+    reloading.install(app, wired, handler, also=audiences.use_world)  # changed journey files go live, no restart
     pacer = timers.Pacer(store, wired.clock, s.xo_timer_interval_s, limit=max(s.xo_batch_size, timers.BATCH))
     single = SinglePass(handler, pacer, _home(app, topics.by_customer, s.xo_partitions), graph, wired.world.identity)
     wait_s = min(s.xo_timer_interval_s, 1.0)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # After SIGTERM the process is gone within this many seconds, whatever Redis or Kafka are doing
     # (a batch still unfinished is abandoned unacked, exit code 75); below Kubernetes' default 30 s.
     xo_shutdown_timeout_s: float = Field(default=20.0, ge=2, le=3600)
+    # How often a worker looks for changed journey/template files (0: only on SIGHUP); see orchestrator/reloading.py.
+    xo_reload_interval_s: float = Field(default=5.0, ge=0, le=3600)
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
     # "json": one JSON object per line on stderr (structlog), for log collectors; "text": faust's format.
     xo_log_format: Literal["text", "json"] = "text"

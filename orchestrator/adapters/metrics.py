@@ -77,6 +77,7 @@ class Metrics:
             if GC_COLLECTOR is not None:
                 GCCollector(registry=r)
         self._stream_health(r)
+        self._journey_sets(r)
         self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
         self.rejected = Counter(
             "xo_events_rejected", "Records sent to the DLQ, by reason and stage.", ["reason", "stage"], registry=r
@@ -162,6 +163,17 @@ class Metrics:
             registry=r,
         )
 
+    def _journey_sets(self, r: CollectorRegistry) -> None:
+        self.journey_set = Gauge(
+            "xo_journey_set_info",
+            "The journey set this worker runs (1), named by a digest of its files.",
+            ["digest"],
+            registry=r,
+        )
+        self.journey_reloads = Counter(
+            "xo_journey_reloads", "Changed journey sets applied or refused without a restart.", ["outcome"], registry=r
+        )
+
     def observe(self, report: BatchReport, stage: str) -> None:
         for kind, count in report.events.items():
             self.events.labels(kind if kind in self.event_types else OTHER).inc(count)
@@ -227,6 +239,12 @@ class ChannelMetrics:
         )
         self.receipts = Counter(
             "xo_channel_receipts", "Receipts produced to the events topic, by type.", ["channel", "type"], registry=r
+        )
+        self.held = Counter(
+            "xo_channel_held",
+            "Staff sends outside working hours: held, released when the hours began, or expired before them.",
+            ["channel", "outcome"],
+            registry=r,
         )
         self.latency = Histogram(
             "xo_channel_send_seconds", "One provider call, accepted.", ["channel"], buckets=SEND_BUCKETS, registry=r

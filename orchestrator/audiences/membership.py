@@ -61,9 +61,9 @@ def time_dependent(condition: str) -> bool:
     return _TIME_WORDS.search(condition) is not None
 
 
-def audience_journeys(world: World) -> tuple[JourneySpec, ...]:
-    """The journeys that have an audience: live schedule and segment journeys."""
-    return (*world.live(ScheduleTrigger), *world.live(SegmentTrigger))
+def audience_journeys(world: World, now: datetime) -> tuple[JourneySpec, ...]:
+    """The journeys that have an audience at ``now``: live schedule and segment journeys."""
+    return (*world.live(ScheduleTrigger, now), *world.live(SegmentTrigger, now))
 
 
 def membership(state: CustomerState, world: World, now: datetime, only: str | None = None) -> Membership:
@@ -71,7 +71,7 @@ def membership(state: CustomerState, world: World, now: datetime, only: str | No
     with ``only``, whether it is in that journey's (the others are not judged)."""
     inside: list[str] = []
     scope: dict[str, Any] | None = None
-    for journey in world.live(ScheduleTrigger):
+    for journey in world.live(ScheduleTrigger, now):
         if only is not None and journey.id != only:
             continue
         if journey.entry.reentry == "never" and journey.id in state.last_entered:
@@ -84,7 +84,8 @@ def membership(state: CustomerState, world: World, now: datetime, only: str | No
             scope = variables(state, None, Ctx(world=world, now=now, event=None), Effects())
         if _may_hold(condition, scope, world, now):
             inside.append(journey.id)
-    inside += [j.id for j in world.live(SegmentTrigger) if only in {None, j.id} and state.segments.get(j.id, False)]
+    segments = world.live(SegmentTrigger, now)
+    inside += [j.id for j in segments if only in {None, j.id} and state.segments.get(j.id, False)]
     return Membership(state.customer_id, state.profile.tz, frozenset(inside))
 
 

@@ -18,9 +18,13 @@ from orchestrator.core import World
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger
 
 
-def scheduled_journeys(world: World) -> tuple[JourneySpec, ...]:
-    """The journeys whose audience is walked at each occurrence."""
-    return world.live(ScheduleTrigger)
+def scheduled_journeys(world: World, now: datetime | None = None) -> tuple[JourneySpec, ...]:
+    """The journeys whose audience is walked at each occurrence: those in force at ``now``
+    (None: the newest version of each, in force once every ``active_from`` has passed)."""
+    if now is not None:
+        return world.live(ScheduleTrigger, now)
+    newest = [j for j in world.newest.values() if isinstance(j.trigger, ScheduleTrigger) and j.status == "live"]
+    return tuple(sorted(newest, key=lambda j: (-j.priority, j.id)))
 
 
 def expression(journey: JourneySpec) -> str:

@@ -26,6 +26,7 @@ from orchestrator.config.cron import CroniterSchedules
 from orchestrator.config.events import EVENTS_FILE, EventsFile, did_you_mean, known_events
 from orchestrator.config.problems import Problem, dotted, problem
 from orchestrator.config.products import relation_problems
+from orchestrator.config.versions import shadowed_versions
 from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
@@ -143,6 +144,7 @@ def load_config(
         sources[key] = loaded.path
         problems.extend(check_journey(journey, loaded, templates, known))
         problems.extend(check_scenario_enabled(journey, loaded, scenarios, journeys_dir / SCENARIOS_FILE))
+    problems.extend(shadowed_versions(journeys, datetime.now(tz=UTC)))
     if problems:
         raise ConfigError(sorted(problems))
     if calendar_years is None:

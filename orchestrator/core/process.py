@@ -95,7 +95,7 @@ def _on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> Cust
 
 
 def _awaited(scenario: str, ctx: Ctx) -> bool:
-    return any(getattr(j.trigger, "scenario", None) == scenario for j in ctx.world.live(ScenarioTrigger))
+    return any(getattr(j.trigger, "scenario", None) == scenario for j in ctx.world.live(ScenarioTrigger, ctx.now))
 
 
 def _emit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:

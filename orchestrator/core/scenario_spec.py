@@ -369,12 +369,29 @@ class HighEffort(_Spec):
         return self
 
 
+class NpsBands(_Spec):
+    """Net Promoter bands of a 0-10 answer: detractor up to ``detractors_to``, promoter from ``promoters_from``."""
+
+    metric: str = "nps"
+    detractors_to: float = 6
+    promoters_from: float = 9
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.detractors_to >= self.promoters_from:
+            raise ValueError(
+                f"detractors_to ({self.detractors_to:g}) must be below promoters_from ({self.promoters_from:g})"
+            )
+        return self
+
+
 class SurveySettings(_Spec):
     tags: tuple[TagRule, ...] = ()
     scales: dict[str, Scale] = Field(
         default_factory=lambda: {"nps": Scale(min=0, max=10), "ces": Scale(min=1, max=7), "csat": Scale(min=1, max=5)}
     )
     high_effort: HighEffort | None = HighEffort()
+    nps: NpsBands | None = NpsBands()  # None: no nps_promoter / nps_passive / nps_detractor hits
 
 
 class PopulationSeed(_Spec):
@@ -426,4 +443,6 @@ def problems(settings: ScenarioSettings) -> list[tuple[Where, str]]:
     surveys = settings.surveys
     if surveys and surveys.high_effort and surveys.high_effort.metric not in surveys.scales:
         found.append((("surveys", "high_effort", "metric"), f"no scale {surveys.high_effort.metric!r} under scales"))
+    if surveys and surveys.nps and surveys.nps.metric not in surveys.scales:
+        found.append((("surveys", "nps", "metric"), f"no scale {surveys.nps.metric!r} under scales"))
     return found

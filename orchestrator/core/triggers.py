@@ -28,7 +28,7 @@ DATE_PREFIX = "date:"
 def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> CustomerState:
     scenario = {"name": hit.scenario, **hit.evidence}
     scope = variables(state, None, ctx, fx, scenario)
-    for journey in ctx.world.live(ScenarioTrigger):
+    for journey in ctx.world.live(ScenarioTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, ScenarioTrigger)  # noqa: S101 - live() filtered by kind
         if trigger.scenario == hit.scenario and _matched(journey, trigger.when, scope, ctx, fx):
@@ -38,14 +38,14 @@ def on_hit(state: CustomerState, hit: ScenarioHit, ctx: Ctx, fx: Effects) -> Cus
 
 def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     """Event triggers, then segments whose condition turned true with this event."""
-    for journey in ctx.world.live(EventTrigger):
+    for journey in ctx.world.live(EventTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, EventTrigger)  # noqa: S101 - live() filtered by kind
         if trigger.event != event.type:
             continue  # most events trigger nothing: no scope to build
         if _matched(journey, trigger.when, variables(state, None, ctx, fx), ctx, fx):
             state = machine.enter(state, journey, Occurrence(f"event:{event.id}"), ctx, fx)
-    for journey in ctx.world.live(SegmentTrigger):
+    for journey in ctx.world.live(SegmentTrigger, ctx.now):
         trigger = journey.trigger
         assert isinstance(trigger, SegmentTrigger)  # noqa: S101 - live() filtered by kind
         inside = _when(journey, trigger.segment, variables(state, None, ctx, fx), ctx, fx)
@@ -66,10 +66,10 @@ def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerStat
     """
     for timer_id in [t for t in state.timers if t.startswith(SCHEDULE_PREFIX)]:
         state = fx.cancel_timer(state, timer_id)
-    if not ctx.world.live(DateTrigger):
+    if not ctx.world.live(DateTrigger, ctx.now):
         return state
     tz = ZoneInfo(state.profile.tz)
-    for journey in ctx.world.live(DateTrigger):
+    for journey in ctx.world.live(DateTrigger, ctx.now):
         state = _date_timer(state, journey, ctx, fx, tz)
     return state
 
@@ -83,7 +83,7 @@ def occurrence(state: CustomerState, fired: TimerFired, now: datetime, world: Wo
     zone changed since the audience index was read: the new zone's walk reaches them).
     The timer's due time is on the customer's clock, as the occurrence key always was.
     """
-    journey = world.newest.get(fired.timer_id.removeprefix(SCHEDULE_PREFIX))
+    journey = world.current(fired.timer_id.removeprefix(SCHEDULE_PREFIX), now)
     if journey is None or not isinstance(journey.trigger, ScheduleTrigger) or world.cron is None:
         return None
     if fired.due_at > now:
@@ -102,7 +102,7 @@ def occurrence(state: CustomerState, fired: TimerFired, now: datetime, world: Wo
 def on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
     """A schedule occurrence or a date timer fired: enter the journey (a date's next one is set afterwards)."""
     journey_id = timer.id.split(":", 1)[1]
-    journey = ctx.world.newest.get(journey_id)
+    journey = ctx.world.current(journey_id, ctx.now)
     if journey is None:
         return state
     occurrence = f"{timer.id}:{timer.due_at.isoformat()}"

@@ -97,7 +97,7 @@ class Scheduler:
         fired = 0
         for partition in partitions:
             cursors = await self.index.cursors(partition)
-            for journey in scheduled_journeys(self.world):
+            for journey in scheduled_journeys(self.world, self.clock.now()):
                 for tz in await self.index.zones(journey.id):
                     fired += await self._walk(partition, journey, tz, cursors.get((journey.id, tz)))
         self.handed_over += fired

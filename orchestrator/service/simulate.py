@@ -127,10 +127,10 @@ class _Clock:
     def _walk(self, occurrence: datetime, walk: str) -> None:
         """An occurrence of (journey, zone) came: its audience gets it; the next one is queued."""
         journey_id, tz = walk.split("\x1f")
-        journey = self.world.newest.get(journey_id)
+        now = max(occurrence, self.now) if self.now else occurrence
+        journey = self.world.current(journey_id, now)
         if journey is None:
             return
-        now = max(occurrence, self.now) if self.now else occurrence
         self.audiences.flush(journey_id, self.world, now)
         for cid in self.audiences.audience(journey_id, tz):
             heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))

@@ -105,10 +105,7 @@ def test_graph_prints_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_graph_shows_durations_channels_templates_goal_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "car-service"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == (
-        '  Start(["date: last_service_date 180d at 10:00<br/>'
-        "entry: profile.attributes.get('car_model')\"]) --> workday"
-    )
+    assert out[1] == ("  Start([\"scenario: service_due<br/>entry: profile.attributes.get('car_model')\"]) --> workday")
     assert '  workday(["workday: wait until 10:00 on a business day"])' in out
     assert (
         '  card["card: send wecom_private<br/>car-service/card.j2<br/>valid 2d<br/>'
