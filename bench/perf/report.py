@@ -83,6 +83,20 @@ def _throughput(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _rounds(r: dict[str, Any]) -> list[str]:
+    """Every run in the order it ran: inputs/s · CPU µs per input · other load (cores)."""
+    lines = ["", "each run, in order (inputs/s · CPU µs/input · others' cores)"]
+    for round_ in sorted({row["round"] for row in r.get("runs", [])}):
+        cells = [
+            f"{row['variant']} {n(row['inputs_per_s'])} · {n(row['us_per_input'].get('worker'))}"
+            f" · {n(row['cores'].get('others'), 2)}"
+            for row in r["runs"]
+            if row["round"] == round_
+        ]
+        lines.append(f"  round {round_ + 1}: " + " | ".join(cells))
+    return lines
+
+
 def _latency(r: dict[str, Any]) -> list[str]:
     lat = r.get("latency")
     if not lat:
@@ -132,8 +146,14 @@ def _targets(r: dict[str, Any]) -> list[str]:
         value = t["value"]
         digits = 2 if isinstance(value, float) and abs(value) < 10 else 0
         lines.append(f"  {t['label']:<56}{n(value, digits):>12}  {t['target']:<12}{t['verdict']}")
+    lat = r.get("latency")
+    if lat:
+        lines.append(
+            f"  (p99 judged on the engine's own histogram; produce → action received, two fetch waits and our"
+            f" consumer included: {n(lat['broker_ms'].get('p99'), 1)} ms)"
+        )
     return lines
 
 
 def table(r: dict[str, Any]) -> str:
-    return "\n".join([*_header(r), *_throughput(r), *_latency(r), *_extras(r), *_targets(r)])
+    return "\n".join([*_header(r), *_throughput(r), *_rounds(r), *_latency(r), *_extras(r), *_targets(r)])

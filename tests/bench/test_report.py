@@ -171,3 +171,10 @@ def test_key_kinds() -> None:
     assert key_kind("bench-1:{B0000001}:outbox", "bench-1") == "outbox"
     assert key_kind("bench-1:timers:{p0:3}", "bench-1") == "timers"
     assert key_kind("bench-1:id:phone:+86", "bench-1") == "id"
+
+
+def test_each_run_is_listed_in_its_round() -> None:
+    text = table(_result())
+    round_two = next(line for line in text.splitlines() if line.startswith("  round 2:"))
+    assert "faust_counter 8,000 · 95 · 0.20" in round_two
+    assert "engine_mature_1 2,100 · 410 · 0.20" in round_two
