@@ -133,7 +133,7 @@ def _extras(r: dict[str, Any]) -> list[str]:
             f" {n(s['fired'])} fired in {s['fire_s']}s = {n(s['fired_per_s'])}/s · CPU µs per fired: pump"
             f" {n(us.get('bench'), 1)}, Redis {n(us.get('redis'), 1)}, broker {n(us.get('broker'), 1)}"
             f" · engine inputs caused {n(s['engine_inputs_caused'])} ({s['inputs_per_audience_member']} per"
-            " audience member)",
+            f" audience member) · others {n(s.get('others_cores'), 2)} cores",
         ]
     elif s:
         lines += ["", f"scheduled journey ({s.get('mechanism')}): not measured: {s.get('skipped')}"]
