@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 
 from bench.perf import procs
 from bench.perf.runs import Out, Servers
-from bench.perf.timers import PARTITIONS, drain, schedule
+from bench.perf.timers import PARTITIONS, drain, drain_in_process, in_process_hand_over, schedule
 from orchestrator.adapters.kafka_admin import ensure_topics
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.redis_store import RedisStore
@@ -63,9 +63,14 @@ async def _timers(servers: Servers, prefix: str, customers: int, audience: int, 
     try:
         out(f"    scheduled · one schedule timer per customer: {customers:,} index entries (setup)")
         setup_s = await schedule(store, customers, int(time.time() * 1000), batched=True)
-        out(f"    scheduled · firing them through pump_once into Kafka (≤{FIRE_CAP_S:.0f}s)")
+        in_process = in_process_hand_over()
+        how = "in-process hand-over (due_timers → inputs → settle)" if in_process else "pump_once into Kafka"
+        out(f"    scheduled · firing them: {how} (≤{FIRE_CAP_S:.0f}s)")
         before, started = _cpu(servers), time.monotonic()
-        fired, seconds = await drain(store, KafkaPublisher.for_producer(producer), topics, customers, FIRE_CAP_S)
+        if in_process:
+            fired, seconds = await drain_in_process(store, customers, FIRE_CAP_S)
+        else:
+            fired, seconds = await drain(store, KafkaPublisher.for_producer(producer), topics, customers, FIRE_CAP_S)
         after = _cpu(servers)
         await client.delete(*(k for p in range(PARTITIONS) for k in store.timer_keys(p)))
     finally:
@@ -76,6 +81,7 @@ async def _timers(servers: Servers, prefix: str, customers: int, audience: int, 
     elapsed = time.monotonic() - started
     return {
         "mechanism": "timers",
+        "hand_over": how,
         "customers": customers,
         "audience": audience,
         "setup_s": round(setup_s, 2),
