@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--customers", type=int, help="fresh customers (default 10000; quick 2000)")
     parser.add_argument("--events", type=int, help="fresh-mix events per run (default 40000; quick 8000)")
     parser.add_argument("--mature-customers", type=int, help="mature customers (default 400; quick 100)")
-    parser.add_argument("--mature-events", type=int, help="mature-mix events per run (default 12000; quick 3000)")
+    parser.add_argument("--mature-events", type=int, help="mature-mix events per run (default 20000; quick 4000)")
     parser.add_argument("--seconds", type=float, help="latency run at half capacity (default 30; quick 10)")
     parser.add_argument("--scheduled-customers", type=int, help="scheduled journey's customers (1M; quick 100k)")
     parser.add_argument("--audience", type=int, help="its audience (default a tenth of the customers)")
@@ -110,7 +110,7 @@ def plan_of(args: argparse.Namespace) -> Plan:
         events=args.events or (8_000 if quick else 40_000),
         ref_factor=2 if quick else 3,
         mature_customers=args.mature_customers or (100 if quick else 400),
-        mature_events=args.mature_events or (3_000 if quick else 12_000),
+        mature_events=args.mature_events or (4_000 if quick else 20_000),
         mature_chunk=60,
         mature_max_chunks=8,
         seconds=args.seconds or (10.0 if quick else 30.0),

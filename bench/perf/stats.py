@@ -78,12 +78,22 @@ class Window:
 
 
 def window(samples: Sequence[Sample], key: str, started: Callable[[Sample], bool] | None = None) -> Window:
-    """From the first sample where the run had started (default: ``key`` > 0) to the first that
-    reached ``key``'s final value: start-up and the idle tail are outside the window."""
+    """From the last sample before the run had started (default: before ``key`` > 0) to the first
+    that reached ``key``'s final value: start-up and the idle tail are outside the window.
+
+    Counters move a batch at a time while CPU time moves continuously, so the window opens
+    on the sample *before* the first progress: the first batch's CPU and its count are both
+    inside (opening on the first progress would leave that batch's count out but part of
+    its CPU in, or the other way round, by up to a batch at each end).
+    """
     if not samples:
         raise ValueError("no samples")
     final = samples[-1].counts.get(key, 0.0)
-    start = _first(samples, started or (lambda s: s.counts.get(key, 0.0) > 0))
+    test = started or (lambda s: s.counts.get(key, 0.0) > 0)
+    at = next((i for i, s in enumerate(samples) if test(s)), None)
+    if at is None:
+        raise ValueError("no sample satisfies the window's condition")
+    start = samples[max(at - 1, 0)]
     end = _first(samples, lambda s: s.t >= start.t and s.counts.get(key, 0.0) >= final)
     a, b = role_seconds(start.cpu), role_seconds(end.cpu)
     cpu = {role: b[role] - a.get(role, 0.0) for role in b}
