@@ -125,18 +125,34 @@ def _extras(r: dict[str, Any]) -> list[str]:
             f" mean of {mem['state_keys_sampled']} sampled",
         ]
     s = r.get("scheduled")
-    if s and "fired" in s:
-        us = s["us_per_timer"]
-        lines += [
-            "",
-            f"scheduled journey, {n(s['customers'])} customers, audience {n(s['audience'])} ({s['mechanism']}):"
-            f" {n(s['fired'])} fired in {s['fire_s']}s = {n(s['fired_per_s'])}/s · CPU µs per fired: pump"
-            f" {n(us.get('bench'), 1)}, Redis {n(us.get('redis'), 1)}, broker {n(us.get('broker'), 1)}"
-            f" · engine inputs caused {n(s['engine_inputs_caused'])} ({s['inputs_per_audience_member']} per"
-            f" audience member) · others {n(s.get('others_cores'), 2)} cores",
-        ]
-    elif s:
-        lines += ["", f"scheduled journey ({s.get('mechanism')}): not measured: {s.get('skipped')}"]
+    if s:
+        lines += ["", *_scheduled(s)]
+    return lines
+
+
+def _scheduled(s: dict[str, Any]) -> list[str]:
+    us = s["us_per_timer"]
+    lines = [
+        f"timers: {n(s['customers'])} due at once, fired through the timer index ({s.get('hand_over', '-')}):"
+        f" {n(s['fired'])} in {s['fire_s']}s = {n(s['fired_per_s'])}/s · CPU µs per timer: harness"
+        f" {n(us.get('bench'), 1)}, Redis {n(us.get('redis'), 1)}, broker {n(us.get('broker'), 1)}"
+        f" · others {n(s.get('others_cores'), 2)} cores",
+    ]
+    head = f"scheduled journey over {n(s['customers'])} customers, audience {n(s['audience'])}"
+    if s["mechanism"] == "timers":
+        lines.append(
+            f"{head} (one timer per customer): all {n(s['engine_inputs_caused'])} fire as above, each an engine input"
+            f" ({s['inputs_per_audience_member']} per audience member)"
+        )
+    else:
+        walk = s.get("audience_walk") or {}
+        if "skipped" in walk:
+            lines.append(f"{head} ({s['mechanism']}): not measured: {walk['skipped']}")
+        else:
+            lines.append(
+                f"{head} ({s['mechanism']}): {n(walk.get('fired'))} fired in {walk.get('fire_s')}s ="
+                f" {n(walk.get('fired_per_s'))}/s"
+            )
     return lines
 
 

@@ -9,8 +9,12 @@ Two mechanisms, measured by whichever the engine has:
   Kafka → lease) runs in a loop until every entry has fired: ``customers`` timers, each one
   an engine input afterwards, for an audience of ``audience``.
 - ``audience-index`` (``orchestrator.audiences`` and ``orchestrator.adapters.redis_audiences``
-  present): see ``bench/perf/scheduled_index.py`` when it exists; otherwise the row says the
-  index is present and not measured here.
+  present): the walk of the audience is measured by ``bench/perf/scheduled_index.py`` when it
+  exists; otherwise the result says it was not measured. ``audience-simulate-only``: the
+  package without its Redis adapter (only ``simulate`` walks an index).
+
+Either way ``customers`` timers due at once are fired through the timer index, the path every
+timer (waits, cycles) takes: the "1M timers fired" figure.
 
 CPU from /proc: this process (the pump runs here), Redis and the broker, per fired timer.
 """
@@ -38,12 +42,17 @@ FIRE_CAP_S = 300.0
 
 
 def mechanism() -> str:
-    """Which way the engine fires a schedule: "audience-index" when the package and its adapter exist."""
-    present = all(
-        importlib.util.find_spec(name) is not None
-        for name in ("orchestrator.audiences", "orchestrator.adapters.redis_audiences")
-    )
-    return "audience-index" if present else "timers"
+    """How the engine fires a schedule journey.
+
+    "timers": one timer per customer (no ``orchestrator.audiences``); "audience-index": the
+    package and its Redis adapter; "audience-simulate-only": the package without the adapter
+    (``simulate`` walks an index in memory; a worker has none to walk).
+    """
+    if importlib.util.find_spec("orchestrator.audiences") is None:
+        return "timers"
+    if importlib.util.find_spec("orchestrator.adapters.redis_audiences") is None:
+        return "audience-simulate-only"
+    return "audience-index"
 
 
 def _cpu(servers: Servers) -> dict[str, float]:
@@ -96,12 +105,20 @@ async def _timers(servers: Servers, prefix: str, customers: int, audience: int, 
 
 
 def run(servers: Servers, prefix: str, customers: int, audience: int, out: Out) -> dict[str, Any]:
+    """``customers`` timers due at once, fired through the timer index (whatever schedules them),
+    and the scheduled journey by the mechanism the engine has."""
     how = mechanism()
-    if how == "audience-index":
-        if importlib.util.find_spec("bench.perf.scheduled_index") is None:
-            return {"mechanism": how, "customers": customers, "audience": audience, "skipped": "not wired yet"}
+    result = asyncio.run(_timers(servers, prefix, customers, audience, out))
+    result["mechanism"] = how
+    if how != "timers":  # the timers measured above are no longer one per customer of a schedule
+        result["engine_inputs_caused"] = None
+        result["inputs_per_audience_member"] = None
+    if how == "audience-index" and importlib.util.find_spec("bench.perf.scheduled_index") is not None:
         from bench.perf import scheduled_index  # type: ignore[attr-defined]  # noqa: PLC0415 - only with the index
 
-        result: dict[str, Any] = scheduled_index.run(servers, prefix, customers, audience, out)
-        return result
-    return asyncio.run(_timers(servers, prefix, customers, audience, out))
+        result["audience_walk"] = scheduled_index.run(servers, f"{prefix}-index", customers, audience, out)
+    elif how == "audience-index":
+        result["audience_walk"] = {"skipped": "the Redis audience index is present; this harness does not walk it yet"}
+    elif how == "audience-simulate-only":
+        result["audience_walk"] = {"skipped": "the audience index exists in simulate only; a worker has none to walk"}
+    return result
