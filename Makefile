@@ -65,7 +65,6 @@ crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 
 	$(BIN)/python -m bench.crash_test
 
 bench: $(VENV)/.installed-dev ## engine vs aiokafka and bare faust in interleaved rounds, latency, Redis, scheduled journey, then OneID's (~20 min; BENCH_ARGS=--quick: ~3)
-	$(PIP) install --quiet py-spy==0.4.3
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.identity_bench
 

@@ -44,7 +44,7 @@ from redis import Redis
 
 from bench.perf import mature, procs, profiling, runs, scheduled, variants, workload
 from bench.perf.figures import figures_of, medians
-from bench.perf.redis_stats import per_input, prefix_memory, snapshot
+from bench.perf.redis_stats import drop_prefix, per_input, prefix_memory, snapshot
 from bench.perf.report import table
 from bench.perf.stats import rotation
 from bench.perf.targets import verdicts
@@ -262,6 +262,8 @@ class Bench:
             if key == "engine_fresh_1" and "redis_memory" not in self.result:
                 self.result["redis_memory"] = prefix_memory(client, prefix, self.plan.customers)
                 self.out(f"  Redis: {self.result['redis_memory']['bytes_per_customer']:,} B per fresh customer")
+            dropped = drop_prefix(client, prefix)  # the next runs start from the same Redis size
+            self.out(f"  dropped the run's {dropped:,} Redis keys")
             return row
         finally:
             client.close()

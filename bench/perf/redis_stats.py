@@ -125,3 +125,11 @@ def key_kind(key: str, prefix: str) -> str:
         tail = rest[closing + 2 :] if closing >= 0 else ""
         return tail.split(":", 1)[0] or "customer"
     return parts[0]
+
+
+def drop_prefix(client: Redis, prefix: str) -> int:
+    """UNLINK every key under ``prefix:``; return how many."""
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    for start in range(0, len(keys), 1000):
+        client.unlink(*keys[start : start + 1000])
+    return len(keys)
