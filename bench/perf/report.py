@@ -62,8 +62,8 @@ def _header(r: dict[str, Any]) -> list[str]:
 def _throughput(r: dict[str, Any]) -> list[str]:
     lines = [
         "",
-        "throughput over a pre-produced backlog (window: first processed → last); CPU per input from /proc",
-        f"  {'run':<31}{'inputs/s':>22}{'events/s':>10}{'CPU µs/input':>22}{'broker µs':>10}{'Redis µs':>9}"
+        "throughput over a pre-produced backlog (window: first processed → last); CPU per input from /proc first",
+        f"  {'run':<31}{'CPU µs/input':>20}{'broker µs':>10}{'Redis µs':>9}{'inputs/s':>24}{'events/s':>10}"
         f"{'others':>8}",
     ]
     for key, label in LABELS.items():
@@ -72,9 +72,8 @@ def _throughput(r: dict[str, Any]) -> list[str]:
             continue
         us = m["us_per_input"]
         lines.append(
-            f"  {label:<31}{spread(m['inputs_per_s']):>22}{n(m['events_per_s']['median']):>10}"
-            f"{spread(us['worker']):>22}{n(us['broker']['median']):>10}{n(us['redis']['median']):>9}"
-            f"{n(m['others_cores']['median'], 2):>8}"
+            f"  {label:<31}{spread(us['worker']):>20}{n(us['broker']['median']):>10}{n(us['redis']['median']):>9}"
+            f"{spread(m['inputs_per_s']):>24}{n(m['events_per_s']['median']):>10}{n(m['others_cores']['median'], 2):>8}"
         )
     lines.append(
         "  (inputs: events + timers fired; CPU µs/input: utime+stime of the measured process(es) per input;"
