@@ -88,6 +88,10 @@ class InRecord:
     key: bytes | None
     value: bytes | None
     received: float  # Clock.monotonic() when the worker got it
+    # The single pass hands over what it already decoded (an event routed here, a due timer),
+    # and the topic it was read from when not the by-customer topic (None: that topic).
+    decoded: Input | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -122,7 +126,9 @@ class Handler:
         self.oneid = OneId(self.world, graph, self.topics)
         return self
 
-    async def handle(self, records: Sequence[InRecord]) -> BatchReport:
+    async def handle(self, records: Sequence[InRecord], also: Sequence[OutRecord] = ()) -> BatchReport:
+        """The commit order above for ``records``; ``also``: records to produce with the batch's
+        outputs in step 5 (the single pass's re-keyed records and dead letters)."""
         report = BatchReport()
         dlq, decoded = self._decode(records, report)
         customers = await self._load(decoded)
@@ -134,7 +140,7 @@ class Handler:
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
         self._observe(customers)
-        await self._publish(customers, dlq, report)
+        await self._publish(customers, [*dlq, *also], report)
         return report
 
     def _commit(self, cid: str, customer: _Customer) -> Commit:
@@ -153,8 +159,8 @@ class Handler:
         decoded: list[tuple[str, InRecord, Input | MergeInput]] = []
         for record in records:
             try:
-                merge = decode_merge(record.value)  # OneID: a merge step (service/merging.py)
-                cid, inp = (merge.to, merge) if merge else codec.decode_input(record.value)
+                merge = None if record.decoded else decode_merge(record.value)  # OneID: service/merging.py
+                cid, inp = (merge.to, merge) if merge else _decoded(record)
                 if record.key and not isinstance(inp, TimerFired):
                     cid = record.key.decode(errors="replace")  # the identify stage's canonical id
                 if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
@@ -199,9 +205,8 @@ class Handler:
                     dlq.append(self._reject(record, exc, report))
                     continue
                 except Exception as exc:  # a bug one input triggers must not stop its whole partition
-                    log.exception(
-                        "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset
-                    )
+                    source = record.source or self.topics.by_customer
+                    log.exception("process failed on %s[%d]@%d", source, record.partition, record.offset)
                     reason = f"unprocessable input: {type(exc).__name__}: {exc}"
                     dlq.append(self._reject(record, InputError(reason, "unprocessable"), report))
                     # The state is unchanged: a timer input stays due and comes back after its lease.
@@ -219,7 +224,7 @@ class Handler:
         return [self._reject(record, error, report) for record, _ in customer.inputs]
 
     def _reject(self, record: InRecord, exc: InputError, report: BatchReport) -> OutRecord:
-        return reject(record, exc, self.topics.by_customer, self.topics, report)
+        return reject(record, exc, record.source or self.topics.by_customer, self.topics, report)
 
     def _observe(self, customers: dict[str, _Customer]) -> None:
         """Fold what committed inputs taught about the population (medians of repurchase intervals …).
@@ -310,6 +315,14 @@ class Handler:
 
 def _ms(timer: Timer) -> int:
     return int(timer.due_at.timestamp() * 1000)
+
+
+def _decoded(record: InRecord) -> tuple[str, Input]:
+    if isinstance(record.decoded, TimerFired):
+        return record.decoded.customer_id, record.decoded
+    if record.decoded is not None:
+        return "", record.decoded  # an event routed here: its key is the customer id
+    return codec.decode_input(record.value)
 
 
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:
