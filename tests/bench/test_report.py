@@ -192,3 +192,23 @@ def test_a_scheduled_journey_by_audience_index_that_was_not_walked_says_so() -> 
     text = table(r)
     assert "(audience-simulate-only): not measured: the audience index exists in simulate only" in text
     assert "1,000,000 in 80.0s" in text  # the timers themselves still fire through the index
+
+
+def test_a_scheduled_journey_walked_through_the_audience_index() -> None:
+    r = _result()
+    r["scheduled"].update(
+        mechanism="audience-index",
+        engine_inputs_caused=None,
+        audience_walk={
+            "fired": 100_000,
+            "fire_s": 8.0,
+            "fired_per_s": 12_500,
+            "us_per_customer": {"bench": 60.0, "redis": 5.0, "broker": 8.0},
+            "engine_inputs_caused": 100_000,
+            "worker_pace_default_per_s": 2000,
+            "others_cores": 0.4,
+        },
+    )
+    line = next(x for x in table(r).splitlines() if x.startswith("scheduled journey"))
+    assert "audience 100,000 (audience-index): the walk handed 100,000 customers over in 8.0s = 12,500/s" in line
+    assert "engine inputs caused 100,000 (1 per audience member)" in line
