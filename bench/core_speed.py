@@ -36,7 +36,7 @@ from pathlib import Path
 import orchestrator
 from bench.perf import workload
 from orchestrator.config.catalog import load_config
-from orchestrator.core import CustomerState, Event, Input, TimerFired, World, process
+from orchestrator.core import CustomerState, Event, Input, TimerFired, World, migrations, process
 from orchestrator.core.migrations import load_state
 from orchestrator.service import codec
 
@@ -46,7 +46,9 @@ MATURE_REPEAT = 10  # each round processes every mature probe this many times
 
 
 def _dump(state: CustomerState) -> bytes:
-    return state.model_dump_json().encode()  # what the Redis store writes
+    """What the Redis store writes (``migrations.dump_state`` where the code has it)."""
+    dump = getattr(migrations, "dump_state", None)
+    return (dump(state) if dump else state.model_dump_json()).encode()  # type: ignore[no-any-return]
 
 
 def world() -> World:

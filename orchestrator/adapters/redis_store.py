@@ -28,7 +28,7 @@ import orjson
 
 from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import StateTooNew, StateUnreadable, load_state
+from orchestrator.core.migrations import StateTooNew, StateUnreadable, dump_state, load_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -116,7 +116,7 @@ class RedisStore:
         args: list[str | bytes | int] = [
             str(commit.expected_version),
             str(commit.state.version),
-            commit.state.model_dump_json(),
+            dump_state(commit.state),
         ]
         for key, record in commit.outbox.items():
             args += [key, _dump_record(record)]

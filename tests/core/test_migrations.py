@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.bootstrap import load_world
 from orchestrator.core import CustomerState, World, dedupe, process
-from orchestrator.core.migrations import STEPS, StateTooNew, StateUnreadable, load_state, upgrade
+from orchestrator.core.migrations import STEPS, StateTooNew, StateUnreadable, dump_state, load_state, upgrade
 from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA
 from orchestrator.settings import Settings
 from tests.builders import NOW, make_event
@@ -131,3 +131,19 @@ def test_form_1_states_load_with_no_identifiers_claimed_and_no_redirect() -> Non
         assert again.pop("seen") == []
         del old["schema_version"]
         assert again == old
+
+
+def test_the_stored_form_leaves_out_what_was_never_set_and_reads_back_equal(world: World) -> None:
+    fixtures = REPO / "tests" / "fixtures" / "states"
+    states = [load_state(line) for path in sorted(fixtures.glob("*.jsonl")) for line in path.read_bytes().splitlines()]
+    fresh = CustomerState.new("C1")
+    chat = make_event("chat.message", NOW, {"text": "蛋白粉快吃完了"}, id_="c1", member="C1")
+    processed = process(fresh, chat, NOW, world).state
+    reset = processed.model_copy(update={"version": 0, "segments": {}})  # set back to defaults: kept, still equal
+    for state in [*states, fresh, processed, reset]:
+        stored = dump_state(state)
+        assert load_state(stored) == state
+        assert len(stored) <= len(state.model_dump_json())
+    assert json.loads(dump_state(fresh)) == {"schema_version": STATE_SCHEMA, "customer_id": "C1"}
+    assert {"version", "segments"} <= set(json.loads(dump_state(reset)))
+    assert len(dump_state(processed)) < len(processed.model_dump_json()) * 0.9
