@@ -3,8 +3,8 @@
 A dry run knows when the index is read (when an occurrence is walked), so a commit only
 marks its customer, and a journey's marked customers are judged just before its
 occurrence is walked (at that moment: the same rules, judged no earlier than a worker
-judges them). A customer committed many times between two occurrences costs one judgement
-per journey.
+judges them), for every journey still waiting for them. A customer committed many times
+between two occurrences costs one judgement.
 """
 
 from __future__ import annotations
@@ -36,20 +36,26 @@ class MemoryAudiences:
         return True
 
     def flush(self, journey: str, world: World, now: datetime) -> None:
-        """Judge, at ``now``, whether the customers committed since the journey's last flush are in its audience."""
-        members, known = self.members[journey], self._known[journey]
-        for cid, state in self._pending[journey].items():
+        """Judge, at ``now``, the customers committed since the journey's last flush. Each is judged
+        for every journey still waiting for them at once (the profile view is built once)."""
+        for cid, state in list(self._pending[journey].items()):
+            waiting = [j for j, pending in self._pending.items() if pending.get(cid) is state]
             if state.redirect_to is not None:  # merged into another customer: in no audience
-                after = Membership(cid, state.profile.tz, frozenset())
+                judged = Membership(cid, state.profile.tz, frozenset())
             else:
-                after = membership(state, world, now, only=journey)
-            added, removed = changes(known.get(cid), after)
-            for entry in removed:
-                members[entry.tz].discard(cid)
-            for entry in added:
-                members.setdefault(entry.tz, set()).add(cid)
-            known[cid] = after
-        self._pending[journey].clear()
+                judged = membership(state, world, now, only=None if len(waiting) > 1 else journey)
+            for j in waiting:
+                self._apply(j, cid, Membership(cid, judged.tz, judged.journeys & {j}))
+                del self._pending[j][cid]
+
+    def _apply(self, journey: str, cid: str, after: Membership) -> None:
+        members, known = self.members[journey], self._known[journey]
+        added, removed = changes(known.get(cid), after)
+        for entry in removed:
+            members[entry.tz].discard(cid)
+        for entry in added:
+            members.setdefault(entry.tz, set()).add(cid)
+        known[cid] = after
 
     def audience(self, journey: str, tz: str) -> list[str]:
         """The customers of one (journey, zone), in id order (the order a walk takes)."""
