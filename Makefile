@@ -64,7 +64,7 @@ fuzz: $(VENV)/.installed-dev ## hostile events (hypothesis) against a live worke
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test
 
-bench: $(VENV)/.installed-dev ## engine vs aiokafka and bare faust in interleaved rounds, latency, Redis, scheduled journey, then OneID's (~20 min; BENCH_ARGS=--quick: ~3)
+bench: $(VENV)/.installed-dev ## engine vs aiokafka and bare faust in interleaved rounds, latency, Redis, scheduled journey, then OneID's (~14 min; BENCH_ARGS=--quick: ~3)
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.identity_bench
 

@@ -63,7 +63,7 @@ def _throughput(r: dict[str, Any]) -> list[str]:
     lines = [
         "",
         "throughput over a pre-produced backlog (window: first processed → last); CPU per input from /proc first",
-        f"  {'run':<31}{'CPU µs/input':>20}{'broker µs':>10}{'Redis µs':>9}{'inputs/s':>24}{'events/s':>10}"
+        f"  {'run':<31}{'CPU µs/input':>20}{'broker µs':>10}{'Redis µs':>9}{'inputs/s':>28}{'events/s':>10}"
         f"{'others':>8}",
     ]
     for key, label in LABELS.items():
@@ -73,7 +73,7 @@ def _throughput(r: dict[str, Any]) -> list[str]:
         us = m["us_per_input"]
         lines.append(
             f"  {label:<31}{spread(us['worker']):>20}{n(us['broker']['median']):>10}{n(us['redis']['median']):>9}"
-            f"{spread(m['inputs_per_s']):>24}{n(m['events_per_s']['median']):>10}{n(m['others_cores']['median'], 2):>8}"
+            f"{spread(m['inputs_per_s']):>28}{n(m['events_per_s']['median']):>10}{n(m['others_cores']['median'], 2):>8}"
         )
     lines.append(
         "  (inputs: events + timers fired; CPU µs/input: utime+stime of the measured process(es) per input;"
