@@ -364,6 +364,9 @@ def _contract_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     channel.add_argument("--dedupe-days", type=float, default=7.0, help="how long an action_id is remembered")
     channel.add_argument("--staff-quota", type=int, help="sends per staff account (to.staff_id) per local day")
     channel.add_argument("--quota-tz", default="Asia/Shanghai", help="the time zone of the quota's day")
+    channel.add_argument(
+        "--staff-hours", type=Path, help="YAML: working hours per staff account; their sends wait for them"
+    )
     channel.add_argument("--group", help="consumer group (default: <prefix>.channel.<channel>)")
     channel.add_argument("--port", type=int, default=6067, help="metrics at http://XO_WEB_HOST:PORT/metrics")
     channel.set_defaults(run=_channel)
@@ -402,6 +405,7 @@ def _channel(args: argparse.Namespace, settings: Settings) -> int:
             dedupe_ttl_s=int(args.dedupe_days * 86400),
             staff_quota=args.staff_quota,
             quota_tz=args.quota_tz,
+            staff_hours=args.staff_hours,
             web_host=settings.xo_web_host,
             web_port=args.port,
             fetch_wait_ms=settings.xo_fetch_wait_ms,

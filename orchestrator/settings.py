@@ -59,9 +59,15 @@ class Settings(BaseSettings):
     # there; Tansu always waits this long, so keep it short there.
     xo_fetch_wait_ms: int = Field(default=50, ge=1, le=5000)
     xo_timer_interval_s: float = Field(default=0.25, gt=0, le=60)
+    # Schedule journeys: customers a worker hands an occurrence to per second (all its walks),
+    # and how often it looks for a walk to do (orchestrator/service/scheduler.py).
+    xo_audience_rate: float = Field(default=2000.0, gt=0, le=1_000_000)
+    xo_audience_interval_s: float = Field(default=1.0, gt=0, le=60)
     # After SIGTERM the process is gone within this many seconds, whatever Redis or Kafka are doing
     # (a batch still unfinished is abandoned unacked, exit code 75); below Kubernetes' default 30 s.
     xo_shutdown_timeout_s: float = Field(default=20.0, ge=2, le=3600)
+    # How often a worker looks for changed journey/template files (0: only on SIGHUP); see orchestrator/reloading.py.
+    xo_reload_interval_s: float = Field(default=5.0, ge=0, le=3600)
     xo_log_level: Literal["debug", "info", "warning", "error"] = "info"
     # "json": one JSON object per line on stderr (structlog), for log collectors; "text": faust's format.
     xo_log_format: Literal["text", "json"] = "text"

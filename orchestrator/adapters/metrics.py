@@ -77,6 +77,7 @@ class Metrics:
             if GC_COLLECTOR is not None:
                 GCCollector(registry=r)
         self._stream_health(r)
+        self._journey_sets(r)
         self.events = Counter("xo_events", "Events processed, by type.", ["type"], registry=r)
         self.rejected = Counter(
             "xo_events_rejected", "Records sent to the DLQ, by reason and stage.", ["reason", "stage"], registry=r
@@ -135,6 +136,10 @@ class Metrics:
             buckets=TIMER_LATENESS_BUCKETS,
             registry=r,
         )
+        # The single pass: xo.events records processed where they landed, or re-keyed to their customer.
+        self.routed = Counter(
+            "xo_records_routed", "xo.events records by path: here (key canonical) or rekeyed.", ["path"], registry=r
+        )
 
     def _stream_health(self, r: CollectorRegistry) -> None:
         self.steps = Counter(
@@ -156,6 +161,17 @@ class Metrics:
             "xo_timer_pump_due",
             "Due timers the last pump handed to the stream (at the batch limit: a backlog).",
             registry=r,
+        )
+
+    def _journey_sets(self, r: CollectorRegistry) -> None:
+        self.journey_set = Gauge(
+            "xo_journey_set_info",
+            "The journey set this worker runs (1), named by a digest of its files.",
+            ["digest"],
+            registry=r,
+        )
+        self.journey_reloads = Counter(
+            "xo_journey_reloads", "Changed journey sets applied or refused without a restart.", ["outcome"], registry=r
         )
 
     def observe(self, report: BatchReport, stage: str) -> None:
@@ -223,6 +239,12 @@ class ChannelMetrics:
         )
         self.receipts = Counter(
             "xo_channel_receipts", "Receipts produced to the events topic, by type.", ["channel", "type"], registry=r
+        )
+        self.held = Counter(
+            "xo_channel_held",
+            "Staff sends outside working hours: held, released when the hours began, or expired before them.",
+            ["channel", "outcome"],
+            registry=r,
         )
         self.latency = Histogram(
             "xo_channel_send_seconds", "One provider call, accepted.", ["channel"], buckets=SEND_BUCKETS, registry=r

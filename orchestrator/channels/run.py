@@ -8,6 +8,7 @@ SIGTERM or SIGINT: finish the batch in hand, commit its offsets, stop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass
@@ -23,14 +24,18 @@ from redis.asyncio import Redis
 from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.metrics import ChannelMetrics
 from orchestrator.channels import SENDERS
+from orchestrator.channels.held import Held
+from orchestrator.channels.hours import load_staff_hours
 from orchestrator.channels.marks import Marks, StaffQuota
 from orchestrator.channels.ratelimit import TokenBucket
 from orchestrator.channels.senders import ConsoleSender, FileSender, Sender, SmsStub, WeComStub
 from orchestrator.channels.webhook import WebhookSender
 from orchestrator.channels.worker import ChannelWorker, RetryPolicy
+from orchestrator.service.clock import SystemClock
 from orchestrator.service.topics import Topics
 
 BATCH = 100
+RELEASE_S = 0.5  # how often held sends are looked at
 log = logging.getLogger("orchestrator.channels")
 
 
@@ -55,6 +60,7 @@ class ChannelOptions:
     dedupe_ttl_s: int = 7 * 24 * 3600
     staff_quota: int | None = None  # sends per staff account per local day (WeCom)
     quota_tz: str = "Asia/Shanghai"
+    staff_hours: Path | None = None  # working hours per staff account (channels/hours.py)
     web_host: str = "127.0.0.1"
     web_port: int = 6067
     fetch_wait_ms: int = 50
@@ -91,15 +97,24 @@ def check(options: ChannelOptions) -> None:
         ZoneInfo(options.quota_tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"--quota-tz: unknown time zone {options.quota_tz!r}") from exc
+    if options.staff_hours is not None:
+        try:
+            load_staff_hours(options.staff_hours)
+        except ValueError as exc:
+            raise ValueError(f"--staff-hours: {exc}") from exc
     if options.dedupe_ttl_s < 3600:
         raise ValueError("--dedupe-days must cover at least an hour (re-publications come later than that)")
 
 
 async def serve(
-    options: ChannelOptions, stop: asyncio.Event, ready: asyncio.Event | None = None, sender: Sender | None = None
+    options: ChannelOptions,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    sender: Sender | None = None,
+    clock: SystemClock | None = None,
 ) -> None:
     """Run until ``stop`` is set; ``ready`` is set once the consumer has partitions.
-    ``sender``: use this one instead of the one ``options.sender`` names."""
+    ``sender``: use this one instead of the one ``options.sender`` names; ``clock``: the time it goes by."""
     topics = Topics(options.prefix)
     kafka = dict(options.kafka_options)
     sender = sender or make_sender(options)
@@ -131,8 +146,15 @@ async def serve(
             metrics=metrics,
             retry=RetryPolicy(max_attempts=options.max_attempts, first_delay_s=options.first_retry_s),
             quota=_quota(options, redis),
+            hours=load_staff_hours(options.staff_hours) if options.staff_hours else None,
+            held=Held(redis, options.prefix, options.channel) if options.staff_hours else None,
+            clock=clock or SystemClock(),
         )
-        await _consume(worker, consumer, stop, ready)
+        releasing = asyncio.ensure_future(_release_held(worker, stop))
+        try:
+            await _consume(worker, consumer, stop, ready)
+        finally:
+            releasing.cancel()
     finally:
         await consumer.stop()
         await producer.stop()
@@ -147,6 +169,21 @@ def _quota(options: ChannelOptions, redis: Redis) -> StaffQuota | None:
     if options.staff_quota is None:
         return None
     return StaffQuota(redis, options.prefix, options.channel, options.staff_quota, ZoneInfo(options.quota_tz))
+
+
+async def _release_held(worker: ChannelWorker, stop: asyncio.Event) -> None:
+    """Sends held for working hours go when the hours begin (looked at every RELEASE_S)."""
+    if worker.held is None:
+        return
+    while not stop.is_set():
+        try:
+            due = await worker.release_due()
+        except Exception:  # Redis away beyond the retries: look again next round
+            log.warning("releasing held sends failed; trying again", exc_info=True)
+            due = 0
+        if not due:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), RELEASE_S)
 
 
 async def _consume(

@@ -8,6 +8,11 @@ Per record, in this order (each step's crash behaviour in brackets):
    re-publication or a redelivery): produce the receipts it recorded again and send nothing;
 3. past ``not_after`` (or within ``expiry_margin`` of it): not sent, counted, a
    ``message.failed`` receipt (``expired``);
+3a. a send in a staff member's name (``to.staff_id``) outside their working hours
+   (``hours``) is held in Redis (``held.Held``) until they open, then handled from 2 again;
+   when they open only after ``not_after``, it expires now (``expired``, counted as
+   ``xo_channel_held_total{outcome="expired"}``) [killed after holding: the record comes
+   again and is held again, the same member of the same set];
 4. count the send against its staff account's daily quota (``quota_exceeded`` beyond it),
    then take a token from the provider's bucket (then check ``not_after`` again);
 5. send; a transient failure is retried with capped exponential backoff up to
@@ -34,6 +39,8 @@ from pydantic import ValidationError
 
 from orchestrator.adapters.metrics import ChannelMetrics
 from orchestrator.channels.contract import ACTIONS, FailureReason, Receipt, make_receipt
+from orchestrator.channels.held import Held
+from orchestrator.channels.hours import StaffHours
 from orchestrator.channels.marks import Marks, StaffQuota
 from orchestrator.channels.ratelimit import TokenBucket
 from orchestrator.channels.senders import Accepted, PermanentSendError, Sender, TransientSendError
@@ -69,6 +76,8 @@ class ChannelWorker:
     metrics: ChannelMetrics
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     quota: StaffQuota | None = None  # per staff account, when the channel sends in a staff member's name
+    hours: StaffHours | None = None  # per staff account: sends wait for the staff member's working hours
+    held: Held | None = None  # where they wait (needed with ``hours``)
     clock: SystemClock = field(default_factory=SystemClock)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -81,22 +90,62 @@ class ChannelWorker:
         for value, where in records:
             await self.handle(value, where)
 
-    async def handle(self, raw: bytes | None, where: str) -> None:
+    async def handle(self, raw: bytes | None, where: str) -> bool:
+        """Handle one record; True when it is held for a staff member's working hours."""
         action = await self._decode(raw, where)
         if action is None or raw is None:
-            return
+            return False
         recorded = await retrying(lambda: self.marks.get(action.action_id), "dedupe read")
         if recorded is not None:
             self.metrics.deduplicated.labels(self.channel).inc()
             await self._produce(action, recorded)
-            return
-        receipts = [r.model_dump_json(exclude_none=True).encode() for r in await self._deliver(action, raw, where)]
+            return False
+        outcome = await self._hold(action, raw)
+        if outcome is None:
+            return True
+        outcome = outcome or await self._deliver(action, raw, where)
+        receipts = [r.model_dump_json(exclude_none=True).encode() for r in outcome]
         now = self.clock.now()
         first = await retrying(lambda: self.marks.put(action.action_id, receipts, action.not_after, now), "mark")
         if not first:  # another outcome was recorded meanwhile (two consumers during a rebalance): it stands
             stored = await retrying(lambda: self.marks.get(action.action_id), "dedupe read")
             receipts = stored or []
         await self._produce(action, receipts)
+        return False
+
+    async def release_due(self) -> int:
+        """Handle the held sends whose working hours have begun; how many were due."""
+        if self.held is None:
+            return 0
+        held = self.held
+        due = await retrying(lambda: held.claim(self.clock.now()), "held claim")
+        for raw in due:
+            if not await self.handle(raw, "held"):  # held again: the staff member's hours moved
+                self.metrics.held.labels(self.channel, "released").inc()
+                await retrying(lambda raw=raw: held.done(raw), "held done")  # type: ignore[misc]  # default binds the loop value
+        return len(due)
+
+    async def _hold(self, action: Action, raw: bytes) -> list[Receipt] | None:
+        """[]: send now; None: held until the staff member's hours; [expired]: they open after not_after."""
+        staff = action.to.get("staff_id")
+        if self.hours is None or self.held is None or not staff or self._too_late(action):
+            return []
+        now = self.clock.now()
+        opens = self.hours.next_open(staff, now)
+        if opens <= now:
+            return []
+        if opens + self.retry.expiry_margin > action.not_after:
+            self.metrics.held.labels(self.channel, "expired").inc()
+            detail = (
+                f"not sent: staff {staff}'s working hours begin at {opens.isoformat()}, "
+                f"after not_after {action.not_after.isoformat()}"
+            )
+            return [self._expired(action, detail)]
+        held = self.held
+        await retrying(lambda: held.put(raw, opens), "hold")
+        self.metrics.held.labels(self.channel, "held").inc()
+        log.info("%s held for staff %s's working hours until %s", action.action_id, staff, opens.isoformat())
+        return None
 
     async def _decode(self, raw: bytes | None, where: str) -> Action | None:
         try:
@@ -156,10 +205,10 @@ class ChannelWorker:
         receipts.extend(make_receipt(action, kind, at, **fields) for kind, fields in accepted.followups)
         return receipts
 
-    def _expired(self, action: Action) -> Receipt:
+    def _expired(self, action: Action, detail: str | None = None) -> Receipt:
         self.metrics.expired.labels(self.channel).inc()
         now = self.clock.now()
-        detail = f"not sent: not_after {action.not_after.isoformat()} had passed at {now.isoformat()}"
+        detail = detail or f"not sent: not_after {action.not_after.isoformat()} had passed at {now.isoformat()}"
         return make_receipt(action, "message.failed", now, reason=FailureReason.expired, detail=detail)
 
     async def _failed(self, action: Action, source: tuple[bytes, str], reason: FailureReason, detail: str) -> Receipt:

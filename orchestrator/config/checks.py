@@ -95,6 +95,9 @@ SCENARIO_SECTIONS = {
     "service_due": "service_due",
     "high_effort": "surveys",
     "survey_tagged": "surveys",
+    "nps_promoter": "surveys",
+    "nps_passive": "surveys",
+    "nps_detractor": "surveys",
 }
 
 

@@ -314,6 +314,11 @@ class JourneySpec(_Spec):
     id: Slug
     name: str = Field(min_length=1)
     version: int = Field(ge=1)
+    active_from: AwareDatetime | None = Field(
+        default=None,
+        description="this version takes new entries from this instant on (ISO time with zone); "
+        "absent: as soon as a worker loads it",
+    )
     status: Status = Field(default="live", description=STATUS_HELP)
     start_at: AwareDatetime | None = Field(default=None, description="no entries before (ISO time with zone)")
     end_at: AwareDatetime | None = Field(default=None, description="no entries from this moment on")

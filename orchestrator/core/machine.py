@@ -285,9 +285,9 @@ def _evaluate(state: CustomerState, instance: Instance, condition: str, ctx: Ctx
 
 
 def migrate(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
-    """Move waiting instances to a newer version that declares a mapping for their step."""
+    """Move waiting instances to the version in force that declares a mapping for their step."""
     for instance in list(state.instances.values()):
-        newest = ctx.world.newest.get(instance.journey_id)
+        newest = ctx.world.current(instance.journey_id, ctx.now)
         plan = newest.migrate if newest else None
         if newest is None or plan is None or plan.from_version != instance.version:
             continue

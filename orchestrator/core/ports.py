@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
@@ -21,6 +22,8 @@ from orchestrator.core.population import Population
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.text import Tokenizer
+from orchestrator.core.text_model import CharModel
+from orchestrator.core.versions import Versions
 
 
 class Renderer(Protocol):
@@ -50,29 +53,35 @@ class World:
     population: Population = field(default_factory=Population)
     cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
     identity: IdentityRules = field(default_factory=IdentityRules)  # OneID: journeys/identity.yaml
+    intent_models: Mapping[str, CharModel] = field(default_factory=dict)  # chat intents' classifiers, by intent
     figures: Figures | None = None  # fitted offline (journeys/figures.yaml, core/figures.py); None: settings' priors
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
-    newest: Mapping[str, JourneySpec] = field(init=False)  # only these take new entries
-    _live: dict[type[Any], tuple[JourneySpec, ...]] = field(init=False, default_factory=dict, repr=False, compare=False)
+    newest: Mapping[str, JourneySpec] = field(init=False)  # in force once every active_from has passed
+    versions: Versions = field(init=False, repr=False, compare=False)  # which version is in force when
+    _live: dict[tuple[type[Any], int], tuple[JourneySpec, ...]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         scheduled = [j.id for j in self.journeys if isinstance(j.trigger, ScheduleTrigger)]
         if scheduled and self.cron is None:  # fail when the world is built, not at the first event
             raise ValueError(f"journeys {', '.join(scheduled)} have a schedule: World needs cron (config.cron)")
-        newest: dict[str, JourneySpec] = {}
-        for journey in self.journeys:
-            if journey.status == "draft":
-                continue  # a draft never runs, and does not hide the live version
-            if journey.id not in newest or journey.version > newest[journey.id].version:
-                newest[journey.id] = journey
+        versions = Versions.of(self.journeys)
         # Derived lookups of a frozen value, computed once.
         object.__setattr__(self, "by_version", {(j.id, j.version): j for j in self.journeys})
-        object.__setattr__(self, "newest", newest)
+        object.__setattr__(self, "versions", versions)
+        object.__setattr__(self, "newest", versions.latest())
 
-    def live(self, kind: type[Any]) -> tuple[JourneySpec, ...]:
-        """The newest version of every live journey whose trigger is of ``kind``, highest priority first."""
-        cached = self._live.get(kind)
-        if cached is None:  # asked for every input: worked out once per kind
-            found = [j for j in self.newest.values() if isinstance(j.trigger, kind) and j.status == "live"]
-            cached = self._live[kind] = tuple(sorted(found, key=lambda j: (-j.priority, j.id)))
+    def current(self, journey_id: str, now: datetime) -> JourneySpec | None:
+        """The version of ``journey_id`` in force at ``now`` (it alone takes new entries)."""
+        return self.versions.at(now).get(journey_id)
+
+    def live(self, kind: type[Any], now: datetime) -> tuple[JourneySpec, ...]:
+        """The version in force at ``now`` of each live journey triggered by ``kind``, highest priority first."""
+        epoch = self.versions.epoch(now)
+        cached = self._live.get((kind, epoch))
+        if cached is None:  # asked for every input: worked out once per kind and epoch
+            in_force = self.versions.in_force[epoch].values()
+            found = [j for j in in_force if isinstance(j.trigger, kind) and j.status == "live"]
+            cached = self._live[(kind, epoch)] = tuple(sorted(found, key=lambda j: (-j.priority, j.id)))
         return cached

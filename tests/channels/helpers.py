@@ -19,6 +19,7 @@ from orchestrator.channels.senders import Accepted, PermanentSendError, Sender, 
 from orchestrator.core import Action
 from orchestrator.embedded import free_port
 from orchestrator.harness import scrape
+from orchestrator.service.clock import SystemClock
 from orchestrator.service.topics import Topics
 
 CHANNEL = "wecom_private"
@@ -94,11 +95,11 @@ def channel_topics(prefix: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def channel_worker(
-    options: ChannelOptions, sender: Sender | None = None
+    options: ChannelOptions, sender: Sender | None = None, clock: SystemClock | None = None
 ) -> AsyncIterator[Callable[[], dict[str, float]]]:
     """A running worker; yields a function that scrapes its metrics."""
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(options, stop, ready, sender))
+    task = asyncio.create_task(serve(options, stop, ready, sender, clock))
     waiter = asyncio.create_task(ready.wait())
     await asyncio.wait({task, waiter}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
     if task.done():

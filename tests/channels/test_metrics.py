@@ -20,6 +20,7 @@ def _exposition() -> bytes:
     metrics.retries.labels("sms").inc()
     metrics.receipts.labels("sms", "message.delivered").inc()
     metrics.latency.labels("sms").observe(0.2)
+    metrics.held.labels("sms", "held").inc()
     return metrics.exposition()
 
 
@@ -34,10 +35,11 @@ def test_names_labels_and_units_follow_the_conventions() -> None:
         "xo_channel_retries",
         "xo_channel_receipts",
         "xo_channel_send_seconds",
+        "xo_channel_held",
     }
     for family in families:
         for sample in family.samples:
-            assert set(sample.labels) <= {"channel", "reason", "type", "le"}, sample
+            assert set(sample.labels) <= {"channel", "reason", "type", "outcome", "le"}, sample
             if family.type == "counter" and not sample.name.endswith("_created"):
                 assert sample.name.endswith("_total"), sample.name
 

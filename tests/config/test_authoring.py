@@ -107,8 +107,8 @@ CASES = {
         HEAD.replace("steps:\n", "exits_on: [order.refunded]\nsteps:\n") + SEND,
         [
             "journeys/j.yaml:5:1: exits_on: unknown key 'exits_on' (did you mean 'exit_on'?); allowed here: id, "
-            "name, version, status, start_at, end_at, priority, trigger, entry, goal, exit_on, send_cap, migrate, "
-            "sample, steps"
+            "name, version, active_from, status, start_at, end_at, priority, trigger, entry, goal, exit_on, send_cap, "
+            "migrate, sample, steps"
         ],
     ),
     "a misspelled step kind": (

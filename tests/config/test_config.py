@@ -130,8 +130,8 @@ CASES = {
         [
             "journeys/j.yaml:4:11: trigger.scenario: unknown scenario 'moon_phase' (did you mean 'moving_house'?); "
             "known: buying_for_friends, "
-            "consumption_cycle_ending, high_effort, lifecycle.changed, moving_house, service_due, survey_tagged, "
-            "value_tier.changed"
+            "consumption_cycle_ending, high_effort, lifecycle.changed, moving_house, nps_detractor, nps_passive, "
+            "nps_promoter, service_due, survey_tagged, value_tier.changed"
         ],
     ),
     "condition does not compile": (

@@ -105,10 +105,7 @@ def test_graph_prints_mermaid(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_graph_shows_durations_channels_templates_goal_and_exits(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", "car-service"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == (
-        '  Start(["date: last_service_date 180d at 10:00<br/>'
-        "entry: profile.attributes.get('car_model')\"]) --> workday"
-    )
+    assert out[1] == ("  Start([\"scenario: service_due<br/>entry: profile.attributes.get('car_model')\"]) --> workday")
     assert '  workday(["workday: wait until 10:00 on a business day"])' in out
     assert (
         '  card["card: send wecom_private<br/>car-service/card.j2<br/>valid 2d<br/>'
@@ -188,8 +185,8 @@ def test_validate_scores_the_chat_intents_on_a_labelled_corpus(
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     assert main(["validate", "--intents", str(corpus)]) == 0
     out = capsys.readouterr().out
-    assert "| buying_for_friends | asked_by_friend | held_out | 2 | 1 | 1.000 / 1.000 |" in out
-    assert "| running_out | running_out | held_out | 2 | 1 | 1.000 / 1.000 |" in out
+    assert "| buying_for_friends | asked_by_friend | held_out | 2 | 1 | 1.000 / 1.000 | 1.000 / 1.000 |" in out
+    assert "| running_out | running_out | held_out | 2 | 1 | 1.000 / 1.000 | 1.000 / 1.000 |" in out
     corpus.write_text('{"family": "moving"}\n', encoding="utf-8")
     assert main(["validate", "--intents", str(corpus)]) == 1
     assert f"{corpus}:1: not a labelled sentence" in capsys.readouterr().err

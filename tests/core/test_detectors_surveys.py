@@ -93,3 +93,55 @@ def test_off_without_its_section() -> None:
     [outcome] = run(make_world(), CustomerState.new("M1"), _answer(0, answer="担心闲置", metric="ces", score=7))
     assert outcome.hits == ()
     assert outcome.state.profile.tags == ()
+
+
+NPS_BANDS = [(0, "nps_detractor"), (6, "nps_detractor"), (6.5, "nps_passive"), (7, "nps_passive")]
+NPS_BANDS += [(8, "nps_passive"), (9, "nps_promoter"), (10, "nps_promoter")]
+
+
+@pytest.mark.parametrize(("score", "scenario"), NPS_BANDS)
+def test_every_nps_answer_is_a_promoter_passive_or_detractor_hit(score: float, scenario: str) -> None:
+    [outcome] = run(_world(), CustomerState.new("M1"), _answer(0, metric="nps", score=score, touchpoint="store"))
+    [found] = [h for h in outcome.hits if h.scenario.startswith("nps_")]
+    assert found.scenario == scenario
+    assert found.occurrence == "store:sv-0"
+    assert found.evidence["category"] == scenario.removeprefix("nps_")
+    assert found.evidence["previous"] is None
+    assert set(found.evidence) == set(SAMPLE_EVIDENCE[scenario])
+
+
+def test_nps_evidence_carries_the_touchpoints_previous_band_and_mean() -> None:
+    answers = [
+        _answer(0, metric="nps", score=9, touchpoint="store"),
+        _answer(1, metric="nps", score=3, touchpoint="store"),
+    ]
+    outcomes = run(_world(), CustomerState.new("M1"), *answers)
+    [last] = [h for h in outcomes[-1].hits if h.scenario.startswith("nps_")]
+    assert (last.scenario, last.evidence["previous"], last.evidence["mean"], last.evidence["count"]) == (
+        "nps_detractor",
+        "promoter",
+        6.0,
+        2,
+    )
+    assert last.evidence["rule"] == "nps 0-6: detractor"
+
+
+@pytest.mark.parametrize("data", [{"metric": "nps", "score": 11}, {"metric": "nps", "score": -1}, {"metric": "nps"}])
+def test_an_nps_answer_off_the_scale_or_without_a_score_is_no_hit(data: dict[str, Any]) -> None:
+    [outcome] = run(_world(), CustomerState.new("M1"), _answer(0, **data))
+    assert [h for h in outcome.hits if h.scenario.startswith("nps_")] == []
+
+
+def test_nps_bands_are_settings_and_can_be_off() -> None:
+    strict = _world(nps={"detractors_to": 7, "promoters_from": 10})
+    [seven] = run(strict, CustomerState.new("M1"), _answer(0, metric="nps", score=7))
+    [nine] = run(strict, CustomerState.new("M1"), _answer(0, metric="nps", score=9))
+    assert [h.scenario for h in seven.hits] == ["nps_detractor"]
+    assert [h.scenario for h in nine.hits] == ["nps_passive"]
+    [off] = run(_world(nps=None), CustomerState.new("M1"), _answer(0, metric="nps", score=10))
+    assert off.hits == ()
+
+
+def test_nps_bands_out_of_order_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"detractors_to \(9\) must be below promoters_from \(9\)"):
+        ScenarioSettings.model_validate({"surveys": {"nps": {"detractors_to": 9, "promoters_from": 9}}})

@@ -43,7 +43,7 @@ UNTIL = {
     "moving-house": "2026-11-15T00:00:00+08:00",
     "steamer-idle": "2026-11-25T00:00:00+08:00",
     "winback-dormant": "2026-10-20T00:00:00+08:00",
-    "car-service": "2026-11-30T00:00:00+08:00",
+    "car-service": "2026-10-15T00:00:00+08:00",
     "fruit-day": "2026-11-11T00:00:00+08:00",
     "baby-stage": "2027-02-10T00:00:00+08:00",
     "aftersales-care": "2026-11-22T00:00:00+08:00",
@@ -52,6 +52,8 @@ UNTIL = {
     "new-to-loyal": "2026-12-05T00:00:00+08:00",
     "complaint": "2026-12-01T00:00:00+08:00",
     "returns": "2026-12-05T00:00:00+08:00",
+    "nps-detractor": "2026-12-25T00:00:00+08:00",
+    "trade-up": "2026-08-12T00:00:00+08:00",
 }
 
 # Per customer, in order: "hit <occurrence>" (of the journey's own trigger scenario; the
@@ -135,18 +137,29 @@ STORIES: dict[str, dict[str, list[str]]] = {
         "W3010": [],  # holdout
     },
     "car-service": {
-        "C6001": ["card wecom_private", "confirm wecom_private", "goal"],  # serviced: goal
-        "C6002": ["card wecom_private", "advisor_call task", "confirm wecom_private", "no_show task"],
+        # 60 km a day (own readings): due by mileage at 30500 km, weeks before the 180 days; serviced: goal
+        "C6001": ["hit service:2026-06-01T11:00:00+08:00", "card wecom_private", "confirm wecom_private", "goal"],
+        # 8 km a day: due by time; the advisor's call led to a booking, then no service: a no-show call
+        "C6002": [
+            "hit service:2026-04-04T10:00:00+08:00",
+            "card wecom_private",
+            "advisor_call task",
+            "confirm wecom_private",
+            "no_show task",
+        ],
+        # one reading (40 km a day assumed), no WeCom id, reminded on a Friday afternoon: the card on Monday
         "C6003": [
+            "hit service:2026-05-23T16:00:00+08:00",
             "card sms",
             "~card wecom_private no_recipient, fell back",
             "advisor_call task",
             "sms_card sms",
         ],
-        "C6004": [],  # serviced again before due
-        "C6005": ["card wecom_private"],  # sold the car: exit_on
-        "C6006": [],  # no model known
-        "C6007": ["card wecom_private", "confirm wecom_private", "goal"],  # 调休 Saturday
+        "C6004": [],  # serviced again before due: the next reminder belongs to the new service
+        "C6005": ["hit service:2026-05-21T10:00:00+08:00", "card wecom_private"],  # sold the car: exit_on
+        "C6006": ["hit service:2026-05-22T10:00:00+08:00"],  # no model known: not entered
+        # reminded on a Saturday: the card on the 调休 Sunday 09-20, a workday
+        "C6007": ["hit service:2026-05-31T12:00:00+08:00", "card wecom_private", "confirm wecom_private", "goal"],
     },
     "fruit-day": {
         "F7001": [
@@ -308,6 +321,47 @@ STORIES: dict[str, dict[str, list[str]]] = {
             "refund_late task",
         ],
         "V9604": ["instructions wecom_private"],  # cancelled: exit_on
+    },
+    "nps-detractor": {
+        # scored 3; resolved on the call: a coupon; asked again a month later, answered 9: the goal
+        "N9001": [
+            "hit store:nps-011",
+            "manager_call task",
+            "make_good wecom_private",
+            "ask_again wecom_private",
+            "goal",
+        ],
+        # no WeCom id; the manager skipped the call: apology and the new question by SMS
+        "N9002": [
+            "hit delivery:nps-012",
+            "manager_call task",
+            "apology sms",
+            "~apology wecom_private no_recipient, fell back",
+            "ask_again sms",
+            "~ask_again wecom_private no_recipient, fell back",
+        ],
+        # a promoter (10) in October fell to 2: the task says so; declined the call: apology
+        "N9003": ["hit store:nps-014", "manager_call task", "apology wecom_private", "ask_again wecom_private"],
+        "N9004": [],  # 8: a passive hit only
+        "N9005": [],  # 9: a promoter hit only
+        # not called within 24 hours: apology; a second low score inside the 30-day cooldown enters nothing
+        "N9006": [
+            "hit store:nps-017",
+            "manager_call task",
+            "apology wecom_private",
+            "hit store:nps-018",
+            "ask_again wecom_private",
+        ],
+        "N9007": [],  # 42: off the 0-10 scale, no hit
+    },
+    "trade-up": {
+        # five months after the S1, the S3 offer with the S1's filter; clicked: the associate's task; upgraded
+        "T9001": ["offer wecom_private", "pick_up task", "goal"],
+        "T9002": ["goal"],  # upgraded on their own in May: no offer
+        "T9003": ["offer sms", "~offer wecom_private no_recipient, fell back"],  # no WeCom id: no last call
+        "T9004": ["offer wecom_private", "last_call wecom_private"],  # never clicked
+        "T9005": [],  # only a filter: nothing to upgrade from
+        "T9006": ["offer wecom_private", "last_call wecom_private"],  # two S1 orders, one offer (reentry: never)
     },
 }
 FAILED_STEPS = {"replenish": ["remind"]}  # a step failure names the instance, not the customer

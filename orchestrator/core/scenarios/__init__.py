@@ -8,7 +8,7 @@ hits (each occurrence once, to ``xo.scenarios`` and the journeys that trigger on
 * ``moving``        moving_house: big kitchen appliances in a window, install requests, chat
 * ``standing``      lifecycle.changed and value_tier.changed (``lifecycle``, ``value_tier``)
 * ``service_due``   service_due: time or projected mileage since the last service
-* ``surveys``       survey_tagged and high_effort, from survey answers
+* ``surveys``       survey_tagged, high_effort and nps_promoter / nps_passive / nps_detractor, from survey answers
 * ``intents``       chat intents by phrase and keyword, word boundaries and negation
 
 Settings come from ``journeys/scenarios.yaml`` (``core.scenario_spec``).

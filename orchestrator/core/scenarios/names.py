@@ -13,6 +13,9 @@ VALUE_TIER_CHANGED = "value_tier.changed"
 SERVICE_DUE = "service_due"
 HIGH_EFFORT = "high_effort"
 SURVEY_TAGGED = "survey_tagged"
+NPS_PROMOTER = "nps_promoter"
+NPS_PASSIVE = "nps_passive"
+NPS_DETRACTOR = "nps_detractor"
 
 CYCLE_PREFIX = "cycle:"
 STANDING_TIMER = "life:standing"
@@ -125,5 +128,19 @@ SAMPLE_EVIDENCE: dict[str, dict[str, object]] = {
         "answer": "担心闲置",
         "event_id": "e-1",
     },
+}
+_NPS = {
+    "touchpoint": "after_sales",
+    "metric": "nps",
+    "mean": 8.0,
+    "count": 2,
+    "previous": "passive",
+    "question": "您有多大可能把我们推荐给朋友？",
+    "event_id": "e-1",
+}
+SAMPLE_EVIDENCE |= {
+    NPS_PROMOTER: {"rule": "nps 9-10: promoter", "category": "promoter", "score": 10.0, **_NPS},
+    NPS_PASSIVE: {"rule": "nps above 6, below 9: passive", "category": "passive", "score": 8.0, **_NPS},
+    NPS_DETRACTOR: {"rule": "nps 0-6: detractor", "category": "detractor", "score": 3.0, **_NPS},
 }
 SCENARIOS = frozenset(SAMPLE_EVIDENCE)
