@@ -87,8 +87,9 @@ def hits(orders: Sequence[Order], category: str, model: CycleModel) -> list[tupl
         due = last + timedelta(days=interval - model.lead_days)
         if k + 1 < len(moments) and moments[k + 1] <= due:
             continue  # the next order moved the timer before it fired
-        upto = [o for o in everything if o.time <= last + timedelta(days=1)]
-        standing = forecast.history(purchase_times(o.time for o in upto), [o.amount for o in upto], due)
+        judged = max(due, last)  # as the core judges it (cycle._likely)
+        upto = [o for o in everything if o.time <= judged]
+        standing = forecast.history(purchase_times(o.time for o in upto), [o.amount for o in upto], judged)
         chance = forecast.purchase_chance(standing, model.bgnbd, fit.window_days) if standing else 0.0
         found.append((due, chance))
     return found

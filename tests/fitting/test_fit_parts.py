@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from orchestrator.fitting.churn import backtest_rows, band_auc, best_cuts
 from orchestrator.fitting.cycles import fit_intervals
-from orchestrator.fitting.history import Order
+from orchestrator.fitting.history import Order, read_orders
 
 DAY = timedelta(days=1)
 T0 = datetime(2025, 1, 1, 12, tzinfo=UTC)
@@ -59,3 +61,26 @@ def test_backtest_rows_use_what_was_known_at_each_origin() -> None:
     rows = backtest_rows(history, until, 90, 2)  # origins: day 210 and day 180
     by = [(r.history.repeat, round(r.history.age), r.quiet) for r in rows]
     assert by == [(2, 210, True), (0, 60, True), (1, 180, False), (0, 30, True)]  # A bought on day 200
+
+
+def test_read_orders_takes_refunds_out_and_skips_other_events(tmp_path: Path) -> None:
+    def line(type_: str, id_: str, data: dict[str, object], day: int, **identity: str) -> str:
+        at = (T0 + day * DAY).isoformat()
+        return json.dumps({"id": id_, "type": type_, "time": at, "identity": identity, "data": data}) + "\n"
+
+    item = {"sku": "B", "category": "tea"}
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        line("order.paid", "p1", {"order_id": "O1", "amount": 10, "items": [item]}, 0, member_id="M1")
+        + line("order.paid", "p2", {"order_id": "O2", "amount": 20, "items": []}, 5, member_id="M1")
+        + line("order.refunded", "r2", {"order_id": "O2"}, 6, member_id="M1")
+        + line("chat.message", "c1", {"text": "hi"}, 7, member_id="M1")
+        + "\n"
+        + line("order.paid", "p3", {"order_id": "O3", "amount": 5, "items": [item]}, 1, phone="13800138000"),
+        encoding="utf-8",
+    )
+    orders = read_orders(path)
+    assert {cid: [(o.order_id, o.amount, o.categories) for o in found] for cid, found in orders.items()} == {
+        "M1": [("O1", 10.0, ("tea",))],
+        "phone:+8613800138000": [("O3", 5.0, ("tea",))],  # normalised as OneID does
+    }

@@ -106,7 +106,7 @@ def _timer(
         interval, basis = found.days, found.basis
         run_out = last.time + timedelta(days=interval)
     lead = last.lead_days if last.lead_days is not None else settings.lead_days
-    if basis == "fitted" and not _likely(profile, run_out - timedelta(days=lead), category, world):
+    if basis == "fitted" and not _likely(profile, max(run_out - timedelta(days=lead), last.time), category, world):
         return None
     return Timer(
         id=f"{CYCLE_PREFIX}{category}",
@@ -130,12 +130,13 @@ def _fitted(gaps: list[float], category: str, world: World) -> Rhythm | None:
 
 
 def _likely(profile: Profile, due: datetime, category: str, world: World) -> bool:
-    """The fitted chance of a purchase in the window after ``due`` reaches ``min_chance``."""
+    """The fitted chance of a purchase in the window after ``due`` (the hit, or the last
+    purchase when the hit would come before it) reaches ``min_chance``."""
     figures = world.figures
     fit = figures.interval(category) if figures else None
     if figures is None or fit is None or fit.min_chance <= 0:
         return True
-    orders = profile.paid_orders()
+    orders = [o for o in profile.paid_orders() if o.time <= due]  # a late upload may hold later orders
     moments = purchase_times(o.time for o in orders)
     found = forecast.history(moments, [o.amount for o in orders], due)
     return found is not None and forecast.purchase_chance(found, figures.bgnbd, fit.window_days) >= fit.min_chance
