@@ -5,8 +5,8 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: fuzz
-.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity report clean
+.PHONY: fuzz bench-core
+.PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity bench-simulate report clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,13 +64,19 @@ fuzz: $(VENV)/.installed-dev ## hostile events (hypothesis) against a live worke
 crash-test: $(VENV)/.installed-dev ## SIGKILL a worker at random moments over a 20k-event stream; check nothing is lost
 	$(BIN)/python -m bench.crash_test
 
-bench: $(VENV)/.installed-dev ## engine vs bare faust, latency, Redis, timers, profile, then OneID's (~8 min; BENCH_ARGS=--quick: ~2.5)
-	$(PIP) install --quiet py-spy==0.4.3 uvloop==0.23.0
+bench: $(VENV)/.installed-dev ## engine vs aiokafka and bare faust in interleaved rounds, latency, Redis, scheduled journey, then OneID's (~20 min; BENCH_ARGS=--quick: ~3)
 	$(BIN)/python -m bench.bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.identity_bench
 
 bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, identify-stage events/s with and without the graph
 	$(BIN)/python -m bench.identity_bench
+
+bench-core: $(VENV)/.installed-dev ## the pure core: CPU µs per input (fresh and mature customers), state (de)serialisation µs and bytes (~30 s)
+	$(BIN)/python -m bench.core_speed $(CORE_ARGS)
+
+bench-simulate: $(VENV)/.installed-dev ## simulate over CDNOW's history to 1997-09-30 (49k orders, 23,570 customers), shipped journeys: seconds, peak RSS
+	$(PIP) install --quiet --no-deps lifetimes==0.11.3
+	$(BIN)/python -m bench.simulate.cdnow $(SIMULATE_ARGS)
 
 report: $(VENV)/.installed-dev ## chat intents on real review sentences (bench/intents); purchase predictions on CDNOW (bench/predictive)
 	$(BIN)/python -m bench.intents.report

@@ -1,41 +1,40 @@
-"""The engine's performance in one run: throughput against the bare framework, latency, Redis, timers.
+"""The engine's throughput measured the honest way: variants interleaved in rounds, medians, CPU per input.
 
-    .venv/bin/python -m bench.bench [--customers 20000] [--events 100000] [--seconds 30] [--quick]
+    .venv/bin/python -m bench.bench [--quick] [--rounds 3] [--out FILE]
 
 Starts an embedded Kafka (Tansu) and Redis unless KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are
-set, then, on one machine and one broker:
+set. Builds the workloads first (not measured): the fresh-customer backlog
+(``bench/perf/workload.py``) and mature customers whose stored states are 7-16 KB
+(``bench/perf/mature.py``: a history processed by a worker, copied into each run). Then,
+``--rounds`` times, in an order rotated each round, one run of every variant over a
+pre-produced backlog (``bench/perf/variants.py``):
 
-1. produces a backlog of ``--events`` events of ``--customers`` customers (registrations,
-   orders, chat lines, receipts; ``bench/perf/workload.py``) for the journeys in
-   ``bench/journeys_bench`` (a scenario journey with a wait, two event journeys, one of them
-   waiting for a receipt, a segment journey);
-2. times a bare faust agent that only counts those events (the framework's ceiling; also
-   on uvloop and as two stages, forward + count, the engine's topology without its work);
-3. times one engine worker over the same events (first processed → last), with Redis
-   commands and round trips per input, Redis memory per customer, CPU and peak RSS;
-4. keeps that worker and produces live events at half its measured rate for ``--seconds``:
-   latency from the worker's own histogram and from produce to the action's arrival;
-5. costs of single steps in-process (``bench/perf/micro.py``); 1M timers scheduled and
-   pumped through the store; the engine again on uvloop; a py-spy profile of the engine.
+- ``aiokafka``, ``aiokafka_decode``: aiokafka alone reading the events, and decoding them;
+- ``faust_counter``: a bare faust agent that only counts them (the framework's per-message cost);
+- ``engine_fresh_1``, ``engine_fresh_2``: the engine, one and two worker processes, fresh mix;
+- ``engine_mature_1``: the engine, one worker, the mature mix.
 
-Prints a table and writes everything as JSON (``--out``, default
-``bench/results/<UTC timestamp>.json``). Nothing here changes the engine.
+Each run's figures come from its window (first processed → last): inputs per second and the
+CPU seconds (utime + stime from /proc) of the measured process(es), the broker and Redis,
+per input, and the CPU of the machine's other processes. The table shows each variant's
+median over the rounds (min–max beside it), the engine / counter and two / one ratios
+paired within a round, then latency at half the engine's capacity, Redis bytes per fresh
+customer, a scheduled journey over ``--scheduled-customers`` fired, and the issue's targets
+with met / not met. Everything goes to ``bench/results/<UTC time>.json`` (``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,59 +42,84 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from bench.perf import micro, procs, profiling, runs, timers, workload
-from bench.perf.redis_stats import memory
+from bench.perf import mature, procs, profiling, runs, scheduled, variants, workload
+from bench.perf.figures import figures_of, medians
+from bench.perf.redis_stats import drop_prefix, per_input, prefix_memory, snapshot
 from bench.perf.report import table
+from bench.perf.stats import rotation
+from bench.perf.targets import verdicts
 from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis
-from orchestrator.harness import WorkerProcess
 
 RESULTS = runs.REPO / "bench" / "results"
-TIMER_INTERVAL_S = 0.25  # the worker's XO_TIMER_INTERVAL_S default: one pump of ≤1000 timers per tick
-TARGET_RATIO = 0.7
-HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
+VARIANTS = ("aiokafka", "aiokafka_decode", "faust_counter", "engine_fresh_1", "engine_fresh_2", "engine_mature_1")
 
 
 @dataclass(frozen=True)
 class Plan:
+    rounds: int
     customers: int
     events: int
-    seconds: float
-    timers: int
-    variants: bool  # engine on uvloop, bare on uvloop, bare forward + count
-    profile_s: float  # 0: no profile
-    micro: bool
+    ref_factor: int  # the reference rows read the fresh backlog this many times over (longer windows)
+    mature_customers: int
+    mature_events: int
+    mature_chunk: int  # history events per mature customer per preload chunk
+    mature_max_chunks: int
+    seconds: float  # latency run
+    scheduled_customers: int
+    audience: int
+    profile_s: float
     seed: int
+    variants: tuple[str, ...]
+    latency: bool
     knobs: runs.Knobs
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--customers", type=int, help="customers in the backlog (default 20000; quick 5000)")
-    parser.add_argument("--events", type=int, help="events in the backlog (default 100000; quick 20000)")
-    parser.add_argument("--seconds", type=float, help="length of the latency run (default 30; quick 10)")
-    parser.add_argument("--timers", type=int, help="timers to schedule and fire (default 1000000; quick 100000)")
+    parser.add_argument("--quick", action="store_true", help="a few minutes: one round, small workloads")
+    parser.add_argument("--rounds", type=int, help="rounds of every variant (default 3; quick 1)")
+    parser.add_argument("--customers", type=int, help="fresh customers (default 10000; quick 2000)")
+    parser.add_argument("--events", type=int, help="fresh-mix events per run (default 40000; quick 8000)")
+    parser.add_argument("--mature-customers", type=int, help="mature customers (default 400; quick 100)")
+    parser.add_argument("--mature-events", type=int, help="mature-mix events per run (default 20000; quick 4000)")
+    parser.add_argument("--seconds", type=float, help="latency run at half capacity (default 30; quick 10)")
+    parser.add_argument("--scheduled-customers", type=int, help="scheduled journey's customers (1M; quick 100k)")
+    parser.add_argument("--audience", type=int, help="its audience (default a tenth of the customers)")
+    parser.add_argument("--variants", help=f"comma-separated subset of {','.join(VARIANTS)}")
+    parser.add_argument("--no-latency", action="store_true", help="skip the latency run")
+    parser.add_argument("--profile", type=float, default=0.0, help="seconds of py-spy profile of a worker (0: none)")
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/<UTC timestamp>.json)")
-    parser.add_argument("--quick", action="store_true", help="a ~1-minute smoke run: small, no variants or profile")
-    parser.add_argument("--no-variants", action="store_true", help="skip the uvloop and two-stage runs")
-    parser.add_argument("--profile", type=float, help="seconds of py-spy profile of the engine (default 20; 0: none)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--fetch-wait-ms", type=int, default=10, help="XO_FETCH_WAIT_MS of the workers")
     return parser
 
 
 def plan_of(args: argparse.Namespace) -> Plan:
     quick = bool(args.quick)
-    profile_default = 0.0 if quick else 20.0
+    chosen = tuple(args.variants.split(",")) if args.variants else VARIANTS
+    unknown = set(chosen) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"bench: unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+    scheduled_customers = (
+        args.scheduled_customers if args.scheduled_customers is not None else (100_000 if quick else 1_000_000)
+    )
     return Plan(
-        customers=args.customers or (5_000 if quick else 20_000),
-        events=args.events or (20_000 if quick else 100_000),
+        rounds=args.rounds or (1 if quick else 3),
+        customers=args.customers or (2_000 if quick else 10_000),
+        events=args.events or (8_000 if quick else 40_000),
+        ref_factor=2 if quick else 3,
+        mature_customers=args.mature_customers or (100 if quick else 400),
+        mature_events=args.mature_events or (4_000 if quick else 20_000),
+        mature_chunk=30,
+        mature_max_chunks=12,
         seconds=args.seconds or (10.0 if quick else 30.0),
-        timers=args.timers or (100_000 if quick else 1_000_000),
-        variants=not (quick or args.no_variants),
-        profile_s=args.profile if args.profile is not None else profile_default,
-        micro=True,
+        scheduled_customers=scheduled_customers,
+        audience=args.audience or scheduled_customers // 10,
+        profile_s=args.profile,
         seed=args.seed,
+        variants=chosen,
+        latency=not args.no_latency,
         knobs=runs.Knobs(partitions=args.partitions, fetch_wait_ms=args.fetch_wait_ms),
     )
 
@@ -134,6 +158,13 @@ def _servers(stack: ExitStack) -> runs.Servers:
     return runs.Servers(bootstrap, redis_url, {k: v for k, v in pids.items() if v}, embedded=bool(pids))
 
 
+def _quiet_seconds(seconds: float = 5.0) -> float:
+    """Cores busy on the whole machine over a few seconds before the run (nothing of ours running)."""
+    before, started = procs.busy_cpu_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return round((procs.busy_cpu_seconds() - before) / (time.monotonic() - started), 2)
+
+
 class Bench:
     def __init__(self, plan: Plan, servers: runs.Servers) -> None:
         self.plan = plan
@@ -142,6 +173,10 @@ class Bench:
         self.run_id = uuid.uuid4().hex[:6]
         self.env = runs.Env(servers, plan.knobs, self.out)
         self.result: dict[str, Any] = {}
+        self.fresh: list[tuple[str, bytes]] = []
+        self.mature: list[tuple[str, bytes]] = []
+        self.template = self.prefix("mature-template")
+        self.ref_topic = ""
 
     def out(self, line: str) -> None:
         print(f"[{time.monotonic() - self.started:6.1f}s] {line}", flush=True)
@@ -157,222 +192,146 @@ class Bench:
 
     def run(self) -> dict[str, Any]:
         plan = self.plan
-        load = procs.loadavg()
-        self.out(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; generating the backlog")
-        backlog = workload.backlog(plan.customers, plan.events, datetime.now(tz=UTC), plan.seed)
-        self.result["workload"] = {
-            "customers": plan.customers,
-            "events": len(backlog.records),
-            "types": dict(backlog.types.most_common()),
-            "due_orders": backlog.due_orders,
-            "journeys": sorted(p.stem for p in runs.JOURNEYS.glob("*.yaml") if p.stem != "catalog"),
-        }
-        main = self.backlog("main", backlog.records)
-        self.bare(main, len(backlog.records))
-        self.engine(main, len(backlog.records))
-        if plan.micro:
-            self.out("in-process costs of single steps")
-            customers = [workload.cid_of(i) for i in range(plan.customers)]
-            self.result["micro_us"] = micro.run_micro(self.servers.redis_url, main, customers)
-        self.timers()
-        if plan.variants and not HAVE_UVLOOP:
-            self.out("uvloop variants skipped: uvloop is not installed (pip install uvloop)")
-        if plan.variants and HAVE_UVLOOP:
-            self.out("engine on uvloop: a fresh copy of the backlog")
-            prefix = self.backlog("uvloop", backlog.records)
-            variant, worker, _ = runs.run_engine(
-                self.env, prefix, len(backlog.records), loop="uvloop", label="engine (uvloop)"
-            )
-            worker.stop()
-            self.out(f"  → {variant.events_per_s:,.0f} events/s")
-            self.result["engine"].append(variant.row())
-        rate = self.result["engine"][0]["events_per_s"]
-        if plan.variants:
-            self.latency_variant(backlog.records, rate, 0.01)
-        self.trace(backlog.records, rate)
-        self.profile(backlog.records, rate)
+        self.prepare()
+        rows: list[dict[str, Any]] = []
+        for round_ in range(plan.rounds):
+            for key in rotation(plan.variants, round_):
+                self.out(f"round {round_ + 1}/{plan.rounds}: {key}")
+                row = self.variant(key, round_)
+                rows.append(row)
+                self.out(
+                    f"  → {row['inputs_per_s']:,.0f} inputs/s · CPU µs/input {row['us_per_input']}"
+                    f" · others {row['cores'].get('others')} cores"
+                )
+        self.result["runs"] = rows
+        self.result["medians"] = medians(rows)
+        if plan.latency and "engine_fresh_1" in plan.variants:
+            self.latency(self.result["medians"]["engine_fresh_1"]["events_per_s"]["median"])
+        self.scheduled()
+        if plan.profile_s > 0:
+            self.profile()
+        self.result["figures"] = figures_of(self.result)
+        self.result["targets"] = verdicts(self.result["figures"])
         self.result["seconds"] = round(time.monotonic() - self.started, 1)
         return self.result
 
-    def bare(self, prefix: str, events: int) -> None:
-        self.out("bare faust agent: count the events")
-        bare = [runs.run_bare(self.env, prefix, events)]
-        self.out(f"  → {bare[-1].events_per_s:,.0f} events/s")
-        if self.plan.variants:
-            for loop, forward in (("uvloop", False), ("asyncio", True)):
-                if loop == "uvloop" and not HAVE_UVLOOP:
-                    continue
-                bare.append(runs.run_bare(self.env, prefix, events, loop=loop, forward=forward))
-                self.out(f"  {bare[-1].label} → {bare[-1].events_per_s:,.0f} events/s")
-        self.result["bare"] = [b.row() for b in bare]
+    def prepare(self) -> None:
+        plan = self.plan
+        backlog = workload.backlog(plan.customers, plan.events, datetime.now(tz=UTC), plan.seed)
+        self.fresh = backlog.records
+        self.result["workload"] = {
+            "fresh": {
+                "customers": plan.customers,
+                "events": len(backlog.records),
+                "types": dict(backlog.types.most_common()),
+                "due_orders": backlog.due_orders,
+            },
+            "journeys": sorted(p.stem for p in runs.JOURNEYS.glob("*.yaml") if p.stem not in ("catalog", "events")),
+        }
+        if {"aiokafka", "aiokafka_decode", "faust_counter"} & set(plan.variants):
+            self.ref_topic = variants.topic_of(self.backlog("ref", list(self.fresh) * plan.ref_factor))
+        if "engine_mature_1" in plan.variants:
+            self.out(f"mature preload: {plan.mature_customers:,} customers' history (not measured)")
+            preload = mature.Preload(plan.mature_customers, plan.mature_chunk, plan.mature_max_chunks, plan.seed)
+            built = mature.build(self.env, self.template, preload)
+            self.mature = mature.measured(plan.mature_customers, plan.mature_events, datetime.now(tz=UTC), plan.seed)
+            self.result["workload"]["mature"] = {**built, "events": len(self.mature)}
 
-    def engine(self, prefix: str, events: int) -> None:
-        """The measured engine run, then the latency run on the same worker."""
-        self.out("engine: one worker over the same events")
+    def variant(self, key: str, round_: int) -> dict[str, Any]:
+        ref_events = len(self.fresh) * self.plan.ref_factor
+        if key in ("aiokafka", "aiokafka_decode"):
+            return variants.run_reader(self.env, self.ref_topic, ref_events, key == "aiokafka_decode", round_).row()
+        if key == "faust_counter":
+            return variants.run_faust_counter(self.env, self.ref_topic, ref_events, round_).row()
+        records = self.mature if key == "engine_mature_1" else self.fresh
+        prefix = self.backlog(f"{key}-r{round_}", records)
+        if key == "engine_mature_1":
+            copied = mature.clone(self.servers.redis_url, self.template, prefix)
+            self.out(f"  copied the {copied:,} keys of the mature customers")
+        return self.engine(key, prefix, len(records), round_)
+
+    def engine(self, key: str, prefix: str, events: int, round_: int) -> dict[str, Any]:
         client = Redis.from_url(self.servers.redis_url)
-        engine, worker, before = runs.run_engine(self.env, prefix, events)
         try:
-            self.out(f"  → {engine.events_per_s:,.0f} events/s, {engine.actions_per_s:,.0f} actions/s")
-            customers = [workload.cid_of(i) for i in range(self.plan.customers)]
-            self.result["redis_memory"] = memory(client, prefix, customers, before)
-            live = runs.LatencyPlan(engine.events_per_s / 2, self.plan.seconds, self.plan.customers)
-            self.out(f"latency: live events at {live.rate:,.0f}/s (half the engine's rate) for {live.seconds:.0f}s")
-            latency = runs.run_latency(self.env, prefix, worker, live)
-            assert worker.proc is not None  # noqa: S101 - started by run_engine
-            engine.peak_rss_mb = procs.peak_rss_mb(worker.proc.pid)
+            before = snapshot(client)
+            which = variants.Which(key, round_)
+            run = variants.run_engine(self.env, prefix, events, which, 2 if key.endswith("_2") else 1)
+            after = snapshot(client)
+            row = run.row()
+            row["redis_commands"] = per_input(before, after, run.counts.get("inputs", 0.0))
+            if key == "engine_fresh_1" and "redis_memory" not in self.result:
+                self.result["redis_memory"] = prefix_memory(client, prefix, self.plan.customers)
+                self.out(f"  Redis: {self.result['redis_memory']['bytes_per_customer']:,} B per fresh customer")
+            dropped = drop_prefix(client, prefix)  # the next runs start from the same Redis size
+            self.out(f"  dropped the run's {dropped:,} Redis keys")
+            return row
         finally:
-            worker.stop()
             client.close()
-        self.result["engine"] = [engine.row()]
-        self.result["latency"] = latency.row()
 
-    def timers(self) -> None:
-        self.out(f"timers: schedule {self.plan.timers:,} and fire them")
-        result = timers.run_timers(self.servers, self.prefix("timers"), self.plan.timers, 20.0, self.out)
-        result["worker_pump_ceiling_per_s"] = round(result["pump_batch"] / TIMER_INTERVAL_S)
-        self.result["timers"] = result
-
-    def trace(self, records: Sequence[tuple[str, bytes]], rate: float) -> None:
-        """Where a batch's time goes: a traced worker over a slice of the backlog, then live at half rate."""
-        plan = self.plan
-        seconds = 5.0 if plan.profile_s == 0 else 10.0
-        count = min(len(records), int(rate * (seconds + 10)))  # outlasts the traced window
-        prefix = self.backlog("trace", records[:count])
-        self.out(f"trace: a traced worker (bench/perf/traced_worker.py) over {count:,} events")
-        trace_file = Path(tempfile.mkstemp(prefix="xo-trace-", suffix=".json")[1])
-        env = {**runs.worker_env(self.servers, prefix, plan.knobs), "BENCH_TRACE_FILE": str(trace_file)}
-        worker = runs.TracedWorker(env).start()
-        try:
-            self._wait_consuming(worker)
-            first = _trace(trace_file), runs.engine_counts(worker)
-            time.sleep(seconds)
-            backlog = _trace(trace_file), runs.engine_counts(worker)
-            probe = runs.Probe(
-                "trace", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= count, worker.alive
-            )
-            runs.watch(probe, self.out, runs.START_TIMEOUT_S + count / 100)
-            live = runs.LatencyPlan(rate / 2, min(plan.seconds, 10.0), plan.customers)
-            self.out(f"trace: live events at {live.rate:,.0f}/s for {live.seconds:.0f}s")
-            start_live = _trace(trace_file), runs.engine_counts(worker)
-            runs.run_latency(self.env, prefix, worker, live)
-            end_live = _trace(trace_file), runs.engine_counts(worker)
-        finally:
-            worker.stop()
-        self.result["trace"] = {"backlog": _phases(first, backlog), "half_rate": _phases(start_live, end_live)}
-
-    def latency_variant(self, records: Sequence[tuple[str, bytes]], rate: float, within_s: float) -> None:
-        """The latency run again (same rate, half as long) on a worker with a shorter batch window."""
-        plan = self.plan
-        knobs = replace(plan.knobs, batch_within_s=within_s)
-        count = min(len(records), int(rate * 10))
-        prefix = self.backlog(f"within{int(within_s * 1000)}ms", records[:count])
-        self.out(f"latency with XO_BATCH_WITHIN_S={within_s}: {count:,} events first, then live events")
-        worker = runs.start_engine(self.servers, prefix, knobs)
-        try:
-            probe = runs.Probe(
-                "within", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= count, worker.alive
-            )
-            samples = runs.watch(probe, self.out, runs.START_TIMEOUT_S + count / 100)
-            first = next(s for s in samples if s.counts["events"] > 0)
-            _, window, events_per_s = runs.span_rate(samples, "events", first)
-            live = runs.LatencyPlan(rate / 2, plan.seconds / 2, plan.customers)
-            latency = runs.run_latency(replace(self.env, knobs=knobs), prefix, worker, live)
-        finally:
-            worker.stop()
-        self.result["latency_variants"] = [
-            {
-                "batch_within_s": within_s,
-                "backlog_events": count,
-                "backlog_window_s": round(window, 2),
-                "backlog_events_per_s": round(events_per_s),
-                **latency.row(),
-            }
-        ]
-
-    def _wait_consuming(self, worker: WorkerProcess) -> None:
-        probe = runs.Probe("start", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= 500, worker.alive)
-        runs.watch(probe, self.out, runs.START_TIMEOUT_S, settle_s=0)
-
-    def profile(self, records: Sequence[tuple[str, bytes]], rate: float) -> None:
-        """py-spy on an unmodified worker working through a slice of the backlog (not a measured run)."""
-        plan = self.plan
-        if plan.profile_s <= 0:
+    def latency(self, capacity: float | None) -> None:
+        """A fresh worker works through a slice of the fresh backlog, then takes live events at half ``capacity``."""
+        if not capacity:
             return
-        if profiling.py_spy() is None:
-            self.out("profile skipped: py-spy is not installed (pip install py-spy)")
-            self.result["profile"] = {"skipped": "py-spy not installed"}
-            return
-        count = min(len(records), int(rate * (plan.profile_s + 10)))
-        prefix = self.backlog("profile", records[:count])
-        self.out(f"profile: py-spy on an engine worker for {plan.profile_s:.0f}s")
+        plan = self.plan
+        rate = capacity / 2
+        count = min(len(self.fresh), int(capacity * 5))
+        prefix = self.backlog("latency", self.fresh[:count])
+        self.out(f"latency: {count:,} events first, then live events at {rate:,.0f}/s for {plan.seconds:.0f}s")
         worker = runs.start_engine(self.servers, prefix, plan.knobs)
         try:
-            self._wait_consuming(worker)
-            assert worker.proc is not None  # noqa: S101 - started above
-            stem = f"profile-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
-            recording = profiling.record(worker.proc.pid, plan.profile_s, RESULTS, stem)
+            probe = runs.Probe(
+                "latency backlog", lambda: runs.engine_counts(worker), {}, lambda c: c["events"] >= count, worker.alive
+            )
+            runs.watch(probe, self.out, runs.START_TIMEOUT_S + count / 100)
+            live = runs.LatencyPlan(rate, plan.seconds, plan.customers)
+            self.result["latency"] = runs.run_latency(self.env, prefix, worker, live).row()
         finally:
             worker.stop()
-        self.result["profile"] = self.analysis(recording)
 
-    def analysis(self, recording: profiling.Recording) -> dict[str, Any]:
-        analysis = profiling.analyse(recording.folded)
-        for line in profiling.lines(analysis, 12):
-            self.out(line)
-        return {
+    def scheduled(self) -> None:
+        plan = self.plan
+        if plan.scheduled_customers <= 0:
+            return
+        self.out(f"scheduled journey: {plan.scheduled_customers:,} customers, audience {plan.audience:,}")
+        self.result["scheduled"] = scheduled.run(
+            self.servers, self.prefix("scheduled"), plan.scheduled_customers, plan.audience, self.out
+        )
+
+    def profile(self) -> None:
+        """py-spy on an unmodified worker working through the fresh backlog (not a measured run)."""
+        if profiling.py_spy() is None:
+            self.result["profile"] = {"skipped": "py-spy not installed"}
+            return
+        prefix = self.backlog("profile", self.fresh)
+        worker = runs.start_engine(self.servers, prefix, self.plan.knobs)
+        try:
+            counts = lambda: runs.engine_counts(worker)  # noqa: E731 - a one-line probe
+            probe = runs.Probe("start", counts, {}, lambda c: c["events"] >= 500, worker.alive)
+            runs.watch(probe, self.out, runs.START_TIMEOUT_S, settle_s=0)
+            assert worker.proc is not None  # noqa: S101 - started above
+            stem = f"profile-{datetime.now(tz=UTC):%Y%m%dT%H%M%SZ}"
+            recording = profiling.record(worker.proc.pid, self.plan.profile_s, RESULTS, stem)
+        finally:
+            worker.stop()
+        self.result["profile"] = {
             "folded": str(recording.folded.relative_to(runs.REPO)),
             "svg": str(recording.svg.relative_to(runs.REPO)) if recording.svg else None,
-            **analysis,
+            **profiling.analyse(recording.folded),
         }
 
 
-def _trace(path: Path) -> dict[str, Any]:
-    time.sleep(1.1)  # the traced worker writes its totals every second
-    data: dict[str, Any] = orjson.loads(path.read_bytes() or b"{}")
-    return data
-
-
-Point = tuple[dict[str, Any], dict[str, float]]
-
-
-def _phases(start: Point, end: Point) -> dict[str, Any]:
-    """Per phase between two trace points: calls, ms per call, records per call, µs per input."""
-    (trace_a, counts_a), (trace_b, counts_b) = start, end
-    inputs = counts_b["inputs"] - counts_a["inputs"]
-    phases: dict[str, Any] = {}
-    for name, b in trace_b.get("phases", {}).items():
-        a = trace_a.get("phases", {}).get(name, {"calls": 0, "seconds": 0.0, "records": 0})
-        calls = b["calls"] - a["calls"]
-        if calls <= 0:
-            continue
-        seconds = b["seconds"] - a["seconds"]
-        phases[name] = {
-            "calls": calls,
-            "ms_per_call": round(1000 * seconds / calls, 2),
-            "records_per_call": round((b["records"] - a["records"]) / calls, 1),
-            "us_per_input": round(1e6 * seconds / inputs, 1) if inputs else None,
-        }
-    round_trips = sum(phases.get(k, {}).get("calls", 0) for k in ("redis_pipeline", "redis_single_command"))
-    return {
-        "inputs": inputs,
-        "phases": phases,
-        "redis_round_trips_per_input": round(round_trips / inputs, 4) if inputs else None,
-        "loop_lag_ms": trace_b.get("loop_lag_ms"),
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) -> int:
     args = _parser().parse_args(argv)
     plan = plan_of(args)
     now = datetime.now(tz=UTC)
-    load = procs.loadavg()
     header = {
         "date": now.isoformat(timespec="seconds"),
         "machine": _machine(),
-        "load_at_start": load,
+        "load_at_start": procs.loadavg(),
+        "cores_busy_before": _quiet_seconds(),
         "git": _git(),
+        "scheduled_mechanism": scheduled.mechanism(),
         "plan": {**plan.__dict__, "knobs": plan.knobs.__dict__},
-        "settings": {"XO_BATCH_SIZE": plan.knobs.batch_size, "XO_BATCH_WITHIN_S": plan.knobs.batch_within_s},
     }
     with ExitStack() as stack:
         servers = _servers(stack)
@@ -382,13 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except runs.BenchError as exc:
             print(f"bench FAILED: {exc}", file=sys.stderr)
             return 1
-    result["target_ratio"] = TARGET_RATIO
+    result["load_at_end"] = procs.loadavg()
     out = args.out or RESULTS / f"{now:%Y%m%dT%H%M%SZ}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
-    print()
-    print(table(result))
-    print(f"\nresults: {out}")
+    say("")
+    say(table(result))
+    say(f"\nresults: {out}")
     return 0
 
 

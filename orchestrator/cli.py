@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--dump-profiles", type=Path, help="write each customer's final state here")
     _analytics_flags(simulate)
     simulate.set_defaults(run=_simulate)
+    _fit_command(sub)
     graph = sub.add_parser("graph", help="a journey's steps as a Mermaid or Graphviz diagram, or an SVG image")
     graph.add_argument("journey", help="journey id (newest version), id@version, or a YAML file")
     graph.add_argument("--format", choices=["mermaid", "dot", "svg"], default="mermaid")
@@ -126,6 +128,22 @@ def _analytics_commands(sub: Any) -> None:
     inspect.add_argument("--days", type=int, default=30, help="how many days of the log topic to read")
     inspect.add_argument("--output", choices=["text", "json"], default="text")
     inspect.set_defaults(run=_inspect)
+
+
+def _fit_command(sub: Any) -> None:
+    fit = sub.add_parser("fit", help="fit churn risk, stages and repurchase intervals from an events file")
+    fit.add_argument("events", type=Path, help="events file (JSON Lines): order.paid and order.refunded are read")
+    fit.add_argument("--until", required=True, type=date.fromisoformat, help="fit on events before this day")
+    fit.add_argument("--out", type=Path, default=Path("journeys/figures.yaml"), help="the figures file to write")
+    fit.add_argument("--horizon-days", type=float, default=90, help="churn risk: no purchase within this long")
+    fit.add_argument("--lead-days", type=float, default=3, help="cycle hits this long before (scenarios.yaml)")
+    fit.set_defaults(run=_fit)
+
+
+def _fit(args: argparse.Namespace, settings: Settings) -> int:
+    from orchestrator.fitting.command import run  # scipy, lifetimes: only when fitting
+
+    return run(args)
 
 
 def _inspect(args: argparse.Namespace, settings: Settings) -> int:

@@ -95,7 +95,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
             topics.scenarios,
             topics.journey_log,
             *(topics.actions(c) for c in channels),
-            topics.by_customer,
+            topics.events,  # receipts, keyed by customer id: processed where they land, never re-keyed
         ]
         partitions = dict.fromkeys((topics.events, topics.by_customer), settings.xo_partitions)
         ensure_topics(bootstrap, {**partitions, **dict.fromkeys(outputs, settings.xo_partitions)}, options)
@@ -117,7 +117,7 @@ def run_demo(settings: Settings, events_path: Path, timeout: float) -> int:
         )
         watcher = TopicWatcher(bootstrap, outputs, options)
         stack.callback(watcher.close)
-        # One key: the example file's records reach the identify stage in file order, so a customer
+        # One key: the example file's records are routed in file order, so a customer
         # who shows up under several identifiers is linked before their later lines are routed (a
         # source keys its own records by one identifier; across sources OneID merges afterwards).
         sent = produce(bootstrap, topics.events, lines, options, key="examples")
@@ -201,7 +201,7 @@ def _summary(run: _Run) -> int:
         f" expected by dry run: {len(expected)}; missing: {len(expected - got)}; unexpected: {len(got - expected)}"
     )
     print(f"  scenario hits: {len(watcher.of(topics.scenarios))} · dead letters: {len(watcher.of(topics.dlq))}")
-    receipts = Counter(str(r.value.get("type")) for r in watcher.of(topics.by_customer) if describe_receipt(r.value))
+    receipts = Counter(str(r.value.get("type")) for r in watcher.of(topics.events) if describe_receipt(r.value))
     print(f"  receipts: {sum(receipts.values())} ({', '.join(f'{t} × {n}' for t, n in sorted(receipts.items()))})")
     for line in metrics.splitlines():
         if line.startswith(

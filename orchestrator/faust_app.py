@@ -1,10 +1,12 @@
-"""The faust edge: topics, two agents and a timer pump, each handing records to the service.
+"""The faust edge: the input topics, drained in batches into the service's single pass.
 
-    xo.events ──identify──► xo.events.by-customer ──process──► actions, scenarios, DLQ
-                                      ▲
-                      timer pump ─────┘ (due timers of the partitions this worker owns)
+    xo.events ──┬─ key canonical, home partition ──────────► process ──► actions, scenarios, DLQ
+                └─ re-keyed ──► xo.events.by-customer ──────►    ▲
+                              due timers (partitions owned) ─────┘ in-process
 
-Nothing here decides anything; agents only batch, call the service and report metrics.
+One call of ``service.single_pass`` per fetch (faust_batch.BatchConsumer): routing, the
+handler's commit order and the due timers; then the offsets are committed. Nothing here
+decides anything; this module only wires, converts records and reports metrics.
 The edge also owns: the Kafka credentials (TLS / SASL, from adapters.kafka_security), the web
 server (only /metrics, /healthz and /readyz), the bounded stop (service.shutdown) and the log
 format (logs).
@@ -12,23 +14,21 @@ format (logs).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
-from faust.transport.drivers import TRANSPORTS
-from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
-from orchestrator import logs, reloading
+from orchestrator import audience_worker, faust_batch, logs, reloading
+from orchestrator.adapters.kafka_partitioner import partition_for
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
@@ -37,39 +37,15 @@ from orchestrator.bootstrap import Wired, kafka_security
 from orchestrator.service import timers
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.health import LoopWatch, NotReady, readiness
-from orchestrator.service.identify import route
-from orchestrator.service.report import BatchReport, log_problems
+from orchestrator.service.report import log_problems
 from orchestrator.service.retry import retrying
 from orchestrator.service.shutdown import ShutdownGuard
-from orchestrator.service.timers import pump_once
+from orchestrator.service.single_pass import Batch, SinglePass
 
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
-FETCH_WAIT_MS = {"value": 50}
+FETCH_WAIT_MS = faust_batch.FETCH_WAIT_MS  # the same setting, where the bare-agent benchmark sets it
 STREAM_HEALTH_S = 5.0  # how often consumer lag is read
-
-
-class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """faust hard-codes a 1.5 s fetch wait; a broker that holds every fetch that long
-    (Tansu does) would add it to every hop. Use the configured wait instead."""
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        # aiokafka reads this attribute when the consumer starts; there is no public setter.
-        consumer._fetch_max_wait_ms = FETCH_WAIT_MS["value"]  # noqa: SLF001
-        return consumer
-
-
-class _Consumer(faust_aiokafka.Consumer):
-    def _new_consumer_thread(self) -> _ConsumerThread:
-        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-
-class _Transport(faust_aiokafka.Transport):
-    Consumer = _Consumer
-
-
-TRANSPORTS["xokafka"] = f"{__name__}:_Transport"
 
 
 class _Web(faust_aiohttp.Web):
@@ -135,7 +111,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     s = wired.settings
     guard = guard or ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     bootstrap, _ = s.require_servers()
-    FETCH_WAIT_MS["value"] = s.xo_fetch_wait_ms
+    faust_batch.FETCH_WAIT_MS["value"] = s.xo_fetch_wait_ms
     # aiokafka logs every produced record at debug level; at scale even the level checks show.
     # INFO keeps its group messages (partition assignments), which operators and tests read.
     logging.getLogger("aiokafka").setLevel(logging.INFO)
@@ -147,6 +123,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         broker_heartbeat_interval=1.0,
         broker_request_timeout=max(40.0, s.xo_session_timeout_s + 10),
         consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=s.xo_batch_size,  # one fetch is one batch of the single pass
         topic_partitions=s.xo_partitions,
         web=f"xoaiohttp://{s.xo_web_host}:{s.xo_web_port}",
         topic_replication_factor=s.xo_replication_factor,
@@ -157,44 +134,19 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         value_serializer="raw",
     )
     topics = wired.topics
-    events = app.topic(topics.events, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
-    by_customer = app.topic(topics.by_customer, partitions=s.xo_partitions, key_type=bytes, value_type=bytes)
+    for name in (topics.events, topics.by_customer):  # consumed by faust_batch, not by an agent: no acks
+        app.topics.add(app.topic(name, partitions=s.xo_partitions, key_type=bytes, value_type=bytes, acks=False))
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
     publisher = KafkaPublisher(unwrapping_send_errors(app))
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
-    handler = Handler(wired.world, store, publisher, wired.clock, topics).use_identity_graph(graph)
-    reloading.install(app, wired, handler)  # changed journey files go live without a restart
-    backlog = timers.Backlog()
-
-    async def process_batch(records: Sequence[InRecord]) -> BatchReport:
-        report = await handler.handle(records)
-        backlog.processed(len(records))  # the pump hands over timers no faster than they are worked through
-        return report
-
-    @app.agent(events)
-    async def identify(stream: faust.StreamT[bytes]) -> None:
-        await _consume(
-            stream, wired, "identify", lambda batch: route(batch, publisher, topics, graph, wired.world.identity), guard
-        )
-
-    @app.agent(by_customer)
-    async def process(stream: faust.StreamT[bytes]) -> None:
-        await _consume(stream, wired, "process", process_batch, guard)
-
-    async def pump_round() -> int:
-        partitions = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)
-        fired = await retrying(lambda: pump_once(store, publisher, wired.clock, topics, partitions), "timer pump")
-        now = wired.clock.now().timestamp()
-        for ref in fired:
-            wired.metrics.timer_lateness.observe(max(0.0, now - ref.due_ms / 1000))
-        wired.metrics.timers_due.set(len(fired))
-        return len(fired)
-
-    # A task loop rather than app.timer: a round never overlaps the previous one (app.timer
-    # warned "timer_pump is overlapping" under load), and a backlog is drained without pauses.
-    @app.task  # type: ignore[untyped-decorator]  # faust ships no types here
-    async def timer_pump() -> None:
-        await timers.run(pump_round, s.xo_timer_interval_s, backlog)
+    owned = lambda: sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)  # noqa: E731 - the walk asks at each round
+    audiences = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks
+    handler = Handler(wired.world, audiences.store, publisher, wired.clock, topics).use_identity_graph(graph)
+    reloading.install(app, wired, handler, also=audiences.use_world)  # changed journey files go live, no restart
+    pacer = timers.Pacer(store, wired.clock, s.xo_timer_interval_s, limit=max(s.xo_batch_size, timers.BATCH))
+    single = SinglePass(handler, pacer, _home(app, topics.by_customer, s.xo_partitions), graph, wired.world.identity)
+    wait_s = min(s.xo_timer_interval_s, 1.0)
+    faust_batch.attach(app, faust_batch.Runner(_batches(single, wired), guard, wait_s))
 
     @app.timer(interval=STREAM_HEALTH_S)  # type: ignore[untyped-decorator]  # faust ships no types here
     async def stream_health() -> None:
@@ -250,41 +202,6 @@ def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str) -> N
         return web.json(report.body(), status=report.status)
 
 
-async def _consume(
-    stream: faust.StreamT[bytes],
-    wired: Wired,
-    stage: str,
-    handle: Callable[[Sequence[InRecord]], Awaitable[BatchReport]],
-    guard: ShutdownGuard,
-) -> None:
-    s = wired.settings
-    # take_events is on faust's Stream, not on the StreamT protocol it is typed as.
-    async for batch in stream.take_events(  # type: ignore[attr-defined]
-        s.xo_batch_size, within=s.xo_batch_within_s
-    ):
-        records = _records(batch, wired)
-        with guard.batch():
-            task = asyncio.ensure_future(retrying(functools.partial(handle, records), f"{stage} batch"))
-            try:
-                report = await asyncio.shield(task)
-            except asyncio.CancelledError:
-                # faust acks the batch when this loop unwinds: finish it first, or exit unacked.
-                await _finish_or_exit(task, stage, guard)
-                raise
-            except Exception:
-                log.critical("%s: unexpected error; exiting without acking the batch", stage, exc_info=True)
-                os._exit(70)
-        wired.metrics.observe(report, stage)
-        log_problems(report, stage)
-
-
-async def _finish_or_exit(task: asyncio.Future[BatchReport], stage: str, guard: ShutdownGuard) -> None:
-    try:
-        await asyncio.wait_for(asyncio.shield(task), guard.remaining())
-    except Exception:
-        guard.abandon(f"{stage}: a batch")
-
-
 async def _log_assignment(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
     """The same facts as faust's table of them, as one record (JSON mode drops that table).
     faust sends the set of assigned topic-partitions as the first argument after the sender."""
@@ -311,9 +228,48 @@ async def _consumer_lag(app: faust.App, wired: Wired) -> None:
             wired.metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(max(highwater - position, 0))
 
 
-def _records(batch: Sequence[Any], wired: Wired) -> list[InRecord]:
-    received = wired.clock.monotonic()
-    return [InRecord(e.message.partition, e.message.offset, e.message.key, e.message.value, received) for e in batch]
+def _home(app: faust.App, topic: str, default: int) -> Callable[[str], int]:
+    """The partition of ``topic`` a customer id hashes to (the producer's murmur2), by its
+    partition count as the consumer's metadata has it."""
+
+    @functools.lru_cache(maxsize=1 << 16)  # murmur2 is pure Python (~5 µs); customers come back
+    def hashed(cid: str, partitions: int) -> int:
+        return partition_for(cid, partitions)
+
+    def home(cid: str) -> int:
+        return hashed(cid, app.consumer.topic_partitions(topic) or default)
+
+    return home
+
+
+def _batches(single: SinglePass, wired: Wired) -> faust_batch.BatchCall:
+    """The consumer's call per fetch: records → the single pass (retried while transient) →
+    metrics → the offsets to commit."""
+    topics, metrics, clock = wired.topics, wired.metrics, wired.clock
+
+    async def call(fetched: Mapping[Any, Sequence[Any]], active: frozenset[Any]) -> dict[Any, int]:
+        received = clock.monotonic()
+        arrivals: list[InRecord] = []
+        keyed: list[InRecord] = []
+        for tp, records in fetched.items():
+            into = arrivals if tp.topic == topics.events else keyed
+            into.extend(InRecord(r.partition, r.offset, r.key, r.value, received) for r in records)
+        owned = frozenset(tp.partition for tp in active if tp.topic == topics.by_customer)
+        batch = Batch(arrivals, keyed, owned)
+        done = await retrying(lambda: single.handle(batch), "process batch")
+        now = clock.now().timestamp()
+        for ref in done.timers:
+            metrics.timer_lateness.observe(max(0.0, now - ref.due_ms / 1000))
+        if done.timers or owned:
+            metrics.timers_due.set(len(done.timers))
+        metrics.routed.labels("here").inc(done.here)
+        metrics.routed.labels("rekeyed").inc(done.rekeyed)
+        for report, stage in ((done.routing, "identify"), (done.processing, "process")):
+            metrics.observe(report, stage)
+            log_problems(report, stage)
+        return {tp: records[-1].offset + 1 for tp, records in fetched.items() if records}
+
+    return call
 
 
 def _output_topics(wired: Wired) -> list[str]:

@@ -52,6 +52,15 @@ class WorkerProcess(ChildProcess):
         return _partition_set(row.group(1)) if row else set()
 
 
+def _json_object(raw: bytes | None) -> dict[str, object]:
+    """A record's JSON object; an input topic may hold anything, kept as ``{"raw": text}``."""
+    try:
+        value = orjson.loads(raw or b"")
+    except orjson.JSONDecodeError:
+        value = None
+    return value if isinstance(value, dict) else {"raw": (raw or b"").decode(errors="replace")}
+
+
 _SAMPLE = re.compile(r"^([A-Za-z_:][^ ]*) (\S+)$")
 _ASSIGNED = "Setting newly assigned partitions"
 
@@ -131,7 +140,7 @@ class TopicWatcher:
         for records in self.consumer.poll(timeout_ms=200).values():
             for record in records:
                 key = record.key.decode() if record.key is not None else None
-                batch.append(Received(record.topic, key, orjson.loads(record.value)))
+                batch.append(Received(record.topic, key, _json_object(record.value)))
         self.received.extend(batch)
         return batch
 

@@ -200,8 +200,10 @@ def swap_into(handler: Handler, world: World) -> None:
         handler.oneid.world = kept
 
 
-def install(app: faust.App, wired: Wired, handler: Handler) -> JourneyReloader:
-    """The worker's hook: a task that watches the files, SIGHUP to look at once."""
+def install(
+    app: faust.App, wired: Wired, handler: Handler, also: Callable[[World], None] = lambda _: None
+) -> JourneyReloader:
+    """The worker's hook: a task that watches the files, SIGHUP to look at once; ``also`` follows each swap."""
     s = wired.settings
     declared = {c for j in wired.world.journeys for c in j.channels()}
 
@@ -210,6 +212,7 @@ def install(app: faust.App, wired: Wired, handler: Handler) -> JourneyReloader:
             await app.topic(wired.topics.actions(channel), partitions=s.xo_partitions).maybe_declare()
             declared.add(channel)
         swap_into(handler, world)
+        also(handler.world)
 
     reloader = JourneyReloader(s, handler.world, apply, wired.metrics, wired.clock)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a SIGHUP before the task below runs must not end the worker

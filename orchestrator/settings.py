@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # there; Tansu always waits this long, so keep it short there.
     xo_fetch_wait_ms: int = Field(default=50, ge=1, le=5000)
     xo_timer_interval_s: float = Field(default=0.25, gt=0, le=60)
+    # Schedule journeys: customers a worker hands an occurrence to per second (all its walks),
+    # and how often it looks for a walk to do (orchestrator/service/scheduler.py).
+    xo_audience_rate: float = Field(default=2000.0, gt=0, le=1_000_000)
+    xo_audience_interval_s: float = Field(default=1.0, gt=0, le=60)
     # After SIGTERM the process is gone within this many seconds, whatever Redis or Kafka are doing
     # (a batch still unfinished is abandoned unacked, exit code 75); below Kubernetes' default 30 s.
     xo_shutdown_timeout_s: float = Field(default=20.0, ge=2, le=3600)

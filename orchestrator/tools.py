@@ -205,5 +205,5 @@ def print_intent_scores(journeys: Path, templates: Path, corpus: Path) -> int:
         print(exc, file=sys.stderr)
         return 1
     world = load_config(journeys if journeys.is_dir() else journeys.parent, templates, only=[]).world()
-    print("\n".join(table(rows, world.scenarios, world.tokenizer)))
+    print("\n".join(table(rows, world.scenarios, world.tokenizer, world.intent_models)))
     return 0

@@ -134,3 +134,8 @@ def run(world: World, state: CustomerState, *inputs: Event | TimerFired, now: da
 def fire(state: CustomerState, timer_id: str) -> TimerFired:
     timer = state.timers[timer_id]
     return TimerFired(customer_id=state.customer_id, timer_id=timer_id, due_at=timer.due_at)
+
+
+def occurrence(state: CustomerState, journey_id: str, due_at: datetime) -> TimerFired:
+    """A schedule journey's occurrence, as the audience walk hands it to one customer."""
+    return TimerFired(customer_id=state.customer_id, timer_id=f"sched:{journey_id}", due_at=due_at)

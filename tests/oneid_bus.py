@@ -3,6 +3,11 @@
 Records the stages produce to ``xo.events`` / ``xo.events.by-customer`` are fed back in
 (one partition, in produce order), everything else is kept as output. The store and the
 graph are whatever the test passes: memory ones, or real Redis ones.
+
+``single_pass=True`` runs the worker's single pass instead (service/single_pass.py): events
+are keyed as a source keys them by its own identifier (the canonical form of the event's
+first identifier), those already canonical are processed where they land, the others are
+re-keyed. Due timers are left to the tests (they fire them explicitly).
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ from typing import Any
 import orjson
 
 from orchestrator.core import World
+from orchestrator.core.identity import canonical_id
+from orchestrator.errors import InputError
+from orchestrator.service import timers
 from orchestrator.service.handler import Handler, InRecord
-from orchestrator.service.identify import route
-from orchestrator.service.ports import IdentityGraph, OutRecord, StateStore
+from orchestrator.service.identify import routable, route
+from orchestrator.service.ports import IdentityGraph, OutRecord, StateStore, TimerRef
+from orchestrator.service.single_pass import Batch, SinglePass
 from orchestrator.service.topics import Topics
 
 NOW = datetime.now(tz=UTC).replace(microsecond=0)
@@ -46,8 +55,21 @@ def event(id_: str, type_: str, days_ago: float, data: dict[str, Any] | None = N
     )
 
 
+class _NoDueTimers:
+    async def due_timers(self, partitions: Sequence[int], now_ms: int, limit: int) -> list[TimerRef]:
+        return []
+
+
 class Bus:
-    def __init__(self, world: World, store: StateStore, graph: IdentityGraph, topics: Topics | None = None) -> None:
+    def __init__(
+        self,
+        world: World,
+        store: StateStore,
+        graph: IdentityGraph,
+        topics: Topics | None = None,
+        single_pass: bool = False,
+    ) -> None:
+        self.single_pass = single_pass
         self.topics = topics or Topics("t")
         self.world = world
         self.store = store
@@ -82,7 +104,9 @@ class Bus:
                 take.append(self.queue.pop(0))
             records = [self._in(r) for r in take]
             try:
-                if topic == self.topics.events:
+                if self.single_pass:
+                    await self._single_pass(topic, records)
+                elif topic == self.topics.events:
                     await route(records, self, self.topics, self.graph, self.world.identity)
                 else:
                     await self.handler().handle(records)
@@ -90,6 +114,25 @@ class Bus:
                 self.queue[:0] = take  # not acked: redelivered
                 raise
         raise AssertionError("the stream did not settle")
+
+    async def _single_pass(self, topic: str, records: list[InRecord]) -> None:
+        pacer = timers.Pacer(_NoDueTimers(), self.clock, interval=0.0)  # type: ignore[arg-type]  # due timers only
+        single = SinglePass(self.handler(), pacer, lambda _: 0, self.graph, self.world.identity)
+        if topic == self.topics.events:
+            await single.handle(Batch(arrivals=[self._source_keyed(r) for r in records], owned=frozenset({0})))
+        else:
+            await single.handle(Batch(keyed=records, owned=frozenset({0})))
+
+    def _source_keyed(self, record: InRecord) -> InRecord:
+        """Keyed as a source keys by its own identifier (unkeyed records only; an unreadable one stays so)."""
+        if record.key:
+            return record
+        try:
+            identity = orjson.loads(record.value or b"")["identity"]
+            key = canonical_id(routable(identity, self.world.identity)[0])
+        except (InputError, orjson.JSONDecodeError, KeyError, TypeError, IndexError):
+            return record
+        return InRecord(record.partition, record.offset, key.encode(), record.value, record.received)
 
     def _in(self, record: OutRecord) -> InRecord:
         self.offset += 1

@@ -17,6 +17,7 @@ counts what arrives there. ``bare_events_total`` is then the second agent's coun
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import tempfile
 from typing import Any
@@ -26,8 +27,19 @@ import faust
 from orchestrator import faust_app  # registers the "xokafka" transport
 
 
+def _fetch_wait_setting() -> dict[str, int]:
+    """The module-level fetch wait the ``xokafka`` transport reads: in ``faust_batch`` once the
+    engine has its batch consumer (an app with no runner attached keeps faust's own per-message
+    drain, which is what this agent measures), in ``faust_app`` before."""
+    holder = getattr(faust_app, "FETCH_WAIT_MS", None)
+    if holder is None:
+        holder = importlib.import_module("orchestrator.faust_batch").FETCH_WAIT_MS
+    setting: dict[str, int] = holder
+    return setting
+
+
 def create_app(env: dict[str, str]) -> faust.App:
-    faust_app.FETCH_WAIT_MS["value"] = int(env.get("XO_FETCH_WAIT_MS", "10"))
+    _fetch_wait_setting()["value"] = int(env.get("XO_FETCH_WAIT_MS", "10"))
     session = float(env.get("XO_SESSION_TIMEOUT_S", "6"))
     partitions = int(env.get("XO_PARTITIONS", "4"))
     group = env["BENCH_GROUP_ID"]

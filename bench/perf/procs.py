@@ -1,4 +1,7 @@
-"""Process facts from /proc (Linux): CPU seconds, peak RSS, children, load; and /metrics scraping."""
+"""Process facts from /proc (Linux): CPU seconds, peak RSS, children, load; and /metrics scraping.
+
+The parsers (``parse_*``) take the files' text, so they are tested without a process.
+"""
 
 from __future__ import annotations
 
@@ -13,35 +16,79 @@ __all__ = [  # scrape comes from the harness; the runs reach everything through 
     "children",
     "cmdline",
     "cpu_seconds",
+    "descendants",
     "loadavg",
     "metric_sum",
+    "parse_loadavg",
+    "parse_machine_busy",
+    "parse_pid_cpu",
     "peak_rss_mb",
     "scrape",
+    "tree_cpu_seconds",
 ]
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def loadavg() -> tuple[float, float, float]:
-    one, five, fifteen = Path("/proc/loadavg").read_text().split()[:3]
+def parse_loadavg(text: str) -> tuple[float, float, float]:
+    one, five, fifteen = text.split()[:3]
     return float(one), float(five), float(fifteen)
+
+
+def parse_pid_cpu(text: str, ticks_per_s: int = CLK_TCK) -> float:
+    """utime + stime, in seconds, of a ``/proc/<pid>/stat`` line.
+
+    The command name (field 2) is in parentheses and may hold spaces and parentheses itself,
+    so the fields are counted from the last ``)``: utime and stime are fields 14 and 15.
+    """
+    fields = text[text.rindex(")") + 2 :].split()  # fields 3.. (state first)
+    return (int(fields[11]) + int(fields[12])) / ticks_per_s
+
+
+def parse_machine_busy(text: str, ticks_per_s: int = CLK_TCK) -> float:
+    """CPU seconds the machine spent busy (all cores) from ``/proc/stat``'s first line.
+
+    Busy is user + nice + system + irq + softirq + steal; idle and iowait are not; guest
+    time is already inside user and nice.
+    """
+    first = text.splitlines()[0].split()
+    if first[0] != "cpu":
+        raise ValueError(f"/proc/stat: first line is not the cpu total: {text.splitlines()[0]!r}")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in first[1:9])
+    return (user + nice + system + irq + softirq + steal) / ticks_per_s
+
+
+def loadavg() -> tuple[float, float, float]:
+    return parse_loadavg(Path("/proc/loadavg").read_text())
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of ``pid`` (all its threads); 0.0 once it is gone."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        return parse_pid_cpu(Path(f"/proc/{pid}/stat").read_text())
     except OSError:
         return 0.0
-    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def descendants(pid: int) -> list[int]:
+    """Children, grandchildren … of ``pid`` that are alive now."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        kids = children(todo.pop())
+        found += kids
+        todo += kids
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and its live descendants (a worker that starts helper processes)."""
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in descendants(pid))
 
 
 def busy_cpu_seconds() -> float:
     """CPU seconds spent busy by the whole machine (all cores) since boot, from /proc/stat."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+    return parse_machine_busy(Path("/proc/stat").read_text())
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -58,7 +105,11 @@ def peak_rss_mb(pid: int) -> float | None:
 def children(pid: int | None = None) -> list[int]:
     pid = pid or os.getpid()
     found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
         try:
             found += [int(p) for p in (task / "children").read_text().split()]
         except OSError:

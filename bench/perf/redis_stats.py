@@ -80,3 +80,56 @@ def memory(client: Redis, prefix: str, customer_ids: list[str], before: Snapshot
         "pending_outboxes": outboxes,
         "sampled_customers": len(chosen),
     }
+
+
+def prefix_memory(client: Redis, prefix: str, customers: int, sample: int = 500) -> dict[str, Any]:
+    """``MEMORY USAGE`` of every key under ``prefix:`` (states, outboxes, identity graph, timer
+    index …), by kind of key, and per customer; with the state keys of a sample of customers."""
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    by_kind: dict[str, int] = {}
+    count_by_kind: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.memory_usage(key, samples=0)
+        for key, usage in zip(chunk, pipe.execute(), strict=True):
+            kind = key_kind(key.decode(errors="replace"), prefix)
+            by_kind[kind] = by_kind.get(kind, 0) + int(usage or 0)
+            count_by_kind[kind] = count_by_kind.get(kind, 0) + 1
+    total = sum(by_kind.values())
+    states = [k for k in keys if k.endswith(b":state")]
+    chosen = random.Random(7).sample(states, min(sample, len(states)))
+    pipe = client.pipeline(transaction=False)
+    for key in chosen:
+        pipe.memory_usage(key, samples=0)
+    sampled = [int(r) for r in pipe.execute() if r]
+    return {
+        "customers": customers,
+        "keys": len(keys),
+        "bytes_total": total,
+        "bytes_per_customer": round(total / customers) if customers else None,
+        "bytes_by_kind": dict(sorted(by_kind.items(), key=lambda kv: -kv[1])),
+        "keys_by_kind": count_by_kind,
+        "state_key_bytes_sample_mean": round(sum(sampled) / len(sampled)) if sampled else None,
+        "state_keys_sampled": len(sampled),
+    }
+
+
+def key_kind(key: str, prefix: str) -> str:
+    """``xo:{B0000001}:state`` → ``state``; ``xo:timers:{p0:3}`` → ``timers``; ``xo:id:…`` → ``id``."""
+    rest = key[len(prefix) + 1 :] if key.startswith(prefix + ":") else key
+    parts = rest.split(":")
+    if parts[0].startswith("{"):
+        closing = rest.find("}")
+        tail = rest[closing + 2 :] if closing >= 0 else ""
+        return tail.split(":", 1)[0] or "customer"
+    return parts[0]
+
+
+def drop_prefix(client: Redis, prefix: str) -> int:
+    """UNLINK every key under ``prefix:``; return how many."""
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=2000))
+    for start in range(0, len(keys), 1000):
+        client.unlink(*keys[start : start + 1000])
+    return len(keys)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from redis import Redis
 
 from bench.perf import procs, workload
-from bench.perf.redis_stats import Snapshot, per_input, snapshot
+from bench.perf.redis_stats import per_input, snapshot
+from bench.perf.stats import Sample
 from orchestrator.adapters.kafka_admin import ensure_topics
-from orchestrator.embedded import free_port
 from orchestrator.harness import WorkerProcess
 from orchestrator.service.topics import Topics
 
@@ -99,13 +97,6 @@ def produce_backlog(servers: Servers, prefix: str, knobs: Knobs, records: Sequen
 
 
 @dataclass(frozen=True)
-class Sample:
-    t: float
-    counts: dict[str, float]
-    cpu: dict[str, float]
-
-
-@dataclass(frozen=True)
 class Probe:
     """What to watch: counters, the processes to account CPU to, when it is done, whether it lives."""
 
@@ -170,23 +161,6 @@ def cpu_share(start: Sample, end: Sample) -> dict[str, float]:
 # --- the engine --------------------------------------------------------------------------
 
 
-class _ModuleWorker(WorkerProcess):
-    """A worker started as ``python -m <module>`` (one of ours wrapping ``orchestrator worker``)."""
-
-    module = "orchestrator"
-
-    def start(self) -> WorkerProcess:
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(  # noqa: S603 - our own module, fixed argv
-                [sys.executable, "-m", self.module],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=REPO,
-            )
-        return self
-
-
 def worker_env(servers: Servers, prefix: str, knobs: Knobs) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": servers.bootstrap,
@@ -222,170 +196,9 @@ def engine_counts(worker: WorkerProcess) -> dict[str, float]:
     return counts
 
 
-@dataclass
-class EngineRun:
-    label: str
-    loop: str
-    events: int
-    startup_s: float  # worker start → first processed record (group join included)
-    window_s: float  # first processed → last event processed
-    events_per_s: float
-    inputs: float  # events + timers fired
-    inputs_per_s: float
-    actions: float
-    actions_per_s: float
-    timers_fired: float
-    hits: float
-    rejected: float
-    duplicates: float
-    cpu_cores: dict[str, float]
-    peak_rss_mb: float | None
-    redis: dict[str, Any] = field(default_factory=dict)
-
-    def row(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-class _UvloopWorker(_ModuleWorker):
-    module = "bench.perf.uvloop_worker"
-
-
-class TracedWorker(_ModuleWorker):
-    """Writes the time of each batch phase to ``BENCH_TRACE_FILE`` (``bench/perf/traced_worker.py``)."""
-
-    module = "bench.perf.traced_worker"
-
-
-def start_engine(servers: Servers, prefix: str, knobs: Knobs, loop: str = "asyncio") -> WorkerProcess:
-    cls = _UvloopWorker if loop == "uvloop" else WorkerProcess
-    return cls(worker_env(servers, prefix, knobs)).start()
-
-
-def run_engine(
-    env: Env, prefix: str, events: int, loop: str = "asyncio", label: str = "engine"
-) -> tuple[EngineRun, WorkerProcess, Snapshot]:
-    """Start a worker on the prefix's backlog, time it; the worker is left running (caller stops it)."""
-    client = Redis.from_url(env.servers.redis_url)
-    before = snapshot(client)
-    started = time.monotonic()
-    worker = start_engine(env.servers, prefix, env.knobs, loop)
-    try:
-        assert worker.proc is not None  # noqa: S101 - started above
-        pids = {"worker": worker.proc.pid, **env.servers.pids}
-        probe = Probe(
-            label, lambda: engine_counts(worker), pids, lambda c: c["events"] + c["rejected"] >= events, worker.alive
-        )
-        samples = watch(probe, env.out, timeout=START_TIMEOUT_S + events / 100)
-    except BaseException:
-        env.out(f"worker log tail:\n{worker.log_tail()}")
-        worker.stop()
-        raise
-    after = snapshot(client)
-    client.close()
-    first = _first(samples, lambda s: s.counts["events"] > 0)
-    _, window, eps = span_rate(samples, "events", first)
-    inputs, _, ips = span_rate(samples, "inputs", first)
-    actions, _, aps = span_rate(samples, "actions", first)
-    end = _first(samples, lambda s: s.counts["events"] + s.counts["rejected"] >= events)
-    last = samples[-1].counts
-    run = EngineRun(
-        label=label,
-        loop=loop,
-        events=events,
-        startup_s=round(first.t - started, 2),
-        window_s=round(window, 2),
-        events_per_s=round(eps),
-        inputs=inputs,
-        inputs_per_s=round(ips),
-        actions=actions,
-        actions_per_s=round(aps),
-        timers_fired=last["timers"],
-        hits=last["hits"],
-        rejected=last["rejected"],
-        duplicates=last["duplicates"],
-        cpu_cores=cpu_share(first, end),
-        peak_rss_mb=procs.peak_rss_mb(pids["worker"]),
-        redis=per_input(before, after, inputs),
-    )
-    return run, worker, before
-
-
-# --- the bare agent ------------------------------------------------------------------------
-
-
-@dataclass
-class BareRun:
-    label: str
-    loop: str
-    events: int
-    startup_s: float
-    window_s: float
-    events_per_s: float
-    cpu_cores: dict[str, float]
-    peak_rss_mb: float | None
-
-    def row(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-def run_bare(env: Env, prefix: str, events: int, loop: str = "asyncio", forward: bool = False) -> BareRun:
-    """The bare agent over the prefix's events topic; ``forward``: re-produce, then count (two stages)."""
-    servers, knobs, out = env.servers, env.knobs, env.out
-    port = free_port()
-    group = f"{prefix}-bare-{loop}{'-forward' if forward else ''}"
-    variables = {
-        **worker_env(servers, prefix, knobs),
-        "BENCH_GROUP_ID": group,
-        "BENCH_WEB_PORT": str(port),
-        "BENCH_TOPIC": Topics(prefix).events,
-        "BENCH_LOOP": loop,
-    }
-    if forward:
-        variables["BENCH_FORWARD"] = f"{group}.forwarded"
-        ensure_topics(servers.bootstrap, {variables["BENCH_FORWARD"]: knobs.partitions}, {})
-    log = Path(tempfile.mkstemp(prefix="xo-bare-", suffix=".log")[1])
-    started = time.monotonic()
-    with log.open("ab") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.perf.bare_agent"],
-            env={**os.environ, **variables},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    label = f"bare faust, {'forward + count' if forward else 'count'} ({loop})"
-    try:
-        probe = Probe(
-            label,
-            lambda: {"events": procs.metric_sum(procs.scrape(port), "bare_events_total")},
-            {"bare": proc.pid, **servers.pids},
-            lambda c: c["events"] >= events,
-            lambda: proc.poll() is None,
-        )
-        samples = watch(probe, out, timeout=START_TIMEOUT_S + events / 1000, settle_s=0.5)
-        first = _first(samples, lambda s: s.counts["events"] > 0)
-        _, window, eps = span_rate(samples, "events", first)
-        end = _first(samples, lambda s: s.counts["events"] >= events)
-        return BareRun(
-            label=label,
-            loop=loop,
-            events=events,
-            startup_s=round(first.t - started, 2),
-            window_s=round(window, 2),
-            events_per_s=round(eps),
-            cpu_cores=cpu_share(first, end),
-            peak_rss_mb=procs.peak_rss_mb(proc.pid),
-        )
-    except BaseException:
-        out(f"bare agent log tail:\n{log.read_text(errors='replace')[-3000:]}")
-        raise
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def start_engine(servers: Servers, prefix: str, knobs: Knobs) -> WorkerProcess:
+    """One ``orchestrator worker`` on the prefix (its own data dir and web port)."""
+    return WorkerProcess(worker_env(servers, prefix, knobs)).start()
 
 
 # --- latency -----------------------------------------------------------------------------
@@ -566,7 +379,7 @@ def run_latency(env: Env, prefix: str, worker: WorkerProcess, plan: LatencyPlan)
 
 
 def _cpu_sample(pids: dict[str, int]) -> Sample:
-    cpu = {name: procs.cpu_seconds(pid) for name, pid in pids.items()}
+    cpu = {name: procs.tree_cpu_seconds(pid) for name, pid in pids.items()}
     cpu["bench"] = procs.cpu_seconds(os.getpid())
     cpu["machine"] = procs.busy_cpu_seconds()
     return Sample(time.monotonic(), {}, cpu)

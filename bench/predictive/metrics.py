@@ -69,8 +69,11 @@ class Alarms:
 Days = dict[str, list[date]]  # customer → sorted days
 
 
-def alarms(alarm_days: Days, purchase_days: Days, span: tuple[date, date], n: int) -> Alarms:
-    """Alarms raised in ``span`` (ending n days before the data does), judged by purchases within n days."""
+def alarms(alarm_days: Days, purchase_days: Days, span: tuple[date, date], n: int, base: Iterable[str] = ()) -> Alarms:
+    """Alarms raised in ``span`` (ending n days before the data does), judged by purchases within n days.
+
+    The base rate is taken over the customers in ``base`` (default: those with alarms), so
+    that rules compared on one base have lifts in the ratio of their precisions."""
     start, stop = span
     window = timedelta(days=n)
     hit = total = 0
@@ -88,9 +91,9 @@ def alarms(alarm_days: Days, purchase_days: Days, span: tuple[date, date], n: in
                 purchases += 1
                 i = bisect.bisect_left(raised, day - window)
                 caught += i < len(raised) and raised[i] < day
-    base = _base_rate(alarm_days, purchase_days, span, window)
+    base_rate = _base_rate(list(base) or list(alarm_days), purchase_days, span, window)
     precision = hit / total if total else float("nan")
-    return Alarms(total, precision, base, caught / purchases if purchases else 0.0, purchases)
+    return Alarms(total, precision, base_rate, caught / purchases if purchases else 0.0, purchases)
 
 
 def _bought_within(bought: list[date], day: date, window: timedelta) -> bool:
@@ -98,10 +101,10 @@ def _bought_within(bought: list[date], day: date, window: timedelta) -> bool:
     return i < len(bought) and bought[i] <= day + window
 
 
-def _base_rate(alarm_days: Days, purchase_days: Days, span: tuple[date, date], window: timedelta) -> float:
-    """P(a purchase within the window) from every 7th day of the span, for the customers with alarms."""
+def _base_rate(customers: list[str], purchase_days: Days, span: tuple[date, date], window: timedelta) -> float:
+    """P(a purchase within the window) from every 7th day of the span, for these customers."""
     yes = total = 0
-    for cid in alarm_days:
+    for cid in customers:
         bought = purchase_days.get(cid, [])
         day = span[0]
         while day <= span[1]:

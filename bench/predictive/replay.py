@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from orchestrator.core import CustomerState, Event, ProductCatalog, Profile, ScenarioHit, TimerFired, World, process
+from orchestrator.core.figures import Figures
 from orchestrator.core.population import Population
 from orchestrator.core.scenario_spec import (
     CycleSettings,
@@ -46,9 +47,12 @@ def settings(lead_days: int) -> ScenarioSettings:
     )
 
 
-def world(scenarios: ScenarioSettings) -> World:
+def world(scenarios: ScenarioSettings, figures: Figures | None = None) -> World:
     nothing = _Nothing()
-    return World(journeys=(), products=ProductCatalog(), renderer=nothing, conditions=nothing, scenarios=scenarios)
+    products = ProductCatalog()
+    return World(
+        journeys=(), products=products, renderer=nothing, conditions=nothing, scenarios=scenarios, figures=figures
+    )
 
 
 @dataclass

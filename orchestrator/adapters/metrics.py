@@ -136,6 +136,10 @@ class Metrics:
             buckets=TIMER_LATENESS_BUCKETS,
             registry=r,
         )
+        # The single pass: xo.events records processed where they landed, or re-keyed to their customer.
+        self.routed = Counter(
+            "xo_records_routed", "xo.events records by path: here (key canonical) or rekeyed.", ["path"], registry=r
+        )
 
     def _stream_health(self, r: CollectorRegistry) -> None:
         self.steps = Counter(

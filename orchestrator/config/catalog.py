@@ -30,6 +30,7 @@ from orchestrator.config.versions import shadowed_versions
 from orchestrator.config.vocabulary import Known, tags_set
 from orchestrator.config.yaml_loader import LoadedYaml, Path_, load_yaml
 from orchestrator.core.calendar import BusinessCalendar
+from orchestrator.core.figures import Figures
 from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import STEP_KINDS, TRIGGER_KINDS, JourneySpec, WaitUntilStep
 from orchestrator.core.policy import ContactPolicy
@@ -38,6 +39,8 @@ from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenario_spec import problems as scenario_problems
 from orchestrator.errors import ConfigError
+from orchestrator.intent_model import INTENT_EXAMPLES_FILE, IntentExamples, train, unknown_intents
+from orchestrator.intent_model import problems as example_problems
 from orchestrator.segmentation import JiebaTokenizer
 from orchestrator.templating import Templates
 
@@ -45,7 +48,19 @@ CATALOG_FILE = "catalog.yaml"
 POLICY_FILE = "policy.yaml"
 SCENARIOS_FILE = "scenarios.yaml"
 IDENTITY_FILE = "identity.yaml"  # OneID: identifier types, priorities, limits (core/identity.py)
-SETTINGS_FILES = frozenset({CATALOG_FILE, CALENDAR_FILE, EVENTS_FILE, POLICY_FILE, SCENARIOS_FILE, IDENTITY_FILE})
+FIGURES_FILE = "figures.yaml"  # fitted by `orchestrator fit` (core/figures.py, docs/decisions.md §6)
+SETTINGS_FILES = frozenset(
+    {
+        CATALOG_FILE,
+        CALENDAR_FILE,
+        EVENTS_FILE,
+        POLICY_FILE,
+        SCENARIOS_FILE,
+        IDENTITY_FILE,
+        INTENT_EXAMPLES_FILE,
+        FIGURES_FILE,
+    }
+)
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -59,6 +74,8 @@ class Config:
     sources: dict[tuple[str, int], Path]  # (journey id, version) → file
     scenarios: ScenarioSettings = field(default_factory=ScenarioSettings)
     identity: IdentityRules = field(default_factory=IdentityRules)
+    intent_examples: IntentExamples = field(default_factory=IntentExamples)  # intent_examples.yaml
+    figures: Figures | None = None
 
     def world(self) -> World:
         return World(
@@ -72,6 +89,8 @@ class Config:
             tokenizer=JiebaTokenizer(self.scenarios.chat.words()),
             cron=CroniterSchedules(),
             identity=self.identity,
+            intent_models=train(self.scenarios.chat, self.intent_examples),
+            figures=self.figures,
         )
 
 
@@ -92,7 +111,9 @@ def load_config(
     products = _products(journeys_dir / CATALOG_FILE, problems)
     policy = _parse(journeys_dir / POLICY_FILE, ContactPolicy, problems) or ContactPolicy()
     identity = _parse(journeys_dir / IDENTITY_FILE, IdentityRules, problems) or IdentityRules()
+    figures = _parse(journeys_dir / FIGURES_FILE, Figures, problems)
     scenarios = _scenarios(journeys_dir / SCENARIOS_FILE, problems)
+    examples = _examples(journeys_dir, scenarios, problems)
     events_file = journeys_dir / EVENTS_FILE
     known = Known.of(known_events(_parse(events_file, EventsFile, problems)), scenarios, str(events_file), products)
     calendar = build_calendar(_parse(journeys_dir / CALENDAR_FILE, CalendarFile, problems))
@@ -131,7 +152,19 @@ def load_config(
         calendar_years = (today.year, today.year + 1)
     users = business_day_users([j for j, _ in journeys], policy)
     warn_once(calendar_gaps(calendar, users, calendar_years, journeys_dir))
-    return Config(tuple(j for j, _ in journeys), products, templates, calendar, policy, sources, scenarios, identity)
+    journey_specs = tuple(j for j, _ in journeys)
+    return Config(journey_specs, products, templates, calendar, policy, sources, scenarios, identity, examples, figures)
+
+
+def load_figures(path: Path) -> Figures:
+    """A fitted-figures file on its own (``orchestrator fit`` output), checked, or ConfigError."""
+    problems: list[Problem] = []
+    if not path.exists():
+        raise ConfigError([problem(path, (1, 1), "", "figures file not found")])
+    figures = _parse(path, Figures, problems)
+    if problems or figures is None:
+        raise ConfigError(sorted(problems))
+    return figures
 
 
 def business_day_users(journeys: Sequence[JourneySpec], policy: ContactPolicy) -> list[str]:
@@ -163,6 +196,25 @@ def _scenarios(path: Path, problems: list[Problem]) -> ScenarioSettings:
     for where, message in scenario_problems(settings):
         problems.append(problem(path, loaded.position_of(where), dotted(where), message))
     return settings
+
+
+def _examples(journeys_dir: Path, scenarios: ScenarioSettings, problems: list[Problem]) -> IntentExamples:
+    """``intent_examples.yaml``: its shape, the intents it names, and examples for every intent with a model."""
+    path = journeys_dir / INTENT_EXAMPLES_FILE
+    loaded = _load(path, problems) if path.exists() else None
+    examples = _validate(loaded, IntentExamples, problems) if loaded else None
+    if path.exists() and (loaded is None or examples is None):
+        return IntentExamples()  # its own problems are reported: no echo of them in scenarios.yaml
+    if loaded is not None and examples is not None:
+        for where, message in unknown_intents(scenarios.chat, examples):
+            problems.append(problem(path, loaded.position_of(where), dotted(where), message))
+    examples = examples or IntentExamples()
+    scenarios_path = journeys_dir / SCENARIOS_FILE
+    missing = example_problems(scenarios.chat, examples)
+    at = load_yaml(scenarios_path) if missing else None
+    for where, message in missing:
+        problems.append(problem(scenarios_path, at.position_of(where) if at else (1, 1), dotted(where), message))
+    return examples
 
 
 def _products(path: Path, problems: list[Problem]) -> ProductCatalog:

@@ -15,7 +15,14 @@ refused something (the worker counts them in ``xo_state_limited_total{limit}``).
 | categories kept per order        | 10    |
 | refunded order ids remembered    | 100 (the newest) |
 | orders, purchases, services kept | 100, 100, 20 (the newest; ``state``) |
-| remembered event ids             | 256 (the newest; ``state.SEEN_WINDOW``) |
+| remembered events                | 256 (the newest; ``state.SEEN_WINDOW``), 24 characters each (``dedupe``) |
+| merge steps remembered           | 256 (``state.seen``, ``SEEN_WINDOW``) |
+| scenario occurrences remembered  | 100 (``scenarios.names.FIRED_WINDOW``) |
+| ended instances still attributed | 20 (``machine.ATTRIBUTION_WINDOW``) |
+| sends remembered                 | 31 days (``journey_spec.SEND_LOG_WINDOW``, for frequency caps) |
+
+A mature customer's state is dominated by its purchase and order histories (about 220 and 130
+bytes an entry as JSON: ~35 kB at the caps), then the 256 remembered events (~7 kB).
 """
 
 from __future__ import annotations

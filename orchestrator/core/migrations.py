@@ -22,8 +22,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from orchestrator.core import dedupe
 from orchestrator.core.events import describe_validation_error
-from orchestrator.core.state import STATE_SCHEMA, CustomerState
+from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA, CustomerState
 
 Doc = dict[str, Any]
 
@@ -75,7 +76,38 @@ def _v3_to_v4_digests(doc: Doc) -> Doc:
     return {**doc, "schema_version": 4, "seen_digests": []}
 
 
-STEPS: dict[int, Callable[[Doc], Doc]] = {0: _v0_to_v1, 1: _v1_to_v2_oneid, 2: _v2_to_v3_owner, 3: _v3_to_v4_digests}
+def _v4_to_v5_hashed_ids(doc: Doc) -> Doc:
+    """Form 5 keeps processed events by hash only: the event ids in ``seen`` become entries of
+    ``seen_digests`` (an id that has no digest yet gets one whose content half is
+    ``dedupe.LEGACY``: a redelivery whatever it carries, as before), older first; ``seen``
+    keeps the merge steps (``merge:…``, ``absorb:…``: no event's id). Anything that is not a list of strings
+    is left for the parser to report."""
+    seen, digests = doc.get("seen", []), doc.get("seen_digests", [])
+    upgraded = {**doc, "schema_version": 5}
+    if not _strings(seen) or not _strings(digests):
+        return upgraded
+    known = {entry[: len(dedupe.LEGACY)] for entry in digests}
+    hashed = [dedupe.id_hash(i) for i in seen if not i.startswith(_MERGE_STEPS)]
+    legacy = [h + dedupe.LEGACY for h in dict.fromkeys(hashed) if h not in known]
+    upgraded["seen_digests"] = [*legacy, *digests][-SEEN_WINDOW:]
+    upgraded["seen"] = [i for i in seen if i.startswith(_MERGE_STEPS)]
+    return upgraded
+
+
+_MERGE_STEPS = ("merge:", "absorb:")  # the ids service.merging and core.merge remember
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+STEPS: dict[int, Callable[[Doc], Doc]] = {
+    0: _v0_to_v1,
+    1: _v1_to_v2_oneid,
+    2: _v2_to_v3_owner,
+    3: _v3_to_v4_digests,
+    4: _v4_to_v5_hashed_ids,
+}
 
 
 def load_state(raw: bytes | str) -> CustomerState:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.cron import CronPort
+from orchestrator.core.figures import Figures
 from orchestrator.core.identity import IdentityRules
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger
 from orchestrator.core.policy import ContactPolicy
@@ -21,6 +22,7 @@ from orchestrator.core.population import Population
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.text import Tokenizer
+from orchestrator.core.text_model import CharModel
 from orchestrator.core.versions import Versions
 
 
@@ -51,6 +53,8 @@ class World:
     population: Population = field(default_factory=Population)
     cron: CronPort | None = None  # evaluates schedule triggers; None: the world has no schedule journeys
     identity: IdentityRules = field(default_factory=IdentityRules)  # OneID: journeys/identity.yaml
+    intent_models: Mapping[str, CharModel] = field(default_factory=dict)  # chat intents' classifiers, by intent
+    figures: Figures | None = None  # fitted offline (journeys/figures.yaml, core/figures.py); None: settings' priors
     by_version: Mapping[tuple[str, int], JourneySpec] = field(init=False)
     newest: Mapping[str, JourneySpec] = field(init=False)  # in force once every active_from has passed
     versions: Versions = field(init=False, repr=False, compare=False)  # which version is in force when

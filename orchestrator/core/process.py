@@ -34,14 +34,17 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
     ctx = Ctx(world=world, now=now, event=inp if isinstance(inp, Event) else None, at=at)
     before = state.profile
     if isinstance(inp, Event):
-        if inp.id in state.seen:
+        if dedupe.seen(state, inp.id):
             dedupe.check_duplicate(state, inp)  # InputError when the content differs
             return Outcome(state=state, duplicate=True)  # a redelivery
         if state.forgotten_at is not None and inp.time <= state.forgotten_at:
             return Outcome(state=state, duplicate=True)  # history from before an erasure
         state = _on_event(machine.migrate(state, ctx, fx), inp, ctx, fx)
     else:
-        timer = state.timers.get(inp.timer_id)
+        if inp.timer_id.startswith(triggers.SCHEDULE_PREFIX):  # an occurrence walked to its audience
+            timer = triggers.occurrence(state, inp, now, world)
+        else:
+            timer = state.timers.get(inp.timer_id)
         if timer is None or timer.due_at > now:
             return Outcome(state=state, duplicate=True)  # already fired, cancelled or moved later
         state = _on_timer(machine.migrate(state, ctx, fx), timer, ctx, fx)
@@ -66,8 +69,7 @@ def process(state: CustomerState, inp: Input, now: datetime, world: World) -> Ou
 def _on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> CustomerState:
     before = state.profile
     profile = fold(before, event, ctx.world.products, ctx.world.scenarios)
-    seen = {"seen": state.remember(event.id), "seen_digests": dedupe.remember(state, event)}
-    state = state.model_copy(update={"profile": profile, **seen})
+    state = state.model_copy(update={"profile": profile, "seen_digests": dedupe.remember(state, event)})
     state, hits = detect.on_event(state, before, event, ctx, fx)
     state = machine.on_event(state, event, ctx, fx)
     state = staff.hand_over(state, event, ctx, fx)

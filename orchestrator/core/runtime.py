@@ -13,6 +13,7 @@ from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.ports import World
 from orchestrator.core.recommend import recommend
 from orchestrator.core.state import CustomerState, Instance, Profile, Timer
+from orchestrator.core.view import LAZY, LazyDict
 from orchestrator.errors import StepError
 
 WAIT_PREFIX = "wait:"
@@ -32,6 +33,7 @@ class Effects:
     conversions: list[Conversion] = field(default_factory=list)
     log: list[LogRecord] = field(default_factory=list)
     _profile: tuple[Profile, dict[str, Any]] | None = None
+    _event: tuple[Event, dict[str, Any]] | None = None
 
     def set_timer(self, state: CustomerState, timer: Timer) -> CustomerState:
         self.timers_set[timer.id] = timer
@@ -48,11 +50,14 @@ class Effects:
     def profile_view(self, profile: Profile, now: datetime) -> dict[str, Any]:
         """The profile as templates and conditions see it, with derived figures; built once per profile."""
         if self._profile is None or self._profile[0] is not profile:
-            view = profile.model_dump(mode="json")
-            view["days_since_last_order"] = _days(now, profile.last_order_at)
-            view["days_since_first_seen"] = _days(now, profile.first_seen_at)
-            self._profile = (profile, view)
+            self._profile = (profile, _view(profile, now))
         return self._profile[1]
+
+    def event_view(self, event: Event) -> dict[str, Any]:
+        """The input event as templates and conditions see it; dumped once per input."""
+        if self._event is None or self._event[0] is not event:
+            self._event = (event, event.model_dump(mode="json"))
+        return self._event[1]
 
 
 @dataclass(frozen=True)
@@ -99,7 +104,7 @@ def variables(
     ``event`` is the input being processed (for a timer: the event that started the
     instance, if any); ``trigger`` is always the event that started the instance.
     """
-    event = ctx.event.model_dump(mode="json") if ctx.event else (instance.trigger_event if instance else {})
+    event = fx.event_view(ctx.event) if ctx.event else (instance.trigger_event if instance else {})
     if scenario is None:
         scenario = {"name": instance.scenario, **instance.scenario_data} if instance else {}
     journey = {"id": instance.journey_id, "version": instance.version, "variant": instance.variant} if instance else {}
@@ -153,6 +158,22 @@ def log_failure(fx: Effects, ctx: Ctx, failure: StepFailure, variant: str | None
 
 def wait_timer_id(instance: Instance) -> str:
     return f"{WAIT_PREFIX}{instance.id}"
+
+
+def _view(profile: Profile, now: datetime) -> LazyDict:
+    """``profile.model_dump(mode="json")`` and the derived figures; the long histories dumped when read."""
+    ready = profile.model_dump(mode="json", exclude=set(LAZY))
+    pending = {name: partial(_field, profile, name) for name in LAZY}
+    ready["days_since_last_order"] = _days(now, profile.last_order_at)
+    ready["days_since_first_seen"] = _days(now, profile.first_seen_at)
+    return LazyDict(ready, pending, _VIEW_ORDER)
+
+
+def _field(profile: Profile, name: str) -> Any:
+    return profile.model_dump(mode="json", include={name})[name]
+
+
+_VIEW_ORDER = (*Profile.model_fields, "days_since_last_order", "days_since_first_seen")
 
 
 def _days(now: datetime, then: datetime | None) -> int | None:

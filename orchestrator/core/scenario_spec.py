@@ -49,6 +49,7 @@ class IntentRule(_Spec):
     keywords: tuple[tuple[Word, ...], ...] = Field(default=(), description="each group: all of its words")
     unless: tuple[PatternText, ...] = Field(default=(), description="patterns that veto an overlapping match")
     not_with: tuple[Word, ...] = Field(default=(), description="words that veto the intent anywhere in the line")
+    model: ModelRule | None = Field(default=None, description="a classifier learnt from intent_examples.yaml")
 
     @model_validator(mode="after")
     def _something_to_match(self) -> Self:
@@ -56,8 +57,28 @@ class IntentRule(_Spec):
             raise ValueError("an intent needs phrases, patterns or keywords")
         if any(not group for group in self.keywords):
             raise ValueError("a keyword group needs at least one word")
-        for text in (*self.patterns, *self.unless):
+        for text in (*self.patterns, *self.unless, *(self.model.cues if self.model else ())):
             compile_pattern(normalize(text), _AnyClass())  # the syntax; class names are checked by problems()
+        return self
+
+
+class ModelRule(_Spec):
+    """A character n-gram classifier learnt from the intent's examples (``journeys/intent_examples.yaml``)
+    beside the rules: it adds lines no rule matched (``add_above``) or vetoes rule matches (``veto_below``)."""
+
+    cues: tuple[PatternText, ...] = Field(
+        default=(), description="the model adds a line only where a clause matches one, not negated or vetoed"
+    )
+    add_above: float | None = Field(default=None, gt=0, lt=1, description="no rule matched: P(intent) ≥ this fires")
+    veto_below: float | None = Field(default=None, gt=0, lt=1, description="a rule matched: P(intent) < this vetoes")
+    strength: PositiveFloat = Field(default=10.0, description="inverse regularisation (scikit-learn's C)")
+
+    @model_validator(mode="after")
+    def _does_something(self) -> Self:
+        if self.add_above is None and self.veto_below is None:
+            raise ValueError("a model needs add_above, veto_below or both")
+        if self.add_above is not None and not self.cues:
+            raise ValueError("add_above needs cues: the words a line must hold before the model may add it")
         return self
 
 
@@ -79,10 +100,12 @@ class CompiledIntent:
     keywords: tuple[tuple[tuple[str, ...], tuple[Pattern, ...]], ...]
     unless: tuple[Pattern, ...]
     not_with: tuple[Pattern, ...] = ()
+    cues: tuple[Pattern, ...] = ()  # where the model may add a line (``ModelRule.cues``)
+    model: ModelRule | None = None
 
     def all_patterns(self) -> tuple[Pattern, ...]:
         keywords = tuple(p for _, group in self.keywords for p in group)
-        return (*(p for _, p in self.phrases), *self.patterns, *keywords, *self.unless, *self.not_with)
+        return (*(p for _, p in self.phrases), *self.patterns, *keywords, *self.unless, *self.not_with, *self.cues)
 
 
 class ChatSettings(_Spec):
@@ -110,7 +133,7 @@ class ChatSettings(_Spec):
             found.update(dict.fromkeys(words))
         for rule in self.intents.values():
             found.update(dict.fromkeys((*rule.phrases, *rule.not_with)))
-            for text in (*rule.patterns, *rule.unless):
+            for text in (*rule.patterns, *rule.unless, *(rule.model.cues if rule.model else ())):
                 found.update(dict.fromkeys(w for w in _literal_words(text) if len(w) > 1))
             for group in rule.keywords:
                 found.update(dict.fromkeys(group))
@@ -198,6 +221,8 @@ def _compile(name: str, rule: IntentRule, classes: dict[str, tuple[str, ...]]) -
         keywords=tuple((group, tuple(one(w) for w in group)) for group in rule.keywords),
         unless=tuple(compile_pattern(normalize(p), classes) for p in rule.unless),
         not_with=tuple(one(w) for w in rule.not_with),
+        cues=tuple(compile_pattern(normalize(p), classes) for p in rule.model.cues) if rule.model else (),
+        model=rule.model,
     )
 
 
@@ -396,6 +421,11 @@ def _unknown_classes(chat: ChatSettings) -> list[tuple[Where, str]]:
                     compile_pattern(normalize(text), chat.classes)
                 except ValueError as error:
                     found.append((("chat", "intents", name, field, i), str(error)))
+        for i, text in enumerate(rule.model.cues if rule.model else ()):
+            try:
+                compile_pattern(normalize(text), chat.classes)
+            except ValueError as error:
+                found.append((("chat", "intents", name, "model", "cues", i), str(error)))
     return found
 
 

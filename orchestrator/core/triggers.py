@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.core import journal, machine
 from orchestrator.core.effects import ScenarioHit, StepFailure
-from orchestrator.core.events import Event
+from orchestrator.core.events import Event, TimerFired
 from orchestrator.core.journey_spec import (
     DateTrigger,
     EventTrigger,
@@ -17,6 +17,7 @@ from orchestrator.core.journey_spec import (
     ScheduleTrigger,
     SegmentTrigger,
 )
+from orchestrator.core.ports import World
 from orchestrator.core.runtime import Ctx, Effects, Occurrence, holds, variables
 from orchestrator.core.state import CustomerState, Timer
 
@@ -57,24 +58,49 @@ def on_event(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Custo
 
 
 def schedule_timers(state: CustomerState, ctx: Ctx, fx: Effects) -> CustomerState:
-    """Keep one timer per schedule and date journey at its next occurrence for this customer."""
+    """Keep one timer per date journey at its next occurrence for this customer.
+
+    Schedule journeys keep no timer per customer: their audience is walked at each
+    occurrence (``orchestrator.audiences``). A schedule timer an earlier release set is
+    cancelled here (it still fires as an occurrence if it comes due first: ``occurrence``).
+    """
+    for timer_id in [t for t in state.timers if t.startswith(SCHEDULE_PREFIX)]:
+        state = fx.cancel_timer(state, timer_id)
+    if not ctx.world.live(DateTrigger, ctx.now):
+        return state
     tz = ZoneInfo(state.profile.tz)
-    for journey in ctx.world.live(ScheduleTrigger, ctx.now):
-        timer_id = f"{SCHEDULE_PREFIX}{journey.id}"
-        if timer_id not in state.timers:
-            assert isinstance(journey.trigger, ScheduleTrigger)  # noqa: S101 - live() filtered by kind
-            cron = ctx.world.cron
-            if cron is None:
-                raise ValueError(f"journey {journey.id} has a schedule but the world has no cron (see World.cron)")
-            due = cron.next_after(journey.trigger.schedule, ctx.now, tz)
-            state = fx.set_timer(state, Timer(id=timer_id, due_at=due))
     for journey in ctx.world.live(DateTrigger, ctx.now):
         state = _date_timer(state, journey, ctx, fx, tz)
     return state
 
 
+def occurrence(state: CustomerState, fired: TimerFired, now: datetime, world: World) -> Timer | None:
+    """A schedule occurrence handed to this customer, as the timer to fire, or None to ignore it.
+
+    Ignored: not due yet; the journey is gone or no longer scheduled; the customer entered it
+    at or after this occurrence (a walk resumed after a crash hands a page over again); the
+    customer arrived after it; or it is not an occurrence on the customer's own clock (their
+    zone changed since the audience index was read: the new zone's walk reaches them).
+    The timer's due time is on the customer's clock, as the occurrence key always was.
+    """
+    journey = world.current(fired.timer_id.removeprefix(SCHEDULE_PREFIX), now)
+    if journey is None or not isinstance(journey.trigger, ScheduleTrigger) or world.cron is None:
+        return None
+    if fired.due_at > now:
+        return None
+    entered = state.last_entered.get(journey.id)
+    first = state.profile.first_seen_at
+    if (entered is not None and entered >= fired.due_at) or (first is not None and first > fired.due_at):
+        return None
+    tz = ZoneInfo(state.profile.tz)
+    due = fired.due_at.astimezone(tz)
+    if world.cron.next_after(journey.trigger.schedule, due - timedelta(minutes=1), tz) != due:
+        return None
+    return Timer(id=fired.timer_id, due_at=due)
+
+
 def on_timer(state: CustomerState, timer: Timer, ctx: Ctx, fx: Effects) -> CustomerState:
-    """A schedule or date timer fired: enter the journey (the next occurrence is set afterwards)."""
+    """A schedule occurrence or a date timer fired: enter the journey (a date's next one is set afterwards)."""
     journey_id = timer.id.split(":", 1)[1]
     journey = ctx.world.current(journey_id, ctx.now)
     if journey is None:

@@ -1,10 +1,12 @@
 """handle(batch): the commit order that makes every effect happen exactly once.
 
-1. decode and validate each record; bad input goes to the DLQ (with the reason) and is
-   acked with the batch;
+1. decode and validate each record (a record the single pass already decoded, or a due
+   timer handed over in-process, is not decoded again); bad input goes to the DLQ (with
+   the reason) and is acked with the batch;
 2. load the batch's customers in one round trip: state at version v and any outbox
    entries still pending from an earlier crash; the customer is the record's key (the
-   identify stage put the canonical id there). A merged customer's inputs go on to its
+   canonical id: the routing checked it, or re-keyed the record to it; a due timer names
+   its customer). A merged customer's inputs go on to its
    survivor (service/oneid.py, step 1). A stored state that cannot be read back
    quarantines its customer: the customer's inputs go to the DLQ ("quarantined:
    unloadable state: …"), nothing of theirs is written, the partition goes on, and
@@ -68,8 +70,8 @@ from orchestrator.service.ports import (
 from orchestrator.service.report import OTHER_TYPE, BatchReport, DeadLetterNote, labelled_types
 from orchestrator.service.topics import Topics
 
-# A batch holds the event loop at most this long between yields (heartbeats, the timer pump
-# and /metrics run meanwhile); checked between inputs, so one customer's long run yields too.
+# A batch holds the event loop at most this long between yields (heartbeats, /metrics and
+# /healthz run meanwhile); checked between inputs, so one customer's long run yields too.
 YIELD_AFTER_S = 0.005
 
 # The id of the per-customer timer that re-produces an outbox left pending by a crash.
@@ -88,6 +90,10 @@ class InRecord:
     key: bytes | None
     value: bytes | None
     received: float  # Clock.monotonic() when the worker got it
+    # The single pass hands over what it already decoded (an event routed here, a due timer),
+    # and the topic it was read from when not the by-customer topic (None: that topic).
+    decoded: Input | None = None
+    source: str | None = None
 
 
 @dataclass
@@ -122,7 +128,9 @@ class Handler:
         self.oneid = OneId(self.world, graph, self.topics)
         return self
 
-    async def handle(self, records: Sequence[InRecord]) -> BatchReport:
+    async def handle(self, records: Sequence[InRecord], also: Sequence[OutRecord] = ()) -> BatchReport:
+        """The commit order above for ``records``; ``also``: records to produce with the batch's
+        outputs in step 5 (the single pass's re-keyed records and dead letters)."""
         report = BatchReport()
         dlq, decoded = self._decode(records, report)
         customers = await self._load(decoded)
@@ -134,7 +142,7 @@ class Handler:
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
         self._observe(customers)
-        await self._publish(customers, dlq, report)
+        await self._publish(customers, [*dlq, *also], report)
         return report
 
     def _commit(self, cid: str, customer: _Customer) -> Commit:
@@ -153,10 +161,10 @@ class Handler:
         decoded: list[tuple[str, InRecord, Input | MergeInput]] = []
         for record in records:
             try:
-                merge = decode_merge(record.value)  # OneID: a merge step (service/merging.py)
-                cid, inp = (merge.to, merge) if merge else codec.decode_input(record.value)
+                merge = None if record.decoded else decode_merge(record.value)  # OneID: service/merging.py
+                cid, inp = (merge.to, merge) if merge else _decoded(record)
                 if record.key and not isinstance(inp, TimerFired):
-                    cid = record.key.decode(errors="replace")  # the identify stage's canonical id
+                    cid = record.key.decode(errors="replace")  # the canonical id (routing checked or set it)
                 if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
                     raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
@@ -191,7 +199,7 @@ class Handler:
                 if isinstance(inp, MergeInput):
                     continue  # OneID: run with the batch's graph writes, before the commit
                 if self.clock.monotonic() - held_since >= YIELD_AFTER_S:
-                    await asyncio.sleep(0)  # let heartbeats, the timer pump and /metrics run
+                    await asyncio.sleep(0)  # let heartbeats, /metrics and /healthz run
                     held_since = self.clock.monotonic()
                 try:
                     outcome = process(state, inp, now, self.world)
@@ -199,9 +207,8 @@ class Handler:
                     dlq.append(self._reject(record, exc, report))
                     continue
                 except Exception as exc:  # a bug one input triggers must not stop its whole partition
-                    log.exception(
-                        "process failed on %s[%d]@%d", self.topics.by_customer, record.partition, record.offset
-                    )
+                    source = record.source or self.topics.by_customer
+                    log.exception("process failed on %s[%d]@%d", source, record.partition, record.offset)
                     reason = f"unprocessable input: {type(exc).__name__}: {exc}"
                     dlq.append(self._reject(record, InputError(reason, "unprocessable"), report))
                     # The state is unchanged: a timer input stays due and comes back after its lease.
@@ -219,7 +226,7 @@ class Handler:
         return [self._reject(record, error, report) for record, _ in customer.inputs]
 
     def _reject(self, record: InRecord, exc: InputError, report: BatchReport) -> OutRecord:
-        return reject(record, exc, self.topics.by_customer, self.topics, report)
+        return reject(record, exc, record.source or self.topics.by_customer, self.topics, report)
 
     def _observe(self, customers: dict[str, _Customer]) -> None:
         """Fold what committed inputs taught about the population (medians of repurchase intervals …).
@@ -310,6 +317,14 @@ class Handler:
 
 def _ms(timer: Timer) -> int:
     return int(timer.due_at.timestamp() * 1000)
+
+
+def _decoded(record: InRecord) -> tuple[str, Input]:
+    if isinstance(record.decoded, TimerFired):
+        return record.decoded.customer_id, record.decoded
+    if record.decoded is not None:
+        return "", record.decoded  # an event routed here: its key is the customer id
+    return codec.decode_input(record.value)
 
 
 def reject(record: InRecord, exc: InputError, source: str, topics: Topics, report: BatchReport) -> OutRecord:

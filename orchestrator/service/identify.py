@@ -8,7 +8,8 @@ For a batch:
    blocked identifiers"). A malformed identifier beside a usable one does not lose the
    event: it routes by the usable ones, and the bad one is refused at linking (published
    with its reason);
-2. **one** pipelined ``graph.resolve`` of every identifier of the batch;
+2. **one** pipelined ``graph.resolve`` of the identifiers that decide (``needed``: an event
+   whose first identifier is a member id is decided by it alone);
 3. route each event (``owner_of``): to the owner of its highest-priority identifier that
    has one, except that a new member id always gets its own customer (member ids are the
    canonical ids of member customers); nothing owned → ``canonical_id`` of its first
@@ -20,13 +21,19 @@ For a batch:
 
 The stage only reads the graph. Claiming identifiers, refusing links and merging two
 customers happen where the customer's state is, at the process stage (service/oneid.py).
+
+``sort`` is the same routing for the single pass (service/single_pass.py): a record whose
+key already is its customer's canonical id, on the partition this worker processes that
+customer on, stays here (with its decoded event, so it is not decoded twice); only the
+others are re-keyed. The check is step 2's read: no extra round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from orchestrator.core import check_data, parse_event
+from orchestrator.core import Event, check_data, parse_event
 from orchestrator.core.identity import MEMBER_ID, Identifier, IdentityRules, canonical_id, usable_identifiers
 from orchestrator.errors import InputError
 from orchestrator.service import codec
@@ -34,6 +41,15 @@ from orchestrator.service.handler import InRecord, reject
 from orchestrator.service.ports import IdentityGraph, OutRecord, Publisher
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
+
+
+@dataclass
+class Sorted:
+    """A batch of ``xo.events`` records after routing."""
+
+    here: list[InRecord] = field(default_factory=list)  # canonical key, home partition: decoded events
+    out: list[OutRecord] = field(default_factory=list)  # re-keyed records, then dead letters
+    report: BatchReport = field(default_factory=BatchReport)
 
 
 async def route(
@@ -44,26 +60,43 @@ async def route(
     rules: IdentityRules | None = None,
 ) -> BatchReport:
     """Without a graph every event goes to the canonical id of its first identifier."""
+    routed = await sort(records, topics, graph, rules)
+    await publisher.publish(routed.out)
+    return routed.report
+
+
+async def sort(
+    records: Sequence[InRecord],
+    topics: Topics,
+    graph: IdentityGraph | None = None,
+    rules: IdentityRules | None = None,
+    here: Callable[[InRecord, str], bool] | None = None,
+) -> Sorted:
+    """Steps 1-3 for a batch; ``here(record, cid)``: whether this worker processes ``cid``'s
+    records of that record's partition (never, when None: every record is re-keyed)."""
     rules = rules or IdentityRules()
-    report = BatchReport()
-    out: list[OutRecord] = []
-    routed: list[tuple[InRecord, list[Identifier]]] = []
+    done = Sorted()
+    dlq: list[OutRecord] = []
+    routed: list[tuple[InRecord, Event, list[Identifier]]] = []
     for record in records:
         try:
             event = parse_event(codec.decode_object(record.value))
             check_data(event)
-            routed.append((record, routable(event.identity, rules)))
+            routed.append((record, event, routable(event.identity, rules)))
         except InputError as exc:
-            out.append(reject(record, exc, topics.events, topics, report))
-    keys = list(dict.fromkeys(i.key for _, found in routed for i in found))
+            dlq.append(reject(record, exc, topics.events, topics, done.report))
+    keys = list(dict.fromkeys(key for _, _, found in routed for key in needed(found)))
     owners = await graph.resolve(keys) if graph is not None and keys else {}
-    for record, found in routed:
+    for record, event, found in routed:
         cid = owner_of(found, owners)
         for ident in found:  # what the process stage will claim: later events of the batch follow it
             owners.setdefault(ident.key, cid)
-        out.append(OutRecord(topics.by_customer, cid, record.value or b""))
-    await publisher.publish(out)
-    return report
+        if here is not None and record.key == cid.encode() and here(record, cid):
+            done.here.append(_decoded(record, event, topics.events))
+        else:
+            done.out.append(OutRecord(topics.by_customer, cid, record.value or b""))
+    done.out += dlq
+    return done
 
 
 def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]:
@@ -78,6 +111,12 @@ def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]
     return usable
 
 
+def needed(found: Sequence[Identifier]) -> list[str]:
+    """The graph keys ``owner_of`` reads for an event: only its member id when that comes first
+    (owned or not, it decides), else every identifier (the first owned one decides)."""
+    return [found[0].key] if found[0].kind == MEMBER_ID else [i.key for i in found]
+
+
 def owner_of(found: Sequence[Identifier], owners: dict[str, str]) -> str:
     """The customer an event with these identifiers (highest priority first) belongs to."""
     first = found[0]
@@ -87,6 +126,10 @@ def owner_of(found: Sequence[Identifier], owners: dict[str, str]) -> str:
         if ident.key in owners:
             return owners[ident.key]
     return canonical_id(first)
+
+
+def _decoded(record: InRecord, event: Event, source: str) -> InRecord:
+    return InRecord(record.partition, record.offset, record.key, record.value, record.received, event, source)
 
 
 def _blocked(kind: str, rules: IdentityRules) -> tuple[str, ...]:

@@ -132,7 +132,7 @@ def run(state: CustomerState, step: MergeInput, now: datetime, world: World, cla
     if step.step == "request":
         _request(done, step, now, world.identity, claiming)
     else:
-        _absorb(done, step, now, world)
+        _absorb(done, step, now, world, claiming)
     return done
 
 
@@ -178,7 +178,7 @@ def fence(state: CustomerState, survivor_id: str) -> CustomerState:
     )
 
 
-def _absorb(done: Step, step: MergeInput, now: datetime, world: World) -> None:
+def _absorb(done: Step, step: MergeInput, now: datetime, world: World, claiming: tuple[str, ...]) -> None:
     if step.retired is None:
         raise InputError(f"merge record {step.id}: absorb without the retired state", "schema")
     retired = load_state(step.retired)
@@ -186,7 +186,8 @@ def _absorb(done: Step, step: MergeInput, now: datetime, world: World) -> None:
     if merge_id(retired) in done.state.seen:
         return
     theirs = [parse_key(k) for k in dict.fromkeys((*retired.identifiers, *step.keys))]
-    held = [parse_key(k) for k in done.state.identifiers]
+    # What this customer is claiming in the batch counts as held (an earlier absorb's keys, new links).
+    held = [parse_key(k) for k in dict.fromkeys((*done.state.identifiers, *claiming))]
     refused = check_links(held, theirs, rules)
     over = {r.identifier for r in refused}
     done.notes += [refusal_note(me, r, retired.customer_id, now) for r in refused]

@@ -3,7 +3,10 @@
 The clock moves through the events' times and never backwards: before each event, timers
 that came due fire in due order at their due time (a timer set in the past fires at the
 current time, as a running worker would fire it); after the last event, timers due by
-``until`` fire. Events after ``until`` are not replayed. Output records are the bytes the
+``until`` fire. Events after ``until`` are not replayed. Schedule journeys fire as a worker fires them:
+at each occurrence on a zone's wall clock, the audience of that zone
+(``orchestrator.audiences``, kept after every input) gets the occurrence, in id order,
+among the timers due at the same moment. Output records are the bytes the
 topics would carry (actions, scenario hits), plus suppressions, step failures and goal
 conversions (holdouts included), in the
 order they happened. Same input → same bytes. ``log`` holds the journey-log records
@@ -19,21 +22,33 @@ from datetime import datetime
 
 import orjson
 
+from orchestrator.audiences import schedule
+from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
+from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
 from orchestrator.service import codec
 from orchestrator.service.identify import routable
 from orchestrator.service.ports import IdentityGraph
 from orchestrator.service.simulate_identity import SimIdentity
 
+WALK = "\x00walk"  # a heap entry's customer for an occurrence to walk: before any customer's timer at that time
+
 Progress = Callable[[int, int], None]
+_NO_STATE = CustomerState.new("-")  # stands for the state in the outcomes a dry run keeps
+_LEFT_OUT = {"log": (), "observations": (), "timers_set": (), "timers_cancelled": (), "journey_events": ()}
 
 
 @dataclass
 class Simulation:
     records: list[bytes] = field(default_factory=list)  # JSON lines, in the order they happened
     log: list[bytes] = field(default_factory=list)  # journey-log records, one JSON line each
+    # What the inputs that acted did (actions, hits, suppressions, failures, conversions), without
+    # the state they left (``states`` holds each customer's last; keeping every version of every
+    # state grew with the square of a customer's history), their log records (``log``), timers,
+    # journey events or population observations.
     outcomes: list[Outcome] = field(default_factory=list)
+    inputs: int = 0  # events and timers processed
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     states: dict[str, CustomerState] = field(default_factory=dict)
     skipped: int = 0  # events after ``until``
@@ -93,15 +108,44 @@ class _Clock:
         self.now: datetime | None = None
         self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
         self.identity = SimIdentity(world, sim.states)
+        self.scheduled = {j.id: j for j in schedule.scheduled_journeys(world)}
+        self.audiences = MemoryAudiences(self.scheduled)
 
     def fire_due(self, until: datetime) -> None:
         while self.due and self.due[0][0] <= until:
             due_at, cid, timer_id = heapq.heappop(self.due)
-            timer = self.sim.states[cid].timers.get(timer_id)
-            if timer is None or timer.due_at != due_at:
-                continue  # moved or cancelled since it was scheduled
+            if cid == WALK:
+                self._walk(due_at, timer_id)
+                continue
+            if not timer_id.startswith(SCHEDULE_PREFIX):
+                timer = self.sim.states[cid].timers.get(timer_id)
+                if timer is None or timer.due_at != due_at:
+                    continue  # moved or cancelled since it was scheduled
             moment = max(due_at, self.now) if self.now else due_at
             self.apply(cid, TimerFired(customer_id=cid, timer_id=timer_id, due_at=due_at), moment)
+
+    def _walk(self, occurrence: datetime, walk: str) -> None:
+        """An occurrence of (journey, zone) came: its audience gets it; the next one is queued."""
+        journey_id, tz = walk.split("\x1f")
+        now = max(occurrence, self.now) if self.now else occurrence
+        journey = self.world.current(journey_id, now)
+        if journey is None:
+            return
+        self.audiences.flush(journey_id, self.world, now)
+        for cid in self.audiences.audience(journey_id, tz):
+            heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))
+        heapq.heappush(self.due, (schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk))
+
+    def _track(self, state: CustomerState) -> None:
+        """A commit: the audience index judges the customer before the next walk; a new zone
+        gets the first occurrence of every schedule journey on its clock."""
+        assert self.now is not None  # noqa: S101 - set by apply
+        if not self.audiences.touch(state):
+            return
+        tz = state.profile.tz
+        for journey in self.scheduled.values():
+            first = schedule.first_occurrence(journey, tz, self.now, self.world)
+            heapq.heappush(self.due, (first, WALK, f"{journey.id}\x1f{tz}"))
 
     def apply(self, cid: str, inp: Input, now: datetime) -> None:
         self.now = max(now, self.now) if self.now else now
@@ -111,15 +155,22 @@ class _Clock:
         if outcome.observations:  # the population's running figures, as a worker keeps them
             self.world = replace(self.world, population=self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
-        sim.outcomes.append(outcome)
+        if not outcome.duplicate:
+            self._track(outcome.state)
+        sim.inputs += 1
+        if outcome.actions or outcome.hits or outcome.suppressed or outcome.failures or outcome.conversions:
+            sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT}))
         for timer in outcome.timers_set:
             heapq.heappush(self.due, (timer.due_at, cid, timer.id))
-        sim.records.extend(codec.encode_hit(h) for h in outcome.hits)
-        sim.records.extend(codec.encode_action(a) for a in outcome.actions)
-        sim.records.extend(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed)
-        sim.records.extend(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures)
-        sim.records.extend(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions)
-        sim.log.extend(orjson.dumps(r.compact()) for r in outcome.log)
+        records = [
+            *(codec.encode_hit(h) for h in outcome.hits),
+            *(codec.encode_action(a) for a in outcome.actions),
+            *(orjson.dumps({"suppressed": s.model_dump(mode="json")}) for s in outcome.suppressed),
+            *(orjson.dumps({"step_failure": f.model_dump(mode="json")}) for f in outcome.failures),
+            *(orjson.dumps({"conversion": c.model_dump(mode="json")}) for c in outcome.conversions),
+        ]
+        sim.records.extend(_compact(r) for r in records)
+        sim.log.extend(_compact(orjson.dumps(r.compact())) for r in outcome.log)
         if isinstance(inp, Event):  # OneID: links, refused links and merges, as a worker makes them
             self._identity(cid, before, outcome.state, inp)
 
@@ -127,8 +178,16 @@ class _Clock:
         assert self.now is not None  # noqa: S101 - set by apply
         done = self.identity.after(cid, before, after, event, self.now)
         self.sim.states.update(done.states)
-        self.sim.records.extend(done.records)
+        for state in done.states.values():
+            self._track(state)
+        self.sim.records.extend(_compact(r) for r in done.records)
         for who, timer_id in done.timers:
             timer = self.sim.states[who].timers.get(timer_id)
             if timer is not None:
                 heapq.heappush(self.due, (timer.due_at, who, timer_id))
+
+
+def _compact(record: bytes) -> bytes:
+    """A copy of exactly its size: orjson's bytes keep the 4 KB buffer they were written into, and a
+    dry run keeps every record (a year of history: hundreds of thousands)."""
+    return bytes(memoryview(record))

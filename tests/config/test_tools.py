@@ -185,8 +185,8 @@ def test_validate_scores_the_chat_intents_on_a_labelled_corpus(
     corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     assert main(["validate", "--intents", str(corpus)]) == 0
     out = capsys.readouterr().out
-    assert "| buying_for_friends | asked_by_friend | held_out | 2 | 1 | 1.000 / 1.000 |" in out
-    assert "| running_out | running_out | held_out | 2 | 1 | 1.000 / 1.000 |" in out
+    assert "| buying_for_friends | asked_by_friend | held_out | 2 | 1 | 1.000 / 1.000 | 1.000 / 1.000 |" in out
+    assert "| running_out | running_out | held_out | 2 | 1 | 1.000 / 1.000 | 1.000 / 1.000 |" in out
     corpus.write_text('{"family": "moving"}\n', encoding="utf-8")
     assert main(["validate", "--intents", str(corpus)]) == 1
     assert f"{corpus}:1: not a labelled sentence" in capsys.readouterr().err

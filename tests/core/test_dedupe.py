@@ -1,6 +1,7 @@
 """A seen event id with other content is a conflicting duplicate (DLQ), not a silent drop; a
-redelivery stays a quiet duplicate, whatever the key order or source; states of form 1 (no
-digests) load, and their seen ids count as redeliveries."""
+redelivery stays a quiet duplicate, whatever the key order or source; ids are kept hashed
+(form 5); states of forms 3 (no digests) and 4 (ids in clear) load, and their seen ids stay
+seen (without a digest: redeliveries)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.core import CustomerState, Event, parse_event
+from orchestrator.core import CustomerState, Event, dedupe, parse_event
 from orchestrator.core.migrations import load_state
 from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA
 from orchestrator.errors import InputError
 from tests.builders import NOW, make_event, make_world, run
 
 FORM_3 = Path(__file__).resolve().parents[1] / "fixtures" / "states" / "form-3.jsonl"
+FORM_4 = Path(__file__).resolve().parents[1] / "fixtures" / "states" / "form-4.jsonl"
+
+
+def _lines(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().splitlines() if line.strip()]
 
 
 def _paid(amount: float, **extra: object) -> Event:
@@ -53,21 +59,67 @@ def test_key_order_whitespace_and_source_do_not_make_a_conflict() -> None:
 def test_digests_are_kept_for_the_seen_window_only() -> None:
     events = [make_event("x_ping", NOW, {"n": n}, id_=f"e{n}") for n in range(SEEN_WINDOW + 10)]
     state = run(make_world(), CustomerState.new("M1"), *events)[-1].state
-    assert len(state.seen) == len(state.seen_digests) == SEEN_WINDOW
+    assert len(state.seen_digests) == SEEN_WINDOW
+    assert state.seen == ()  # event ids are not kept in clear
+    assert all(len(entry) == 24 for entry in state.seen_digests)
+    assert not dedupe.seen(state, "e0")
+    assert dedupe.seen(state, "e10")
+    assert dedupe.seen(state, f"e{SEEN_WINDOW + 9}")
+
+
+def _legacy(ids: list[str]) -> list[str]:
+    return [dedupe.id_hash(i) + dedupe.LEGACY for i in dict.fromkeys(ids)]
 
 
 def test_a_form_3_state_loads_and_its_seen_ids_stay_redeliveries() -> None:
-    lines = [line for line in FORM_3.read_bytes().splitlines() if line.strip()]
+    lines = _lines(FORM_3)
     assert len(lines) >= 50
     for raw in lines:
         old = json.loads(raw)
         assert old["schema_version"] == 3
         state = load_state(raw)
         again = json.loads(state.model_dump_json())
-        assert again == {**old, "schema_version": STATE_SCHEMA, "seen_digests": []}
+        expected = {**old, "schema_version": STATE_SCHEMA, "seen": [], "seen_digests": _legacy(old["seen"])}
+        assert again == expected
+    old = json.loads(lines[0])
     state = load_state(lines[0])
-    [seen_id] = state.seen[-1:]
+    seen_id = old["seen"][-1]
     member = state.profile.identity.get("member_id", state.customer_id)
     other = make_event("x_other", NOW, {"changed": True}, id_=seen_id, member=member)
     [outcome] = run(make_world(), state, other)  # no digest to compare with: a redelivery
     assert outcome.duplicate
+
+
+def test_a_form_4_state_loads_with_its_ids_hashed_and_merge_steps_kept() -> None:
+    lines = _lines(FORM_4)
+    assert len(lines) >= 50
+    merged = before = after = 0
+    for raw in lines:
+        old = json.loads(raw)
+        assert old["schema_version"] == 4
+        state = load_state(raw)
+        again = json.loads(state.model_dump_json())
+        steps = [i for i in old["seen"] if i.startswith(("merge:", "absorb:"))]
+        merged += bool(steps)
+        events = [i for i in old["seen"] if i not in steps]
+        without_digest = [i for i in events if dedupe.id_hash(i) not in {d[:12] for d in old["seen_digests"]}]
+        digests = [*_legacy(without_digest), *old["seen_digests"]][-SEEN_WINDOW:]
+        assert again == {**old, "schema_version": STATE_SCHEMA, "seen": steps, "seen_digests": digests}
+        assert all(dedupe.seen(state, i) for i in events)
+        before, after = before + len(raw), after + len(state.model_dump_json().encode())
+    assert after < before  # ids in clear took more than their hashes
+    assert merged  # the fixture holds a merged customer (its merge steps stay in clear)
+
+
+def test_a_form_4_redelivery_and_conflict_behave_as_before() -> None:
+    [raw] = [line for line in _lines(FORM_4) if b'"seen_digests":["' in line][:1]
+    old = json.loads(raw)
+    state = load_state(raw)
+    member = state.profile.identity.get("member_id", state.customer_id)
+    seen_id = old["seen"][-1]
+    other = make_event("x_other", NOW, {"changed": True}, id_=seen_id, member=member)
+    with pytest.raises(InputError, match="conflicting duplicate"):  # its digest was kept: a conflict, as in form 4
+        run(make_world(), state, other)
+    fresh = make_event("x_other", NOW, {"changed": True}, id_="never-seen", member=member)
+    [outcome] = run(make_world(), state, fresh)
+    assert not outcome.duplicate

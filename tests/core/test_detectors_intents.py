@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from orchestrator.core.patterns import Meter
 from orchestrator.core.scenario_spec import ChatSettings, IntentRule
 from orchestrator.core.scenarios.intents import match_intents
 from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
+from orchestrator.core.text_model import CharModel
 from orchestrator.segmentation import JiebaTokenizer
 
 CHAT = ChatSettings(
@@ -121,6 +123,14 @@ def shipped() -> tuple[ChatSettings, Tokenizer]:
     return world.scenarios.chat, world.tokenizer
 
 
+@pytest.fixture(scope="module")
+def shipped_models() -> Mapping[str, CharModel]:
+    """The intents' classifiers as the worker has them (learnt from journeys/intent_examples.yaml)."""
+    models = load_config(REPO / "journeys", REPO / "templates", only=[]).world().intent_models
+    assert set(models) == {"asked_by_friend"}
+    return models
+
+
 # Lines a review found firing, and what must (not) fire on them with the shipped rules.
 SHIPPED: dict[str, set[str]] = {
     "刚吃完了晚饭": set(),  # a meal, not a product running out
@@ -149,9 +159,12 @@ SHIPPED: dict[str, set[str]] = {
 
 
 @pytest.mark.parametrize("line", list(SHIPPED))
-def test_the_shipped_intents_on_lines_a_review_found(line: str, shipped: tuple[ChatSettings, Tokenizer]) -> None:
+def test_the_shipped_intents_on_lines_a_review_found(
+    line: str, shipped: tuple[ChatSettings, Tokenizer], shipped_models: Mapping[str, CharModel]
+) -> None:
     chat, tokenizer = shipped
     assert {m.intent for m in match_intents(line, chat, tokenizer)} == SHIPPED[line]
+    assert {m.intent for m in match_intents(line, chat, tokenizer, models=shipped_models)} == SHIPPED[line]
 
 
 @pytest.mark.parametrize("tokenizer", list(TOKENIZERS))

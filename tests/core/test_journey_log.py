@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from orchestrator.core import CustomerState, Outcome, TimerFired, World
 from orchestrator.core.journey_log import LOG_VERSION, LogRecord
@@ -88,10 +89,12 @@ def test_a_false_entry_or_trigger_condition_is_a_refusal_with_the_condition() ->
 def test_a_schedule_does_not_log_everyone_outside_its_audience() -> None:
     weekly = _world(SEND_A, trigger={"schedule": "0 10 * * 1"}, entry={"when": "vip"}, conditions={"vip": lambda c: 0})
     [registered] = run(weekly, _known(), _chat("c1"))
-    timer = next(iter(registered.state.timers.values()))
-    fired = TimerFired(customer_id="M1", timer_id=timer.id, due_at=timer.due_at)
-    [outcome] = run(weekly, registered.state, fired, now=timer.due_at)
+    assert weekly.cron is not None
+    due = weekly.cron.next_after("0 10 * * 1", NOW, ZoneInfo(registered.state.profile.tz))
+    fired = TimerFired(customer_id="M1", timer_id="sched:replenish", due_at=due)
+    [outcome] = run(weekly, registered.state, fired, now=due)
     assert outcome.log == ()
+    assert not outcome.duplicate  # it was judged (and said no), not ignored
 
 
 def test_suppressions_failures_and_goals_are_logged() -> None:

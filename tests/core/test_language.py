@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator.audiences import schedule
 from orchestrator.core import CustomerState, Outcome, World
 from orchestrator.core.calendar import BusinessCalendar
 from orchestrator.core.steps import assign_variant
-from tests.builders import CST, NOW, FakeConditions, FakeRenderer, fire, journey, make_event, make_world, run
+from tests.builders import (
+    CST,
+    NOW,
+    FakeConditions,
+    FakeRenderer,
+    fire,
+    journey,
+    make_event,
+    make_world,
+    occurrence,
+    run,
+)
 
 DAY = timedelta(days=1)
 CHAT = {"event": "chat.message"}
@@ -64,11 +77,29 @@ def test_segment_trigger_enters_when_the_condition_turns_true() -> None:
 def test_schedule_trigger_fires_in_the_customers_time_zone() -> None:
     world = _world(SEND_A, trigger={"schedule": "0 10 * * 2"})  # Tuesdays 10:00 local
     state = run(world, _known(), _chat())[-1].state
-    timer = state.timers["sched:replenish"]
-    assert timer.due_at == datetime(2026, 11, 24, 10, 0, tzinfo=CST)
-    [fired] = run(world, state, fire(state, "sched:replenish"), now=timer.due_at)
+    assert not state.timers  # no timer per customer: the audience is walked at each occurrence
+    journey_ = world.newest["replenish"]
+    due = schedule.first_occurrence(journey_, state.profile.tz, NOW, world)
+    assert due == datetime(2026, 11, 24, 10, 0, tzinfo=CST)
+    [fired] = run(world, state, occurrence(state, "replenish", due), now=due)
     assert _steps(fired) == ["a"]
-    assert fired.state.timers["sched:replenish"].due_at == datetime(2026, 12, 1, 10, 0, tzinfo=CST)
+    [again] = run(world, fired.state, occurrence(state, "replenish", due), now=due + timedelta(hours=1))
+    assert again.duplicate  # a page handed over again after a crash enters nobody twice
+    assert schedule.following_occurrence(journey_, state.profile.tz, due, due, world) == datetime(
+        2026, 12, 1, 10, 0, tzinfo=CST
+    )
+
+
+def test_an_occurrence_not_on_the_customers_clock_or_before_they_came_is_ignored() -> None:
+    world = _world(SEND_A, trigger={"schedule": "0 10 * * 2"})
+    state = run(world, _known(), _chat())[-1].state
+    berlin = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # the walk of another zone
+    [other_zone] = run(world, state, occurrence(state, "replenish", berlin), now=berlin)
+    before = datetime(2020, 1, 7, 10, 0, tzinfo=CST)  # a Tuesday before the customer was first seen
+    [too_early] = run(world, state, occurrence(state, "replenish", before), now=berlin)
+    not_yet = datetime(2026, 11, 24, 10, 0, tzinfo=CST)
+    [early] = run(world, state, occurrence(state, "replenish", not_yet), now=not_yet - timedelta(minutes=1))
+    assert (other_zone.duplicate, too_early.duplicate, early.duplicate) == (True, True, True)
 
 
 def test_a_date_offset_keeps_hours() -> None:

@@ -73,7 +73,7 @@ def test_the_survivor_holds_both_histories_once() -> None:
     assert {p.order_id for p in merged.profile.purchases} == {"O-1", "O-2", "O-3"}
     assert merged.profile.identity["member_id"] == "M1"
     assert merged.profile.identity["wecom_external_id"] == "wm1"
-    assert set(store.seen) | set(wecom.seen) <= set(merged.seen)
+    assert set(store.seen_digests) | set(wecom.seen_digests) <= set(merged.seen_digests)
 
 
 def test_journeys_of_both_continue_and_a_journey_in_both_keeps_the_earlier_entry() -> None:

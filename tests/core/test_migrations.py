@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.bootstrap import load_world
-from orchestrator.core import CustomerState, World, process
+from orchestrator.core import CustomerState, World, dedupe, process
 from orchestrator.core.migrations import STEPS, StateTooNew, StateUnreadable, load_state, upgrade
-from orchestrator.core.state import STATE_SCHEMA
+from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA
 from orchestrator.settings import Settings
 from tests.builders import NOW, make_event
 
@@ -19,6 +19,11 @@ REPO = Path(__file__).resolve().parents[2]
 RELEASE_0_1_0 = REPO / "tests" / "fixtures" / "states" / "release-0.1.0.jsonl"
 FORM_1 = REPO / "tests" / "fixtures" / "states" / "form-1.jsonl"
 FIELDS_ADDED_SINCE_0_1_0 = ("forgotten_at", "identifiers", "redirect_to")  # forms 1 (erasure) and 2 (OneID)
+
+
+def _legacy(ids: list[str]) -> list[str]:
+    """Ids seen before form 4, as form 5 keeps them: hashed, with no content digest."""
+    return [dedupe.id_hash(i) + dedupe.LEGACY for i in dict.fromkeys(ids)][-SEEN_WINDOW:]
 
 
 def _old_states() -> list[bytes]:
@@ -48,7 +53,8 @@ def test_release_0_1_0_states_load_unchanged_but_for_the_form() -> None:
         for added in FIELDS_ADDED_SINCE_0_1_0:
             del again[added]
         del again["profile"]["consent_at"]  # form 2: no decision times for older consent
-        assert again.pop("seen_digests") == []  # form 4: ids seen before have no digest
+        assert again.pop("seen_digests") == _legacy(old.pop("seen"))  # forms 4, 5: ids hashed, without digest
+        assert again.pop("seen") == []  # form 5: merge steps only
         assert again == old
 
 
@@ -102,6 +108,7 @@ def test_upgrade_applies_steps_in_order() -> None:
         "forgotten_at": None,
         "identifiers": [],
         "redirect_to": None,
+        "seen": [],
         "seen_digests": [],
     }
     assert upgrade({"schema_version": STATE_SCHEMA}, STATE_SCHEMA) == {"schema_version": STATE_SCHEMA}
@@ -120,6 +127,7 @@ def test_form_1_states_load_with_no_identifiers_claimed_and_no_redirect() -> Non
             again.pop(added)
         assert again["profile"].pop("owner") is None  # form 3
         assert again["profile"].pop("consent_at") == {}
-        assert again.pop("seen_digests") == []  # form 4
+        assert again.pop("seen_digests") == _legacy(old.pop("seen"))  # forms 4, 5
+        assert again.pop("seen") == []
         del old["schema_version"]
         assert again == old

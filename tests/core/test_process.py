@@ -7,7 +7,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.core import CustomerState
+from orchestrator.core import CustomerState, dedupe
 from tests.builders import NOW, fire, make_event, make_world, order, run
 
 DAY = timedelta(days=1)
@@ -27,7 +27,7 @@ def test_a_redelivered_event_is_a_duplicate_and_changes_nothing() -> None:
 def test_unknown_event_types_are_accepted_and_folded_as_activity() -> None:
     [outcome] = run(make_world(), CustomerState.new("M1"), make_event("store.visited", NOW, {"store": "SH-01"}))
     assert outcome.state.profile.last_event_at == NOW
-    assert outcome.state.seen == ("store.visited@" + NOW.isoformat(),)
+    assert dedupe.seen(outcome.state, "store.visited@" + NOW.isoformat())
 
 
 def test_the_profile_folds_identity_orders_and_registration() -> None:

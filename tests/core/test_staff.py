@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from orchestrator.core import CustomerState, World
+from orchestrator.core import CustomerState, World, dedupe
 from orchestrator.core.migrations import load_state
 from orchestrator.core.state import STATE_SCHEMA
 from tests.builders import NOW, FakeConditions, journey, make_event, make_world, run
@@ -79,8 +79,8 @@ def test_form_2_states_load_with_no_owner_and_keep_everything_else() -> None:
         assert "owner" not in old["profile"]
         state = load_state(raw)
         again = json.loads(state.model_dump_json())
-        assert again["schema_version"] == STATE_SCHEMA == 4
+        assert again["schema_version"] == STATE_SCHEMA == 5
         assert again["profile"].pop("owner") is None
-        assert {k: again[k] for k in old if k != "schema_version"} == {
-            k: v for k, v in old.items() if k != "schema_version"
-        }
+        assert all(dedupe.seen(state, i) for i in old["seen"])  # form 5: hashed (tests/core/test_dedupe.py)
+        changed = ("schema_version", "seen", "seen_digests")
+        assert {k: again[k] for k in old if k not in changed} == {k: v for k, v in old.items() if k not in changed}

@@ -122,3 +122,37 @@ def test_one_customer_across_identifiers_live(
     finally:
         watcher.close()
         redis.close()
+
+
+def test_records_keyed_by_their_customer_take_one_pass_the_others_are_rekeyed(
+    worker: WorkerProcess, kafka_bootstrap: str, topics: Topics
+) -> None:
+    """Sources key by their own identifier: the store by member id (canonical: processed where it
+    lands), the WeCom bot by WeCom id (mapped to the member by the graph: re-keyed to M1001)."""
+    watcher = TopicWatcher(kafka_bootstrap, [topics.actions("wecom_private"), topics.dlq], {})
+
+    def routed() -> dict[str, float]:
+        metrics = worker.metrics()
+        return {path: metrics.get(f'xo_records_routed_total{{path="{path}"}}', 0.0) for path in ("here", "rekeyed")}
+
+    try:
+        store = _order("s1", 20, "PRO-900", member_id="M1001", phone="13800000001")
+        produce(kafka_bootstrap, topics.events, [store], {}, key="M1001")
+        assert watcher.wait_for(lambda _: routed()["here"] == 1, TIMEOUT, alive=worker.alive), worker.log_tail()
+        wecom = [
+            event("w1", "chat.message", 3, {"text": "你好"}, phone="138 0000 0001", wecom_external_id="wmA"),
+            event("w2", "chat.message", 0, {"text": "蛋白粉快吃完了"}, wecom_external_id="wmA"),
+        ]
+        produce(kafka_bootstrap, topics.events, wecom, {}, key="wecom_external_id:wmA")
+
+        def replied(_: object) -> bool:
+            return any(r.value["customer_id"] == "M1001" for r in watcher.of(topics.actions("wecom_private")))
+
+        assert watcher.wait_for(replied, TIMEOUT, alive=worker.alive), worker.log_tail()
+        [reply] = [r.value for r in watcher.of(topics.actions("wecom_private"))]
+        assert reply["to"] == {"wecom_external_id": "wmA"}
+        assert "乳清蛋白粉 900g" in str(reply["content"])  # the store's purchase, reached from WeCom
+        assert routed() == {"here": 1, "rekeyed": 2}
+        assert not watcher.of(topics.dlq)
+    finally:
+        watcher.close()

@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
-from orchestrator.core import Input, Outcome, TimerFired
+from orchestrator.core import Input, Outcome, TimerFired, dedupe
 from orchestrator.core import process as real_process
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.handler import MAX_DATA_DEPTH, Handler, InRecord
@@ -92,8 +92,8 @@ async def test_an_input_the_core_raises_on_goes_to_the_dlq_and_the_rest_of_the_b
     for cid in ("M1", "M2"):  # both orders were folded in and their cycle timers indexed
         state = loaded[cid].state
         assert state is not None
-        assert f"{cid}-order" in state.seen
-        assert "boom" not in state.seen
+        assert dedupe.seen(state, f"{cid}-order")
+        assert not dedupe.seen(state, "boom")
     due = await store.due_timers([0], int(NOW.timestamp() * 1000), 10)
     assert {ref.customer_id for ref in due} == {"M1", "M2"}
 
@@ -139,7 +139,8 @@ async def test_data_nested_too_deep_for_the_state_store_is_rejected_and_shallowe
     assert report.events == {"customer.registered": 1}
     state = (await RedisStore(redis_client, prefix=prefix).load(["M1"]))["M1"].state  # reads back
     assert state is not None
-    assert state.seen == ("fine",)
+    assert dedupe.seen(state, "fine")
+    assert len(state.seen_digests) == 1
 
 
 @pytest.mark.parametrize(

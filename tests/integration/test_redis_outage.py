@@ -3,8 +3,8 @@ stays up, stops processing, retries with backoff, and then delivers everything.
 
 A Redis of the test's own (append-only file, fsync on every write) is stopped while
 customers' second sends are waiting on timers and new customers' events are produced.
-While it is down the identify stage (it reads the identity graph) and the timer pump
-retry, and no action leaves: an action is produced only after its state is committed.
+While it is down the worker's batches (they read the identity graph, the due timers and the
+states) retry, and no action leaves: an action is produced only after its state is committed.
 """
 
 from __future__ import annotations
@@ -81,21 +81,17 @@ def test_the_worker_rides_out_a_redis_outage_and_then_delivers_everything(
             produce(kafka_bootstrap, topics.events, records, {}, key=cid)
 
         def stuck() -> bool:
-            """The waits are due, and both the identify stage (OneID reads the identity graph)
-            and the timer pump have failed and backed off several times."""
+            """The waits are due, and the worker's batch (routing reads the identity graph, the
+            due timers are read with it) has failed and backed off several times."""
             attempts: dict[str, int] = {}
             for what, attempt, _ in _retries(worker):
                 attempts[what] = max(attempts.get(what, 0), attempt)
-            return (
-                datetime.now(tz=UTC) > waits_due
-                and attempts.get("identify batch", 0) >= 6
-                and attempts.get("timer pump", 0) >= 6
-            )
+            return datetime.now(tz=UTC) > waits_due and attempts.get("process batch", 0) >= 6
 
         assert watcher.wait_for(lambda _: stuck(), TIMEOUT, alive=worker.alive), diagnose(worker)
         assert worker.alive()
         assert not [r for r in actions(watcher.received) if str(r.value["customer_id"]).startswith("D")]
-        delays = [delay for what, _, delay in _retries(worker) if what == "identify batch"]
+        delays = [delay for what, _, delay in _retries(worker) if what == "process batch"]
         assert delays[:6] == sorted(delays[:6])
         assert delays[5] >= 8 * delays[0]  # backing off, not spinning
         assert max(delays) <= 5.0  # capped

@@ -44,7 +44,7 @@ def test_history_builds_profiles_and_detectors_but_enters_no_journey(world: Worl
         assert state.profile.orders == live.states[cid].profile.orders
         assert state.profile.purchases == live.states[cid].profile.purchases
         assert state.fired == live.states[cid].fired  # scenario occurrences are remembered: none fires again
-        assert state.seen == live.states[cid].seen
+        assert state.seen_digests == live.states[cid].seen_digests  # the events, by hash (form 5)
 
 
 def test_live_traffic_continues_from_backfilled_profiles(world: World) -> None:

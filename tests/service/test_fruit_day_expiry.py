@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from orchestrator.audiences import schedule
 from orchestrator.config.catalog import load_config
 from orchestrator.core import CustomerState, World
 from orchestrator.core.effects import Outcome
 from orchestrator.core.state import SentRecord
-from tests.builders import fire, make_event, run
+from tests.builders import fire, make_event, occurrence, run
 
 REPO = Path(__file__).resolve().parents[2]
 CST = timezone(timedelta(hours=8))
@@ -38,8 +39,9 @@ def _member(world: World, earlier_sends: list[datetime]) -> CustomerState:
 
 
 def _tuesday(world: World, state: CustomerState) -> Outcome:
-    assert state.timers["sched:fruit-day"].due_at == TUESDAY
-    return run(world, state, fire(state, "sched:fruit-day"), now=TUESDAY)[-1]
+    journey = world.newest["fruit-day"]
+    assert schedule.first_occurrence(journey, state.profile.tz, state.profile.first_seen_at, world) == TUESDAY
+    return run(world, state, occurrence(state, "fruit-day", TUESDAY), now=TUESDAY)[-1]
 
 
 def test_a_coupon_held_back_by_the_daily_cap_goes_out_today_with_todays_deadline() -> None:

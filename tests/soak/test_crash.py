@@ -26,6 +26,8 @@ def test_a_worker_killed_at_random_moments_loses_nothing_and_never_sends_two_dif
     assert report.actions_seen == report.distinct_action_ids + report.republished, summary
     assert report.dead_letters == 0, summary
     assert report.pending_outbox == 0, summary
-    # The kills did interrupt work: the restarted workers were handed records again.
-    assert report.duplicate_inputs > 0, summary
+    # The kills did interrupt work: waits that came due while a worker was down (a restart takes
+    # seconds) fired late. (Redelivered inputs are not a sign of it any more: offsets are
+    # committed after every batch, so a kill replays a batch only when it lands inside one.)
+    assert any(overrun > 3.0 for overrun in report.wait_overruns), summary
     assert report.ok, summary

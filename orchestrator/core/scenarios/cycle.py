@@ -7,6 +7,9 @@ Per category, run-out is computed from the purchase history in event-time order:
 * no figure: last purchase + the customer's own median repurchase interval in the
   category (with ``min_intervals`` intervals or more), else the population's running
   median for it, else the configured seed; with none of these there is no timer.
+  With fitted figures (``World.figures``) the interval is the customer's predicted
+  median (``core.forecast.next_interval``), and there is no timer when the chance of a
+  purchase in the window after the hit is below the fitted ``min_chance``.
 
 The ``cycle:<category>`` timer fires ``lead_days`` before run-out; a later order moves it,
 a refund recomputes or cancels it, and each run-out fires at most once. A customer's chat
@@ -21,11 +24,23 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+from orchestrator.core import forecast
 from orchestrator.core.effects import ScenarioHit
 from orchestrator.core.ports import World
 from orchestrator.core.runtime import Effects
 from orchestrator.core.scenario_spec import CycleSettings
-from orchestrator.core.scenarios.base import DAY, Found, Signal, chat_evidence, hit, intervals, local_day, rhythm
+from orchestrator.core.scenarios.base import (
+    DAY,
+    Found,
+    Rhythm,
+    Signal,
+    chat_evidence,
+    hit,
+    intervals,
+    local_day,
+    purchase_times,
+    rhythm,
+)
 from orchestrator.core.scenarios.intents import IntentMatch
 from orchestrator.core.scenarios.names import CYCLE_ENDING, CYCLE_PREFIX, spent
 from orchestrator.core.state import CustomerState, Profile, Purchase, Timer
@@ -35,6 +50,7 @@ _RULES = {
     "own": "last purchase + own median repurchase interval - lead_days",
     "population": "last purchase + population median repurchase interval - lead_days",
     "seed": "last purchase + configured median repurchase interval - lead_days",
+    "fitted": "last purchase + predicted median repurchase interval (fitted figures) - lead_days",
 }
 
 
@@ -49,7 +65,7 @@ def cycle_timers(profile: Profile, world: World) -> dict[str, Timer]:
             by_category.setdefault(purchase.category, []).append(purchase)
     timers = {}
     for category, lines in by_category.items():
-        timer = _timer(category, sorted(lines, key=lambda p: p.time), world, settings)
+        timer = _timer(category, sorted(lines, key=lambda p: p.time), world, settings, profile)
         if timer is not None:
             timers[timer.id] = timer
     return timers
@@ -68,7 +84,9 @@ def reschedule(state: CustomerState, world: World, fx: Effects) -> CustomerState
     return state
 
 
-def _timer(category: str, lines: list[Purchase], world: World, settings: CycleSettings) -> Timer | None:
+def _timer(
+    category: str, lines: list[Purchase], world: World, settings: CycleSettings, profile: Profile
+) -> Timer | None:
     last = lines[-1]
     interval: float | None = None
     if last.days is not None:
@@ -80,12 +98,16 @@ def _timer(category: str, lines: list[Purchase], world: World, settings: CycleSe
         basis = "catalog"
     else:
         gaps = intervals(p.time for p in lines)
-        found = rhythm(gaps, category, world, (settings.min_intervals, settings.population_min))
+        found = _fitted(gaps, category, world) or rhythm(
+            gaps, category, world, (settings.min_intervals, settings.population_min)
+        )
         if found is None:
             return None
         interval, basis = found.days, found.basis
         run_out = last.time + timedelta(days=interval)
     lead = last.lead_days if last.lead_days is not None else settings.lead_days
+    if basis == "fitted" and not _likely(profile, run_out - timedelta(days=lead), category, world):
+        return None
     return Timer(
         id=f"{CYCLE_PREFIX}{category}",
         due_at=run_out - timedelta(days=lead),
@@ -100,6 +122,23 @@ def _timer(category: str, lines: list[Purchase], world: World, settings: CycleSe
             "orders": ",".join(dict.fromkeys(p.order_id for p in lines[-5:])),
         },
     )
+
+
+def _fitted(gaps: list[float], category: str, world: World) -> Rhythm | None:
+    fit = world.figures.interval(category) if world.figures else None
+    return Rhythm(forecast.next_interval(gaps, fit), "fitted") if fit else None
+
+
+def _likely(profile: Profile, due: datetime, category: str, world: World) -> bool:
+    """The fitted chance of a purchase in the window after ``due`` reaches ``min_chance``."""
+    figures = world.figures
+    fit = figures.interval(category) if figures else None
+    if figures is None or fit is None or fit.min_chance <= 0:
+        return True
+    orders = profile.paid_orders()
+    moments = purchase_times(o.time for o in orders)
+    found = forecast.history(moments, [o.amount for o in orders], due)
+    return found is not None and forecast.purchase_chance(found, figures.bgnbd, fit.window_days) >= fit.min_chance
 
 
 def cycle_hit(customer_id: str, timer: Timer, now: datetime, world: World) -> ScenarioHit | None:

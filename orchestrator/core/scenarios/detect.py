@@ -73,4 +73,4 @@ def _intents(event: Event, ctx: Ctx) -> tuple[IntentMatch, ...]:
     message = ChatMessage.model_validate(event.data)
     if message.sender not in chat.senders:
         return ()
-    return match_intents(message.text, chat, ctx.world.tokenizer)
+    return match_intents(message.text, chat, ctx.world.tokenizer, models=ctx.world.intent_models)

@@ -14,24 +14,30 @@ before it is a negation, begins or ends with one (不想送人, 没人问, 还�
 ``not_negations`` (别人问, 不错). Vetoed: an ``unless`` pattern of the intent matches words
 that overlap it: a meal after 吃完了, a hotel before 装修, 再 after 吃完 (a plan, not a fact).
 
+An intent with a ``model`` (a classifier learnt from the examples operators keep,
+``core.text_model``) also shows when no rule matched but one of its ``cues`` did (not
+negated, not vetoed) and the model gives the line at least ``add_above``; a rule match
+whose line the model gives less than ``veto_below`` does not count.
+
 All of it is linear in the line's length (``patterns.Meter`` counts the work).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from orchestrator.core.patterns import Clause, Meter, Pattern
 from orchestrator.core.scenario_spec import ChatSettings, CompiledIntent
-from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses
+from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
+from orchestrator.core.text_model import CharModel
 
 
 @dataclass(frozen=True)
 class IntentMatch:
     intent: str
     phrase: str  # the phrase, the words a pattern matched, or the keyword group joined with +
-    rule: str  # phrase | pattern | keywords
+    rule: str  # phrase | pattern | keywords | model
     text: str  # the clause it was found in
 
 
@@ -77,9 +83,16 @@ def _negation(token: str, negations: frozenset[str], exceptions: frozenset[str],
 
 
 def match_intents(
-    text: str, chat: ChatSettings, tokenizer: Tokenizer | None = None, meter: Meter | None = None
+    text: str,
+    chat: ChatSettings,
+    tokenizer: Tokenizer | None = None,
+    meter: Meter | None = None,
+    models: Mapping[str, CharModel] | None = None,
 ) -> tuple[IntentMatch, ...]:
-    """Every configured intent the line shows, with the first phrase, pattern or keyword group that showed it."""
+    """Every configured intent the line shows, with the first phrase, pattern or keyword group that showed it.
+
+    ``models``: the classifiers learnt for intents with a ``model`` section, by intent name
+    (without one, such an intent is read by its rules alone)."""
     if not chat.intents or not text.strip():
         return ()
     text = text[: chat.max_chars]  # a pasted article is not a customer speaking: the cost stays bounded
@@ -87,19 +100,45 @@ def match_intents(
     work = meter or Meter()
     readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat) for c in clauses(text)]
     found = []
+    line = normalize(text)
     for intent in chat.compiled:
-        match = _match(intent, readers)
+        model = (models or {}).get(intent.name) if intent.model else None
+        match = _match(intent, readers, _Line(line, model))
         if match is not None:
             found.append(match)
     return tuple(found)
 
 
-def _match(intent: CompiledIntent, readers: list[_Reader]) -> IntentMatch | None:
+@dataclass
+class _Line:
+    """The whole line for the intent's model, scored at most once."""
+
+    text: str
+    model: CharModel | None
+    _probability: float | None = None
+
+    def probability(self) -> float:
+        if self._probability is None:
+            self._probability = self.model.probability(self.text) if self.model else 1.0
+        return self._probability
+
+
+def _match(intent: CompiledIntent, readers: list[_Reader], line: _Line) -> IntentMatch | None:
     if any(next(r.clause.spans(p, 0), None) for r in readers for p in intent.not_with):
         return None  # the line is about something else
     vetoes = [reader.vetoed(intent) for reader in readers]
     pairs = list(zip(readers, vetoes, strict=True))
-    return _by_phrase(intent, pairs) or _by_pattern(intent, pairs) or _by_keywords(intent, pairs)
+    found = _by_phrase(intent, pairs) or _by_pattern(intent, pairs) or _by_keywords(intent, pairs)
+    rule = intent.model
+    if rule is None or line.model is None:
+        return found
+    if found is not None:
+        vetoed = rule.veto_below is not None and line.probability() < rule.veto_below
+        return None if vetoed else found
+    if rule.add_above is None:
+        return None
+    cue = _by_cue(intent, pairs)
+    return cue if cue is not None and line.probability() >= rule.add_above else None
 
 
 Pairs = list[tuple[_Reader, list[bool]]]
@@ -127,6 +166,15 @@ def _by_keywords(intent: CompiledIntent, pairs: Pairs) -> IntentMatch | None:
         for words, group in intent.keywords:
             if all(reader.found(p, veto) for p in group):
                 return IntentMatch(intent.name, "+".join(words), "keywords", reader.clause.text)
+    return None
+
+
+def _by_cue(intent: CompiledIntent, pairs: Pairs) -> IntentMatch | None:
+    for reader, veto in pairs:
+        for pattern in intent.cues:
+            span = reader.found(pattern, veto)
+            if span is not None:
+                return IntentMatch(intent.name, reader.words(*span), "model", reader.clause.text)
     return None
 
 

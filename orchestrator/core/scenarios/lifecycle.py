@@ -16,14 +16,22 @@ last one t_x days after the first and T days since the first,
 
 so a customer who buys every week and has been silent for a month is at risk sooner
 than one who buys twice a year.
+
+With fitted figures (``World.figures``, see ``core.figures``) both come from the data
+instead: churn risk is the fitted model's (``core.forecast.churn_risk``), and a customer
+is dormant, then churned, once it reaches the fitted cuts; the crossings are the moments
+time alone takes the risk there.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from orchestrator.core import forecast
+from orchestrator.core.figures import Figures, StageCuts
 from orchestrator.core.ports import World
 from orchestrator.core.scenario_spec import ChurnRisk, LifecycleSettings, Threshold
 from orchestrator.core.scenarios.base import DAY, Rhythm, days, gaps, purchase_times, rhythm
@@ -41,8 +49,12 @@ class Standing:
     rhythm: Rhythm
     dormant_after: float  # days without an order
     churned_after: float
+    cuts: StageCuts | None = None  # fitted: stages by churn risk
 
     def rule(self, settings: LifecycleSettings) -> str:
+        if self.cuts is not None and self.stage in (DORMANT, CHURNED):
+            cut = self.cuts.dormant_at if self.stage == DORMANT else self.cuts.churned_at
+            return f"fitted churn risk at least {cut:g}"
         if self.stage in (DORMANT, CHURNED):
             threshold = settings.dormant if self.stage == DORMANT else settings.churned
             factor, least = f"{threshold.factor:g}", f"{threshold.min_days:g}"
@@ -55,7 +67,7 @@ class Standing:
         """When time alone would change the stage: dormancy and churn thresholds."""
         if self.last_order is None:
             return []
-        return [self.last_order + timedelta(days=d) for d in (self.dormant_after, self.churned_after)]
+        return [self.last_order + timedelta(days=d) for d in (self.dormant_after, self.churned_after) if d < math.inf]
 
 
 def legacy_stage(profile: Profile) -> str:
@@ -64,6 +76,8 @@ def legacy_stage(profile: Profile) -> str:
 
 
 def evaluate(profile: Profile, as_of: datetime, settings: LifecycleSettings, world: World) -> Standing:
+    if world.figures is not None:
+        return _fitted(profile, as_of, settings, world.figures)
     paid = [o.time for o in profile.paid_orders() if o.time <= as_of]
     moments = purchase_times(paid)
     found = rhythm(gaps(moments), "*", world, (settings.min_intervals, settings.population_min))
@@ -98,6 +112,41 @@ def churn_risk(moments: list[datetime], as_of: datetime, first_seen: datetime | 
     alive = 0.0 if log_odds > 50 else 1 / (1 + math.exp(log_odds))
     quiet = math.pow((alpha + total) / (alpha + total + days(model.horizon)), shape)
     return round(1 - alive * (1 - quiet), 4)
+
+
+def _fitted(profile: Profile, as_of: datetime, settings: LifecycleSettings, figures: Figures) -> Standing:
+    orders = [o for o in profile.paid_orders() if o.time <= as_of]
+    moments = purchase_times(o.time for o in orders)
+    found = forecast.history(moments, [o.amount for o in orders], as_of)
+    spans = gaps(moments)
+    pace = Rhythm(settings.default_interval_days, "default")
+    if len(spans) >= settings.min_intervals:
+        pace = Rhythm(round(statistics.median(spans), 2), "own")
+    if found is None:
+        risk = churn_risk([], as_of, profile.first_seen_at, settings.churn_risk)
+        return Standing(REGISTERED, risk, 0, None, pace, math.inf, math.inf, figures.stages)
+    last = max(o.time for o in orders)
+    since = days(as_of - last)
+    risk = forecast.churn_risk(found, figures)
+    cuts = figures.stages
+    if risk >= cuts.churned_at:
+        stage = CHURNED
+    elif risk >= cuts.dormant_at:
+        stage = DORMANT
+    else:
+        stage = LOYAL if len(orders) >= settings.loyal_min_orders else NEW
+    # Only the next crossing is worked out (the other waits for it): inf = not yet, or never.
+    dormant_after = churned_after = math.inf
+    if stage in (NEW, LOYAL):
+        dormant_after = _crossing(found, figures, cuts.dormant_at, since)
+    elif stage == DORMANT:
+        dormant_after, churned_after = since, _crossing(found, figures, cuts.churned_at, since)
+    return Standing(stage, round(risk, 4), len(orders), last, pace, dormant_after, churned_after, cuts)
+
+
+def _crossing(found: forecast.History, figures: Figures, level: float, since: float) -> float:
+    ahead = forecast.days_until(found, figures, level)
+    return since + ahead if ahead is not None else math.inf
 
 
 def _after(threshold: Threshold, pace: Rhythm) -> float:

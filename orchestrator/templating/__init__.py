@@ -1,7 +1,9 @@
 """Jinja2, sandboxed, for operator content: message templates and journey conditions.
 
 Everything is compiled once at load (compiling costs 40-85x a render); undefined names
-are errors, and every error names the template (or condition) and the line.
+are errors, and every error names the template (or condition) and the line. Conditions are
+compiled further, to Python closures over the same sandbox (``templating.expressions``):
+a Jinja expression builds a render context per call, which cost more than the test itself.
 
 Budgets, counted inside the sandbox (no signals, no threads, no clock): every attribute and
 item lookup, call, intercepted operator, loop iteration and string concatenation (by its
@@ -25,7 +27,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from types import TracebackType
+from types import BuiltinMethodType, TracebackType
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateSyntaxError, nodes
@@ -33,7 +35,9 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from orchestrator.core.view import LazyDict
 from orchestrator.errors import StepError
+from orchestrator.templating.expressions import Condition, compile_condition
 
 MAX_OPERATIONS = 100_000  # ~0.1 s of the cheapest operations; the shipped templates use < 200
 MAX_OUTPUT_CHARS = 8_000
@@ -43,6 +47,9 @@ MAX_POWER_BITS = 4_096
 _LOOP = "_xo_budgeted"  # the filter every for-loop's iterable is wrapped in
 _JOINED = "_xo_joined"  # the filter every ``~`` concatenation is wrapped in
 _CHARS_PER_OPERATION = 1_000
+_DICTS = (dict, LazyDict)  # LazyDict: a dict to operator content (core.view)
+_DICT_NAMES = frozenset(dir(dict))  # what getattr finds on a plain dict (it has no instance attributes)
+_DICT_READERS = frozenset({"get", "keys", "values", "items"})  # the sandbox allows these (not mutating)
 _SIZED_FILTERS = ("center", "indent", "truncate", "wordwrap", "batch", "slice")
 _CONTROLS = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # ANSI CSI sequences (colours, cursor moves)
@@ -151,6 +158,14 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _charge()
+        if type(obj) in _DICTS:  # the profile and event views: what the general path returns for a dict, sooner
+            if attribute not in _DICT_NAMES:  # no such attribute on a plain dict: the general path reads the key
+                try:
+                    return _sized(obj[attribute])
+                except (TypeError, LookupError):
+                    return self.undefined(obj=obj, name=attribute)
+            if attribute in _DICT_READERS:  # public, not internal, does not mutate: allowed as is
+                return getattr(obj, attribute)
         return _sized(super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: str | Any) -> Any:
@@ -159,6 +174,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _charge()
+        if type(__obj) is BuiltinMethodType and type(__obj.__self__) is dict:  # dict.get(…): as Context.call does it
+            kwargs.pop("_block_vars", None)  # never marked unsafe, takes no context: called as is
+            kwargs.pop("_loop_vars", None)
+            try:
+                return _sized(__obj(*args, **kwargs))
+            except StopIteration:
+                return __self.undefined("value was undefined because a callable raised a StopIteration exception")
         on_str = isinstance(getattr(__obj, "__self__", None), str)  # str.center(10**9), str.zfill …
         if on_str and any(isinstance(a, int) and a > MAX_REPEAT for a in (*args, *kwargs.values())):
             raise BudgetExceeded(f"a string method with a size above {MAX_REPEAT}")
@@ -168,11 +190,13 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 class Templates:
     """Implements the core's Renderer and ConditionEvaluator over one template folder."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, compiled_conditions: bool = True) -> None:
         self.root = root
+        self.compiled_conditions = compiled_conditions  # False: Jinja's own expressions (the reference)
+        self.last_operations = 0  # what the last render or condition charged to its budget
         self._env = _Sandbox(root)
         self._templates: dict[str, Template] = {}
-        self._conditions: dict[str, Callable[..., Any]] = {}
+        self._conditions: dict[str, Condition] = {}
 
     def compile_template(self, name: str) -> None:
         """Load and compile; raises TemplateSyntaxError (with lineno) or TemplateNotFound."""
@@ -182,13 +206,16 @@ class Templates:
     def compile_condition(self, expression: str) -> None:
         """Compile; raises TemplateSyntaxError when the expression does not parse."""
         if expression not in self._conditions:
-            self._conditions[expression] = self._env.compile_expression(expression, undefined_to_none=False)
+            jinja = self._env.compile_expression(expression, undefined_to_none=False)  # reports syntax errors
+            closure = compile_condition(self._env, expression) if self.compiled_conditions else None
+            self._conditions[expression] = closure or (lambda scope: jinja(**scope))
 
     def render(self, template: str, context: Mapping[str, Any]) -> str:
         compiled = self._templates.get(template)
         if compiled is None:
             raise StepError(f"template {template}: not loaded")
-        token = _budget.set(_Budget())
+        budget = _Budget()
+        token = _budget.set(budget)
         try:
             return clean_text(_bounded_output(compiled, context)).strip()
         except Exception as exc:  # any failure of operator content is a step failure, never the worker's
@@ -197,18 +224,21 @@ class Templates:
             raise StepError(f"template {where}: {type(exc).__name__}: {_short(exc)}") from exc
         finally:
             _budget.reset(token)
+            self.last_operations = budget.ops
 
     def evaluate(self, expression: str, context: Mapping[str, Any]) -> bool:
         compiled = self._conditions.get(expression)
         if compiled is None:
             raise StepError(f"condition {expression!r}: not compiled")
-        token = _budget.set(_Budget())
+        budget = _Budget()
+        token = _budget.set(budget)
         try:
-            return bool(compiled(**context))
+            return bool(compiled(context))
         except Exception as exc:  # any failure of operator content is a step failure, never the worker's
             raise StepError(f"condition {expression!r}: {type(exc).__name__}: {_short(exc)}") from exc
         finally:
             _budget.reset(token)
+            self.last_operations = budget.ops
 
 
 def clean_text(text: str) -> str:

@@ -1,0 +1,1 @@
+"""Offline fitting of the figures the predictive detectors read (``core.figures``): ``orchestrator fit``."""

@@ -1,0 +1,79 @@
+"""The private parts of faust-streaming and aiokafka that orchestrator/faust_batch.py relies on.
+
+faust_batch.BatchConsumer replaces faust's drain loop and leans on a few of its internals.
+These tests fail if an upgrade moves or reshapes them, before a worker would misbehave;
+the worker tests (tests/e2e, tests/integration/test_rebalance.py) then check the behaviour.
+"""
+
+# ruff: noqa: SLF001 - these tests exist to read faust's private parts the subclass relies on
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import aiokafka
+import faust
+import mode
+from faust.app.base import App
+from faust.transport import consumer as faust_consumer
+from faust.transport.drivers import TRANSPORTS
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from orchestrator import faust_batch
+
+
+def _params(function: Callable[..., Any]) -> list[str]:
+    return list(inspect.signature(function).parameters)
+
+
+def test_the_versions_these_pins_were_written_for() -> None:
+    # A new version is not wrong by itself: re-read the code the tests below name, then move this pin.
+    assert (faust.__version__, aiokafka.__version__) == ("0.15.3", "0.14.0")
+
+
+def test_the_drain_loop_faust_runs_and_the_subclass_replaces() -> None:
+    assert issubclass(faust_batch.BatchConsumer, faust_aiokafka.Consumer)
+    assert _params(faust_consumer.Consumer._drain_messages) == ["self", "fetcher"]
+    # The Fetcher service runs the app consumer's drain loop, handing itself over.
+    assert "consumer._drain_messages(self)" in inspect.getsource(faust_consumer.Fetcher._fetcher.fun)
+    assert inspect.iscoroutinefunction(faust_batch.BatchConsumer._drain_messages)
+
+
+def test_fetching_and_the_flow_control_it_uses() -> None:
+    wait = faust_consumer.Consumer._wait_next_records
+    assert _params(wait) == ["self", "timeout"]
+    source = inspect.getsource(wait)
+    assert "return records, active_partitions" in source
+    assert "self.can_resume_flow" in source  # blocks while a rebalance stopped the flow
+    assert faust_consumer.Consumer.__annotations__["flow_active"] in (bool, "bool")  # a plain flag
+    assert "self.flow_active = False" in inspect.getsource(faust_consumer.Consumer.stop_flow)
+    assert _params(faust_consumer.Consumer.perform_seek) == ["self"]
+    # faust's own getmany seeks back when it fetched while the flow was stopped: so does the subclass.
+    assert "await self.perform_seek()" in inspect.getsource(faust_consumer.Consumer.getmany)
+    assert faust_aiokafka.Consumer.consumer_stopped_errors == (aiokafka.errors.ConsumerStoppedError,)
+
+
+def test_commits_and_the_waits_before_revoking_and_stopping() -> None:
+    assert _params(faust_consumer.ThreadDelegateConsumer._commit) == ["self", "offsets"]
+    assert _params(faust_consumer.ThreadDelegateConsumer.topic_partitions) == ["self", "topic"]
+    assert _params(faust_consumer.Consumer.wait_empty) == ["self"]
+    # Revoking waits for the consumer to be empty (the batch in hand) before the partitions go.
+    revoked = inspect.getsource(App._on_partitions_revoked)
+    assert revoked.index("consumer.stop_flow") < revoked.index("_consumer_wait_empty")
+    assert "consumer.wait_empty()" in inspect.getsource(App._consumer_wait_empty)
+    # Stopping cancels the drain loop (the subclass finishes its batch), then waits for it.
+    stopping = inspect.getsource(App._stop_consumer)
+    assert stopping.index("_stop_fetcher") < stopping.index("_consumer_wait_empty")
+
+
+def test_the_service_flag_and_the_fetch_wait_the_subclass_sets() -> None:
+    assert "_stopped" in inspect.getsource(mode.Service.__init__)
+    create = faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer
+    assert _params(create) == ["self", "transport"]
+    assert "_fetch_max_wait_ms" in inspect.getsource(aiokafka.AIOKafkaConsumer.__init__)
+
+
+def test_the_transport_is_registered_under_its_scheme() -> None:
+    assert TRANSPORTS["xokafka"] == "orchestrator.faust_batch:_Transport"
+    assert faust_batch._Transport.Consumer is faust_batch.BatchConsumer
