@@ -44,7 +44,6 @@ from orchestrator.service.single_pass import Batch, SinglePass
 
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
-FETCH_WAIT_MS = faust_batch.FETCH_WAIT_MS  # the same setting, where the bare-agent benchmark sets it
 STREAM_HEALTH_S = 5.0  # how often consumer lag is read
 
 

@@ -2,7 +2,7 @@
 
     python -m bench.perf.bare_agent    (configured by the environment, see ``main``)
 
-Same transport as the engine (``orchestrator.faust_app`` registers the ``xokafka`` driver
+Same transport as the engine (``orchestrator.faust_batch`` registers the ``xokafka`` driver
 that replaces faust's hard-coded 1.5 s fetch wait with ``XO_FETCH_WAIT_MS``), same
 session, heartbeat, partitions, raw serializers and the same ``take_events(batch, within)``
 consumption; it exposes ``bare_events_total`` at ``/metrics``. ``BENCH_LOOP=uvloop`` runs
@@ -17,46 +17,41 @@ counts what arrives there. ``bare_events_total`` is then the second agent's coun
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import tempfile
 from typing import Any
 
 import faust
 
-from orchestrator import faust_app  # registers the "xokafka" transport
+from orchestrator import faust_batch  # registers the "xokafka" transport
 
 
-def _fetch_wait_setting() -> dict[str, int]:
-    """The module-level fetch wait the ``xokafka`` transport reads: in ``faust_batch`` once the
-    engine has its batch consumer (an app with no runner attached keeps faust's own per-message
-    drain, which is what this agent measures), in ``faust_app`` before."""
-    holder = getattr(faust_app, "FETCH_WAIT_MS", None)
-    if holder is None:
-        holder = importlib.import_module("orchestrator.faust_batch").FETCH_WAIT_MS
-    setting: dict[str, int] = holder
-    return setting
-
-
-def create_app(env: dict[str, str]) -> faust.App:
-    _fetch_wait_setting()["value"] = int(env.get("XO_FETCH_WAIT_MS", "10"))
+def base_app(env: dict[str, str], **options: Any) -> faust.App:
+    """The faust app every bare variant shares with the engine: transport, session, heartbeat,
+    partitions, raw serializers; ``options`` add to faust's."""
+    faust_batch.FETCH_WAIT_MS["value"] = int(env.get("XO_FETCH_WAIT_MS", "10"))
     session = float(env.get("XO_SESSION_TIMEOUT_S", "6"))
-    partitions = int(env.get("XO_PARTITIONS", "4"))
     group = env["BENCH_GROUP_ID"]
-    app = faust.App(
+    return faust.App(
         group,
         broker=[f"xokafka://{host}" for host in env["KAFKA_BOOTSTRAP_SERVERS"].split(",")],
         broker_session_timeout=session,
         broker_heartbeat_interval=1.0,
         broker_request_timeout=max(40.0, session + 10),
         consumer_auto_offset_reset="earliest",
-        topic_partitions=partitions,
+        topic_partitions=int(env.get("XO_PARTITIONS", "4")),
         web_host="127.0.0.1",
         web_port=int(env["BENCH_WEB_PORT"]),
         datadir=os.path.join(env.get("XO_DATA_DIR", tempfile.gettempdir()), group),
         key_serializer="raw",
         value_serializer="raw",
+        **options,
     )
+
+
+def create_app(env: dict[str, str]) -> faust.App:
+    app = base_app(env)
+    partitions = int(env.get("XO_PARTITIONS", "4"))
     topic = app.topic(env["BENCH_TOPIC"], partitions=partitions, key_type=bytes, value_type=bytes)
     batch_size = int(env.get("XO_BATCH_SIZE", "500"))
     within = float(env.get("XO_BATCH_WITHIN_S", "0.05"))
