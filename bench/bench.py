@@ -330,7 +330,6 @@ def main(argv: Sequence[str] | None = None, say: Callable[[str], None] = print) 
         "load_at_start": procs.loadavg(),
         "cores_busy_before": _quiet_seconds(),
         "git": _git(),
-        "scheduled_mechanism": scheduled.mechanism(),
         "plan": {**plan.__dict__, "knobs": plan.knobs.__dict__},
     }
     with ExitStack() as stack:

@@ -86,6 +86,15 @@ def tree_cpu_seconds(pid: int) -> float:
     return cpu_seconds(pid) + sum(cpu_seconds(child) for child in descendants(pid))
 
 
+def cpu_by_role(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each server's process tree, of this process ("bench") and of the
+    whole machine ("machine"): the difference of two readings is a measured stretch's CPU."""
+    cpu = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
+    cpu["bench"] = cpu_seconds(os.getpid())
+    cpu["machine"] = busy_cpu_seconds()
+    return cpu
+
+
 def busy_cpu_seconds() -> float:
     """CPU seconds spent busy by the whole machine (all cores) since boot, from /proc/stat."""
     return parse_machine_busy(Path("/proc/stat").read_text())

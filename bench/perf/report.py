@@ -138,25 +138,16 @@ def _scheduled(s: dict[str, Any]) -> list[str]:
         f" · others {n(s.get('others_cores'), 2)} cores",
     ]
     head = f"scheduled journey over {n(s['customers'])} customers, audience {n(s['audience'])}"
-    if s["mechanism"] == "timers":
-        lines.append(
-            f"{head} (one timer per customer): all {n(s['engine_inputs_caused'])} fire as above, each an engine input"
-            f" ({s['inputs_per_audience_member']} per audience member)"
-        )
-    else:
-        walk = s.get("audience_walk") or {}
-        if "skipped" in walk:
-            lines.append(f"{head} ({s['mechanism']}): not measured: {walk['skipped']}")
-        else:
-            us = walk.get("us_per_customer", {})
-            lines.append(
-                f"{head} ({s['mechanism']}): the walk handed {n(walk.get('fired'))} customers over in"
-                f" {walk.get('fire_s')}s = {n(walk.get('fired_per_s'))}/s (unpaced; a worker paces it at"
-                f" XO_AUDIENCE_RATE, default {n(walk.get('worker_pace_default_per_s'))}/s) · CPU µs per customer:"
-                f" walk {n(us.get('bench'), 1)}, Redis {n(us.get('redis'), 1)}, broker {n(us.get('broker'), 1)}"
-                f" · engine inputs caused {n(walk.get('engine_inputs_caused'))} (1 per audience member)"
-                f" · others {n(walk.get('others_cores'), 2)} cores"
-            )
+    walk = s.get("audience_walk") or {}
+    us = walk.get("us_per_customer", {})
+    lines.append(
+        f"{head} ({s['mechanism']}): the walk handed {n(walk.get('fired'))} customers over in"
+        f" {walk.get('fire_s')}s = {n(walk.get('fired_per_s'))}/s (unpaced; a worker paces it at"
+        f" XO_AUDIENCE_RATE, default {n(walk.get('worker_pace_default_per_s'))}/s) · CPU µs per customer:"
+        f" walk {n(us.get('bench'), 1)}, Redis {n(us.get('redis'), 1)}, broker {n(us.get('broker'), 1)}"
+        f" · engine inputs caused {n(walk.get('engine_inputs_caused'))} (1 per audience member)"
+        f" · others {n(walk.get('others_cores'), 2)} cores"
+    )
     return lines
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import time
 from datetime import timedelta
 from typing import Any
@@ -45,13 +44,6 @@ TZ = "Asia/Shanghai"
 PARTITIONS = 8
 MAX_RATE = 1_000_000.0  # the setting's upper bound (XO_AUDIENCE_RATE)
 CAP_S = 300.0
-
-
-def _cpu(servers: Servers) -> dict[str, float]:
-    cpu = {name: procs.tree_cpu_seconds(pid) for name, pid in servers.pids.items()}
-    cpu["bench"] = procs.cpu_seconds(os.getpid())
-    cpu["machine"] = procs.busy_cpu_seconds()
-    return cpu
 
 
 async def _walk(servers: Servers, prefix: str, customers: int, audience: int, out: Out) -> dict[str, Any]:
@@ -79,7 +71,7 @@ async def _walk(servers: Servers, prefix: str, customers: int, audience: int, ou
             world, index, KafkaPublisher.for_producer(producer), clock, topics, Pacer(MAX_RATE, clock)
         )
         out(f"    audience index · walking the occurrence over {PARTITIONS} partitions (≤{CAP_S:.0f}s)")
-        before, started = _cpu(servers), time.monotonic()
+        before, started = procs.cpu_by_role(servers.pids), time.monotonic()
         fired = 0
         while fired < len(members) and time.monotonic() - started < CAP_S:
             walked = await scheduler.round(list(range(PARTITIONS)))
@@ -87,7 +79,7 @@ async def _walk(servers: Servers, prefix: str, customers: int, audience: int, ou
                 break
             fired += walked
         seconds = time.monotonic() - started
-        after = _cpu(servers)
+        after = procs.cpu_by_role(servers.pids)
     finally:
         await producer.stop()
         keys = [k async for k in client.scan_iter(match=f"{prefix}:audience*", count=1000)]

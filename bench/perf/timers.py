@@ -1,22 +1,21 @@
-"""Timers: filling the store's timer index with N entries, and pumping the due ones.
+"""Timers: filling the store's timer index with N entries, and firing the due ones.
 
 Scheduling uses the store's own layout and command shape (``RedisStore.commit`` adds one
 ``ZADD <p>:timers:{p<n>:<shard>} due_ms "<cid>\\x1f<timer_id>"`` per timer, pipelined with the
 batch's commits): pipelines of ``CHUNK`` ZADDs. For comparison, the same entries as one
-multi-member ZADD per partition per chunk. Firing runs the worker's own path,
-``service.timers.pump_once`` (``due_timers`` → encode a TimerFired record each → publish →
-``lease_timers``), in a loop without the worker's 0.25 s interval.
+multi-member ZADD per partition per chunk. Firing runs the worker's in-process
+hand-over around the handler (``due_timers`` → ``timers.as_records`` → ``settle``), in a loop
+without the worker's interval.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from orchestrator.adapters.redis_store import SEP, RedisStore
+from orchestrator.service import timers
 from orchestrator.service.clock import SystemClock
-from orchestrator.service.timers import pump_once
-from orchestrator.service.topics import Topics
+from orchestrator.service.ports import Settle
 
 CHUNK = 1000
 PARTITIONS = 4
@@ -42,34 +41,10 @@ async def schedule(store: RedisStore, count: int, now_ms: int, batched: bool) ->
     return time.monotonic() - started
 
 
-async def drain(store: RedisStore, publisher: Any, topics: Topics, limit: int, seconds: float) -> tuple[int, float]:
-    clock = SystemClock()
-    partitions = list(range(PARTITIONS))
-    fired = 0
-    started = time.monotonic()
-    while fired < limit and time.monotonic() - started < seconds:
-        n = len(await pump_once(store, publisher, clock, topics, partitions))
-        if n == 0:
-            break
-        fired += n
-    return fired, time.monotonic() - started
-
-
-def in_process_hand_over() -> bool:
-    """Whether the worker hands due timers to its handler in-process (``service.timers.Pacer``)
-    rather than producing a record per timer to the by-customer topic (``pump_once``)."""
-    from orchestrator.service import timers  # noqa: PLC0415 - read at call time, as the engine has it
-
-    return hasattr(timers, "as_records") and hasattr(timers, "Pacer")
-
-
 async def drain_in_process(store: RedisStore, limit: int, seconds: float) -> tuple[int, float]:
     """The in-process hand-over around the handler, without the handler's processing: read the
     due entries (``due_timers``, at most ``BATCH``), make them handler inputs (``as_records``),
     and remove the entries as ``settle`` does once their inputs are committed."""
-    from orchestrator.service import ports, timers  # noqa: PLC0415 - only with the in-process hand-over
-
-    as_records = getattr(timers, "as_records")  # noqa: B009 - absent from older engines (mypy checks either)
     clock = SystemClock()
     partitions = list(range(PARTITIONS))
     fired = 0
@@ -78,8 +53,7 @@ async def drain_in_process(store: RedisStore, limit: int, seconds: float) -> tup
         due = await store.due_timers(partitions, int(clock.now().timestamp() * 1000), timers.BATCH)
         if not due:
             break
-        as_records(due, clock.monotonic())
-        settle: Any = ports.Settle  # takes the index entries done as a third field since the in-process hand-over
-        await store.settle([settle(ref.customer_id, (), (ref,)) for ref in due])
+        timers.as_records(due, clock.monotonic())
+        await store.settle([Settle(ref.customer_id, (), (ref,)) for ref in due])
         fired += len(due)
     return fired, time.monotonic() - started
