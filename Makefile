@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
 .DEFAULT_GOAL := help
-.PHONY: fuzz bench-core
+.PHONY: fuzz bench-core bench-state
 .PHONY: help demo test test-slow check lint typecheck imports unit integration fmt validate worker crash-test bench bench-identity bench-simulate report clean
 
 help: ## list the targets
@@ -73,6 +73,9 @@ bench-identity: $(VENV)/.installed-dev ## OneID: Redis bytes per identifier, ide
 
 bench-core: $(VENV)/.installed-dev ## the pure core: CPU µs per input (fresh and mature customers), state (de)serialisation µs and bytes (~30 s)
 	$(BIN)/python -m bench.core_speed $(CORE_ARGS)
+
+bench-state: $(VENV)/.installed-dev ## a stored state's bytes and write/read CPU µs: plain JSON beside packed (zstd), fresh and mature (~40 s)
+	$(BIN)/python -m bench.state_bytes $(STATE_ARGS)
 
 bench-simulate: $(VENV)/.installed-dev ## simulate over CDNOW's history to 1997-09-30 (49k orders, 23,570 customers), shipped journeys: seconds, peak RSS
 	$(PIP) install --quiet --no-deps lifetimes==0.11.3

@@ -50,7 +50,7 @@ def build(settings: Settings) -> Wired:
 
 def redis_store(settings: Settings) -> RedisStore:
     settings.require_servers()  # a worker needs both, and says which is missing
-    return RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix)
+    return RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
 
 
 def redis_client(settings: Settings) -> Client:

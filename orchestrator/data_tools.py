@@ -121,7 +121,7 @@ def _report_history(history: History, files: list[Path], seconds: float) -> None
 async def _write(history: History, settings: Settings) -> int:
     client = redis_client(settings)
     try:
-        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        store = RedisStore(client, prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
         partitions = settings.xo_partitions
         written = await write_states(
             store,
@@ -210,7 +210,7 @@ def _audit(settings: Settings, action: str, cid: str, at: datetime, identifiers:
 async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
     client = redis_client(settings)
     try:
-        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        store = RedisStore(client, prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
         cid = (await RedisIdentityGraph(client, settings.xo_topic_prefix).resolve([who])).get(who, who)
         held = await RedisErasure(client, store).read(cid)
         return held, _identifiers(held)
@@ -221,7 +221,7 @@ async def _read_person(who: str, settings: Settings) -> tuple[Held, list[str]]:
 async def _forget(request: PersonRequest, settings: Settings, at: datetime) -> tuple[Erased | None, list[str], int]:
     client = redis_client(settings)
     try:
-        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        store = RedisStore(client, prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
         graph = RedisIdentityGraph(client, settings.xo_topic_prefix)
         erasure = RedisErasure(client, store)
         cid = (await graph.resolve([request.who])).get(request.who, request.who)
@@ -304,7 +304,7 @@ async def _retain(request: RetainRequest, settings: Settings) -> Swept:
     client = redis_client(settings)
     cursor_key = f"{settings.xo_topic_prefix}:retention:cursor"
     try:
-        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        store = RedisStore(client, prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
         start = int(await client.get(cursor_key) or 0) if request.resume else 0
 
         async def progress(swept: Swept) -> None:
@@ -350,7 +350,7 @@ def run_replay(apply: bool, settings: Settings) -> int:
 async def _replay(world: World, apply: bool, settings: Settings) -> ReplayReport:
     client = redis_client(settings)
     try:
-        store = RedisStore(client, prefix=settings.xo_topic_prefix)
+        store = RedisStore(client, prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
         partitions = settings.xo_partitions
         request = ReplayRequest(now=datetime.now(UTC), apply=apply)
         return await replay(

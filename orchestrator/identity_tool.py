@@ -75,7 +75,7 @@ def run_identity(text: str, events: Path | None, settings: Settings) -> int:
     if not settings.redis_url:
         print("orchestrator identity: set REDIS_URL, or give --events for a dry run", file=sys.stderr)
         return 2
-    store = RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix)
+    store = RedisStore(redis_client(settings), prefix=settings.xo_topic_prefix, packed=settings.xo_pack_states)
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)
 
     async def state_of(cid: str) -> CustomerState | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import redis
 
 from orchestrator.core import CustomerState
+from orchestrator.core.packing import PackingError, unpack
 from orchestrator.service.quarantine import diagnose, repair
 
 # Replace the state only if its version is still the one read (like the worker's commit).
@@ -49,7 +50,7 @@ def run_quarantine(request: QuarantineRequest, client: redis.Redis, prefix: str)
     version, raw = int(stored[0] or 0), _bytes(stored[1])
     if request.action == "show":
         print(f"version {version}; {diagnose(raw) or 'loads fine'}")
-        print(raw.decode(errors="replace"))
+        print(_readable(raw))
         return 0
     if request.action == "drop":
         client.delete(key)
@@ -96,6 +97,14 @@ def _repair(request: QuarantineRequest, client: redis.Redis, stored: tuple[str, 
         return 1
     print(f"repaired {cid!r}: version {version + 1}, {len(dropped)} field(s) dropped; it loads again")
     return 0
+
+
+def _readable(raw: bytes) -> str:
+    """The stored state's JSON, unpacked when it is packed (core/packing.py)."""
+    try:
+        return unpack(raw).decode(errors="replace")
+    except PackingError as exc:
+        return f"({len(raw)} bytes that do not unpack: {exc})"
 
 
 def _bytes(value: bytes | str) -> bytes:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     xo_contact_policy: Literal["on", "off"] = "on"
     # The channel worker's webhook sender signs every request with it (HMAC-SHA256).
     xo_webhook_secret: SecretStr | None = None
+    # Stored states are written packed (zstd with a fixed dictionary, core/packing.py; ~7× smaller
+    # in Redis). false writes plain JSON: for a rolling upgrade from a release before packed states
+    # (those cannot read packed ones); both are always read. See docs/operations.md.
+    xo_pack_states: bool = True
 
     @model_validator(mode="after")
     def _security_is_consistent(self) -> Settings:

@@ -66,7 +66,7 @@ class RedisErasure:
         raw, entries = await execute(
             self.client, [("HGET", self.store.state_key(cid), "s"), ("HGETALL", self.store.outbox_key(cid))]
         )
-        state = load_state(raw) if raw else None
+        state = load_state(raw, cid) if raw else None
         return Held(cid, state, {_text(k): orjson.loads(v) for k, v in entries.items()})
 
     async def erase(self, held: Held, partition: int, at: datetime, keep_seconds: int) -> Erased:

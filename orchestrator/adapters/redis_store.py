@@ -2,7 +2,7 @@
 
 Keys of a customer share its hash tag, so every Lua script touches one slot:
 
-    <p>:{<cid>}:state             hash  v = version, s = state JSON
+    <p>:{<cid>}:state             hash  v = version, s = state (JSON, packed: core/packing.py)
     <p>:{<cid>}:outbox            hash  key (action_id / hit_id) → record JSON, until acknowledged
     <p>:timers:{p<n>:<shard>}     zset  "<cid>\\x1f<timer_id>" scored by due time (ms)
 
@@ -28,7 +28,7 @@ import orjson
 
 from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import StateTooNew, StateUnreadable, dump_state, load_state
+from orchestrator.core.migrations import StateTooNew, StateUnreadable, dump_state, load_state, pack_state
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit, Loaded, OutRecord, Settle, TimerRef
 
@@ -58,10 +58,14 @@ TIMER_SHARDS = 8  # per partition; every worker must agree (see docs/operations.
 
 
 class RedisStore:
-    def __init__(self, client: Client, prefix: str = "xo", shards: int = TIMER_SHARDS) -> None:
+    """``packed``: states are written packed (zstd, ~7× smaller); False writes plain JSON, which
+    releases before packed states can read (for a rolling upgrade from one). Both are read."""
+
+    def __init__(self, client: Client, prefix: str = "xo", shards: int = TIMER_SHARDS, packed: bool = True) -> None:
         self.client = client
         self.prefix = prefix
         self.shards = shards
+        self.packed = packed
         self.cluster = is_cluster(client)
 
     def state_key(self, cid: str) -> str:
@@ -93,7 +97,7 @@ class RedisStore:
             raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
             outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
             try:
-                state = _state(raw_state) if raw_state else None
+                state = _state(raw_state, cid) if raw_state else None
             except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
                 loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
                 continue
@@ -116,7 +120,7 @@ class RedisStore:
         args: list[str | bytes | int] = [
             str(commit.expected_version),
             str(commit.state.version),
-            dump_state(commit.state),
+            pack_state(commit.state) if self.packed else dump_state(commit.state),
         ]
         for key, record in commit.outbox.items():
             args += [key, _dump_record(record)]
@@ -168,9 +172,9 @@ def describe(exc: ValueError) -> str:
     return text if len(text) <= 500 else f"{text[:500]}…"
 
 
-def _state(raw: bytes) -> CustomerState:
+def _state(raw: bytes, cid: str) -> CustomerState:
     try:
-        return load_state(raw)
+        return load_state(raw, cid)
     except StateTooNew as exc:  # a newer worker wrote it: wait for one to own the partition
         raise TransientError(str(exc)) from exc
 

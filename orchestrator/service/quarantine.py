@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from orchestrator.core import CustomerState
 from orchestrator.core.migrations import StoredStateError, load_state, upgrade
+from orchestrator.core.packing import PackingError, unpack
 from orchestrator.core.state import STATE_SCHEMA
 
 MAX_REPAIR_ROUNDS = 100
@@ -40,7 +41,9 @@ def diagnose(raw: bytes) -> str | None:
 def repair(raw: bytes, customer_id: str, version: int) -> Repaired:
     """A loadable state from a stored one, at ``version``; raises ValueError when it is not JSON."""
     try:
-        data = orjson.loads(raw)
+        data = orjson.loads(unpack(raw))
+    except PackingError as exc:
+        raise ValueError(f"the stored state does not unpack ({exc}): only `drop` can help") from exc
     except orjson.JSONDecodeError as exc:
         raise ValueError(f"the stored state is not JSON ({exc}): only `drop` can help") from exc
     if not isinstance(data, dict):

@@ -19,6 +19,7 @@ import pytest
 from redis import Redis
 
 from orchestrator.adapters.kafka_admin import ensure_topics
+from orchestrator.core.packing import unpack
 from orchestrator.harness import Received, TopicWatcher, WorkerProcess, produce
 from orchestrator.service.topics import Topics
 from tests.oneid_bus import event
@@ -116,6 +117,6 @@ def _check_end(sent: dict[str, list[Received]], redis: Redis, prefix: str) -> No
         member = str(copies[0].value["customer_id"])
         assert copies[0].value["to"] == {"wecom_external_id": f"wm{member[1:]}"}
     for n in range(PAIRS):
-        state = orjson.loads(redis.hget(f"{prefix}:{{wecom_external_id:wm{n}}}:state", "s") or b"{}")
+        state = orjson.loads(unpack(redis.hget(f"{prefix}:{{wecom_external_id:wm{n}}}:state", "s") or b"{}"))
         assert state["redirect_to"] == f"M{n}"
     assert not [k for k in redis.scan_iter(f"{prefix}:{{*}}:outbox") if redis.hlen(k)]

@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.core.packing import unpack
 from orchestrator.core.state import STATE_SCHEMA
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit
@@ -29,7 +30,7 @@ async def test_a_state_written_by_release_0_1_0_loads_and_commits(redis_client: 
     assert state.version == old["version"]
     nxt = state.model_copy(update={"version": state.version + 1})
     assert await store.commit([Commit(cid, state.version, nxt, {})]) == []
-    stored = json.loads(await redis_client.hget(f"{prefix}:{{{cid}}}:state", "s"))
+    stored = json.loads(unpack(await redis_client.hget(f"{prefix}:{{{cid}}}:state", "s")))
     assert stored["schema_version"] == STATE_SCHEMA
 
 
