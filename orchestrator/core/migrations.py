@@ -123,8 +123,14 @@ def dump_state(state: CustomerState) -> str:
 
 
 def pack_state(state: CustomerState) -> bytes:
-    """What a store writes: the stored form (``dump_state``), packed (``packing.pack``)."""
-    return packing.pack(dump_state(state).encode())
+    """What a store writes: the stored form (``dump_state``'s JSON), packed (``packing.pack``).
+
+    The JSON comes as bytes straight from the model's serializer (``model_dump_json`` is the
+    same call, decoded to text: ~15 % of its time for a text that would be encoded again)."""
+    return packing.pack(_SERIALIZER.to_json(state, exclude_unset=True))
+
+
+_SERIALIZER = CustomerState.__pydantic_serializer__
 
 
 def load_state(raw: bytes | str, customer_id: str | None = None) -> CustomerState:

@@ -9,8 +9,16 @@ from pathlib import Path
 import pytest
 
 from orchestrator.bootstrap import load_world
-from orchestrator.core import CustomerState, World, dedupe, process
-from orchestrator.core.migrations import STEPS, StateTooNew, StateUnreadable, dump_state, load_state, upgrade
+from orchestrator.core import CustomerState, World, dedupe, packing, process
+from orchestrator.core.migrations import (
+    STEPS,
+    StateTooNew,
+    StateUnreadable,
+    dump_state,
+    load_state,
+    pack_state,
+    upgrade,
+)
 from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA
 from orchestrator.settings import Settings
 from tests.builders import NOW, make_event
@@ -144,6 +152,8 @@ def test_the_stored_form_leaves_out_what_was_never_set_and_reads_back_equal(worl
         stored = dump_state(state)
         assert load_state(stored) == state
         assert len(stored) <= len(state.model_dump_json())
+        assert packing.unpack(pack_state(state)) == stored.encode()  # packed: the same stored form
+        assert load_state(pack_state(state)) == state
     assert json.loads(dump_state(fresh)) == {"schema_version": STATE_SCHEMA, "customer_id": "C1"}
     assert {"version", "segments"} <= set(json.loads(dump_state(reset)))
     assert len(dump_state(processed)) < len(processed.model_dump_json()) * 0.9
