@@ -49,7 +49,7 @@ def run_quarantine(request: QuarantineRequest, client: redis.Redis, prefix: str)
         return 1
     version, raw = int(stored[0] or 0), _bytes(stored[1])
     if request.action == "show":
-        print(f"version {version}; {diagnose(raw) or 'loads fine'}")
+        print(f"version {version}; {diagnose(raw, request.customer) or 'loads fine'}")
         print(_readable(raw))
         return 0
     if request.action == "drop":
@@ -63,10 +63,10 @@ def _list(client: redis.Redis, prefix: str) -> int:
     found = 0
     for key in client.scan_iter(match=f"{prefix}:{{*}}:state", count=1000):
         raw = client.hget(key, "s")
-        why = diagnose(_bytes(raw)) if raw is not None else None
+        cid = key.decode().split("{", 1)[1].rsplit("}", 1)[0]
+        why = diagnose(_bytes(raw), cid) if raw is not None else None
         if why is not None:
             found += 1
-            cid = key.decode().split("{", 1)[1].rsplit("}", 1)[0]
             print(f"{cid}\t{why}")
     print(f"{found} quarantined customer(s)", file=sys.stderr)
     return 0

@@ -29,10 +29,10 @@ class Repaired:
     dropped: tuple[str, ...]  # the paths that were dropped, e.g. ``profile.spent``
 
 
-def diagnose(raw: bytes) -> str | None:
+def diagnose(raw: bytes, customer_id: str | None = None) -> str | None:
     """Why a stored state does not load (whatever its stored form), or None when it does."""
     try:
-        load_state(raw)
+        load_state(raw, customer_id)
     except StoredStateError as exc:
         return str(exc)
     return None

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from orchestrator.core import CustomerState
+from orchestrator.core.migrations import pack_state
 from orchestrator.core.retention import is_inactive, minimal
 from orchestrator.service.ports import Commit, Settle, StateStore, TimerRef
 
@@ -65,7 +66,7 @@ async def sweep(
         elif stale:
             result.reduced += len(stale)
             result.bytes_before += sum(size for _, size in stale)
-            result.bytes_after += sum(len(minimal(s).model_dump_json()) for s, _ in stale)
+            result.bytes_after += sum(len(pack_state(minimal(s))) for s, _ in stale)
         result.cursor = cursor
         if on_page:
             await on_page(result)  # progress, and the cursor to resume from
@@ -88,7 +89,7 @@ async def _reduce(
             continue
         result.reduced += 1
         result.bytes_before += size
-        result.bytes_after += len(small.model_dump_json())
+        result.bytes_after += len(pack_state(small))  # as the store writes it, like bytes_before
         gone = tuple(TimerRef(partition_of(state.customer_id), state.customer_id, t, 0) for t in state.timers)
         if gone:
             settles.append(Settle(state.customer_id, (), gone))

@@ -14,6 +14,7 @@ from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
 from orchestrator.cli import main
 from orchestrator.core import CustomerState
+from orchestrator.core.packing import pack
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.quarantine import diagnose, repair
@@ -90,3 +91,36 @@ async def test_list_show_repair_and_drop_a_quarantined_customer(
     assert (report.quarantined, dict(report.rejected)) == (0, {})
     loaded = await store.load(["M1", "M2"])
     assert [(s.version, s.profile.orders) for s in (loaded["M1"].state, loaded["M2"].state) if s] == [(5, 1), (1, 1)]
+
+
+def test_a_packed_state_is_diagnosed_and_repaired_like_plain_json() -> None:
+    plain = orjson.dumps(_broken())
+    packed = pack(plain)
+    assert diagnose(packed) == diagnose(plain)
+    assert repair(packed, "M1", 4).dropped == ("profile.spent", "profile.order_log.0.amount")
+    with pytest.raises(ValueError, match=r"does not unpack \(codec 1: .*only `drop` can help"):
+        repair(packed[:-4], "M1", 4)
+    with pytest.raises(ValueError, match=r"packed with codec 2; .*only `drop` can help"):
+        repair(b"\x02" + packed[1:], "M1", 4)
+
+
+async def test_show_prints_the_json_of_a_packed_state(
+    redis_client: Redis,
+    redis_url: str,
+    prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("XO_TOPIC_PREFIX", prefix)
+    plain = orjson.dumps(_broken())
+    await redis_client.hset(f"{prefix}:{{M1}}:state", mapping={"v": "3", "s": pack(plain)})
+    await redis_client.hset(f"{prefix}:{{M2}}:state", mapping={"v": "1", "s": pack(plain)[:-4]})
+    assert main(["quarantine", "show", "M1"]) == 0
+    first, shown = capsys.readouterr().out.splitlines()
+    assert first.startswith("version 3; state of M1: profile.spent: Input should be a valid number")
+    assert shown == plain.decode()
+    assert main(["quarantine", "show", "M2"]) == 0
+    first, shown = capsys.readouterr().out.splitlines()
+    assert first.startswith("version 1; state of M2: packed bytes do not unpack (codec 1: ")
+    assert shown.startswith(f"({len(pack(plain)) - 4} bytes that do not unpack: codec 1: ")
