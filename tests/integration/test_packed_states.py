@@ -10,11 +10,13 @@ import pytest
 
 from orchestrator.adapters.redis_ops import Client
 from orchestrator.adapters.redis_store import RedisStore
+from orchestrator.bootstrap import redis_store
 from orchestrator.core import CustomerState
 from orchestrator.core.migrations import dump_state, load_state
 from orchestrator.core.packing import ZSTD_1, is_packed
 from orchestrator.errors import TransientError
 from orchestrator.service.ports import Commit
+from orchestrator.settings import Settings
 
 FORM_4 = Path(__file__).resolve().parents[1] / "fixtures" / "states" / "form-4.jsonl"
 pytestmark = pytest.mark.integration
@@ -86,3 +88,23 @@ async def test_a_newer_codec_is_retried_and_left_as_it_is(store_client: Client, 
     with pytest.raises(TransientError, match="state of C1: packed with codec 2"):
         await store.load(["C1"])
     assert await _stored(store_client, store, "C1") == newer
+
+
+@pytest.mark.parametrize(("setting", "packed"), [("false", False), ("true", True), (None, True)])
+async def test_the_worker_store_packs_as_xo_pack_states_says(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch, setting: str | None, packed: bool
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "localhost:9")  # required, never contacted here
+    monkeypatch.setenv("XO_TOPIC_PREFIX", prefix)
+    if setting is None:
+        monkeypatch.delenv("XO_PACK_STATES", raising=False)
+    else:
+        monkeypatch.setenv("XO_PACK_STATES", setting)
+    store = redis_store(Settings())
+    state = _state()
+    try:
+        assert await store.commit([Commit(state.customer_id, 0, state, {})]) == []
+        assert is_packed(await _stored(store.client, store, state.customer_id)) is packed
+    finally:
+        await store.client.aclose()
