@@ -58,7 +58,7 @@ TIMER_SHARDS = 8  # per partition; every worker must agree (see docs/operations.
 
 
 class RedisStore:
-    """``packed``: states are written packed (zstd, ~7× smaller); False writes plain JSON, which
+    """``packed``: states are written packed (zstd, ~6× smaller); False writes plain JSON, which
     releases before packed states can read (for a rolling upgrade from one). Both are read."""
 
     def __init__(self, client: Client, prefix: str = "xo", shards: int = TIMER_SHARDS, packed: bool = True) -> None:
