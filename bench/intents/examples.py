@@ -26,7 +26,7 @@ HEADER = """\
 # positive: the sentence shows the intent; negative: it shares the intent's words but does not.
 # A model is fitted on them when the worker starts (character 1-3-grams, logistic regression,
 # fixed seed). Shipped: the dev and check sentences of bench/intents/corpus.jsonl (real customer
-# reviews, labelled by the rules in bench/intents/README.md), written by
+# reviews and chat, labelled by the rules in bench/intents/README.md), written by
 # `python -m bench.intents.examples`; never a held_out one (a test checks it). To extend, add
 # sentences of your customers, then see the effect: `orchestrator validate --intents FILE`.
 """

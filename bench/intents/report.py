@@ -140,7 +140,7 @@ def main() -> None:
     chat, tokenizer = world.scenarios.chat, world.tokenizer or JiebaTokenizer(world.scenarios.chat.words())
     rows = read_corpus(CORPUS)
     tokenizer.cut("热身")  # jieba loads its dictionary on the first line: not part of the cost
-    print("## Chat intents on real review sentences (bench/intents/corpus.jsonl)\n")
+    print("## Chat intents on real customer sentences: reviews and chat (bench/intents/corpus.jsonl)\n")
     print("\n".join(table(rows, chat, tokenizer, world.intent_models)))
     print(
         "\n`intents`: as configured, models included; `rules alone`: without the models. The models "

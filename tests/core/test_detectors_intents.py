@@ -155,6 +155,22 @@ SHIPPED: dict[str, set[str]] = {
     "刚好家里洗发水没了": {"running_out"},
     "下个月搬家": {"moving"},
     "新房还在装修": {"moving"},
+    # Lines of customer chat (the corpus's chat sources speak so): who moves, whose supply, whose gift.
+    "我下个月搬走，空调能拆吗": {"moving"},
+    "刚搬的地方，信号不好": {"moving"},
+    "我们在看房子，下个月租房": {"moving"},
+    "你搬家了吗？": set(),  # somebody else's move, and a question
+    "快递点要搬家了": set(),  # a place that moves
+    "软件搬家到SD卡": set(),  # an app's data
+    "把旧沙发搬走": set(),  # an object carried away
+    "孩子快把奶粉喝完了": {"running_out"},
+    "家里的猫粮所剩无几了": {"running_out"},
+    "流量快用完了": set(),  # a phone plan's data
+    "买票用光了人品": set(),  # an idiom
+    "一个月哪能用完一瓶": set(),  # what could be, not what is
+    "打算送这个给她做礼物": {"asked_by_friend"},
+    "送人过河": set(),  # ferrying people
+    "记得带礼物": set(),  # a visit
 }
 
 
