@@ -49,6 +49,7 @@ class IntentRule(_Spec):
     keywords: tuple[tuple[Word, ...], ...] = Field(default=(), description="each group: all of its words")
     unless: tuple[PatternText, ...] = Field(default=(), description="patterns that veto an overlapping match")
     not_with: tuple[Word, ...] = Field(default=(), description="words that veto the intent anywhere in the line")
+    questions: bool = Field(default=True, description="false: a clause a question mark ends does not show the intent")
     model: ModelRule | None = Field(default=None, description="a classifier learnt from intent_examples.yaml")
 
     @model_validator(mode="after")
@@ -102,6 +103,7 @@ class CompiledIntent:
     not_with: tuple[Pattern, ...] = ()
     cues: tuple[Pattern, ...] = ()  # where the model may add a line (``ModelRule.cues``)
     model: ModelRule | None = None
+    questions: bool = True  # ``IntentRule.questions``: False skips the clauses a question mark ends
 
     def all_patterns(self) -> tuple[Pattern, ...]:
         keywords = tuple(p for _, group in self.keywords for p in group)
@@ -223,6 +225,7 @@ def _compile(name: str, rule: IntentRule, classes: dict[str, tuple[str, ...]]) -
         not_with=tuple(one(w) for w in rule.not_with),
         cues=tuple(compile_pattern(normalize(p), classes) for p in rule.model.cues) if rule.model else (),
         model=rule.model,
+        questions=rule.questions,
     )
 
 

@@ -37,6 +37,20 @@ def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(normalize(text)) if c]
 
 
+def asked(text: str) -> list[bool]:
+    """For each of ``clauses(text)``: whether a question mark ends it (要搬家？ asks; 要搬家了 tells)."""
+    line = normalize(text)
+    found: list[bool] = []
+    at = 0
+    for mark in _CLAUSE.finditer(line):
+        if mark.start() > at:
+            found.append("?" in mark.group())
+        at = mark.end()
+    if at < len(line):
+        found.append(False)
+    return found
+
+
 class DictionaryTokenizer:
     """Forward maximum matching over ``words``; the core's fallback when no segmenter is wired."""
 

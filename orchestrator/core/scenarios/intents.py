@@ -9,7 +9,8 @@ punctuation; each clause is segmented into words once. An intent shows when, in 
 * every word of one of its ``keywords`` groups occurs,
 
 and the match is neither negated nor vetoed, and no ``not_with`` word is in the line
-(a hotel's 装修 is not the customer's). Negated: one of the ``negation_window`` words
+(a hotel's 装修 is not the customer's). An intent with ``questions: false`` skips the clauses
+a question mark ends (要搬家？ asks about a move; 要搬家了 tells of one). Negated: one of the ``negation_window`` words
 before it is a negation, begins or ends with one (不想送人, 没人问, 还没吃完), unless it is one of
 ``not_negations`` (别人问, 不错). Vetoed: an ``unless`` pattern of the intent matches words
 that overlap it: a meal after 吃完了, a hotel before 装修, 再 after 吃完 (a plan, not a fact).
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from orchestrator.core.patterns import Clause, Meter, Pattern
 from orchestrator.core.scenario_spec import ChatSettings, CompiledIntent
-from orchestrator.core.text import DictionaryTokenizer, Tokenizer, clauses, normalize
+from orchestrator.core.text import DictionaryTokenizer, Tokenizer, asked, clauses, normalize
 from orchestrator.core.text_model import CharModel
 
 
@@ -44,8 +45,9 @@ class IntentMatch:
 class _Reader:
     """One clause as the intents see it: its words, negations and vetoed words."""
 
-    def __init__(self, clause: Clause, chat: ChatSettings) -> None:
+    def __init__(self, clause: Clause, chat: ChatSettings, question: bool = False) -> None:
         self.clause = clause
+        self.question = question  # a question mark ends the clause
         self.chat = chat
         self.window, self.gap = chat.negation_window, chat.max_gap
         negations, exceptions, ends = chat.negations_set, chat.not_negations_set, chat.negation_chars
@@ -98,7 +100,8 @@ def match_intents(
     text = text[: chat.max_chars]  # a pasted article is not a customer speaking: the cost stays bounded
     cutter = tokenizer or DictionaryTokenizer(chat.words())
     work = meter or Meter()
-    readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat) for c in clauses(text)]
+    parts = zip(clauses(text), asked(text), strict=True)
+    readers = [_Reader(Clause(c, cutter.cut(c), work, chat.vocabulary), chat, q) for c, q in parts]
     found = []
     line = normalize(text)
     for intent in chat.compiled:
@@ -126,6 +129,8 @@ class _Line:
 def _match(intent: CompiledIntent, readers: list[_Reader], line: _Line) -> IntentMatch | None:
     if any(next(r.clause.spans(p, 0), None) for r in readers for p in intent.not_with):
         return None  # the line is about something else
+    if not intent.questions:
+        readers = [reader for reader in readers if not reader.question]  # 要搬家？ asks, it does not tell
     vetoes = [reader.vetoed(intent) for reader in readers]
     pairs = list(zip(readers, vetoes, strict=True))
     found = _by_phrase(intent, pairs) or _by_pattern(intent, pairs) or _by_keywords(intent, pairs)
