@@ -49,11 +49,11 @@ def test_the_world_segments_chat_with_jieba_and_the_project_words() -> None:
     config = load_config(REPO / "journeys", REPO / "templates")
     world = config.world()
     assert isinstance(world.tokenizer, JiebaTokenizer)
-    assert {"快吃完了", "什么牌子", "乔迁"} <= set(world.tokenizer.words)
+    assert {"快用完了", "什么牌子", "乔迁"} <= set(world.tokenizer.words)
     assert world.scenarios is config.scenarios
     matches = match_intents("同事过来问这是什么牌子，我的也快吃完了", world.scenarios.chat, world.tokenizer)
     found = sorted((m.intent, m.phrase) for m in matches)
-    assert found == [("asked_by_friend", "同事过来问这是什么牌子"), ("running_out", "快吃完了")]
+    assert found == [("asked_by_friend", "同事过来问这是什么牌子"), ("running_out", "我的也快吃完")]
 
 
 def test_without_the_file_only_the_catalog_cycle_runs(tmp_path: Path) -> None:

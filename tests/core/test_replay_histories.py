@@ -171,7 +171,7 @@ def test_every_scenario_is_visible_in_simulate_output(world: World) -> None:
     scenarios = {r["scenario"] for r in records if "hit_id" in r}
     assert scenarios == {s for _, s, _ in KNOWN}
     cycle = next(r for r in records if r.get("occurrence") == f"protein:{(START + 40 * DAY).date()}")
-    assert (cycle["evidence"]["source"], cycle["evidence"]["phrase"]) == ("chat", "快吃完了")
+    assert (cycle["evidence"]["source"], cycle["evidence"]["phrase"]) == ("chat", "蛋白粉快吃完了")
 
 
 Replay = tuple[list[tuple[str, str, str]], dict[str, Any]]
