@@ -78,6 +78,9 @@ LINES: dict[str, set[str]] = {
     "快递给孩子的": {"asked_by_friend"},
     "要不是给家人买的": {"asked_by_friend"},  # 要不是 affirms
     "给孩子做作业用": {"asked_by_friend"},
+    "买的第二台，给老人平板用": {"asked_by_friend"},
+    "不知道这围巾要送给谁": {"asked_by_friend"},
+    "如果不是替朋友定的房间": {"asked_by_friend"},  # a counterfactual affirms
 }
 
 
