@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import gc
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
 from orchestrator.core import dedupe
-from orchestrator.service.simulate import simulate
+from orchestrator.service.simulate import _instant, simulate
 from tests.builders import make_world
 
 CST = timezone(timedelta(hours=8))
@@ -47,3 +48,25 @@ def test_due_timers_fire_in_order_at_their_time() -> None:
     assert hit.at == datetime(2026, 10, 26, 20, 30, tzinfo=CST)
     [action] = sim.actions
     assert action.created_at == hit.at
+
+
+def test_a_dry_run_collects_only_young_objects_and_restores_the_collector() -> None:
+    # A dry run keeps every state: full collections would scan them all again and again.
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    simulate(
+        make_world(),
+        LINES,
+        until=datetime(2026, 11, 12, tzinfo=CST),
+        progress=lambda *_: during.append(gc.get_threshold()),
+    )
+    assert during
+    assert all(t[:2] == before[:2] and t[2] >= 2**31 - 1 for t in during)
+    assert gc.get_threshold() == before
+
+
+def test_the_timer_queue_orders_instants_whatever_their_zone() -> None:
+    shanghai_ten = datetime(2026, 10, 1, 10, tzinfo=CST)
+    assert _instant(shanghai_ten) == _instant(shanghai_ten.astimezone(UTC))
+    assert _instant(shanghai_ten) < _instant(datetime(2026, 10, 1, 3, tzinfo=UTC))  # 11:00 in Shanghai
+    assert _instant(shanghai_ten + timedelta(microseconds=1)) == _instant(shanghai_ten) + 1
