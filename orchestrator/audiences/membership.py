@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from orchestrator.core import CustomerState, World
@@ -56,6 +56,7 @@ class Membership:
         return frozenset(Entry(j, self.tz, self.customer_id) for j in self.journeys)
 
 
+@lru_cache(maxsize=1024)  # conditions come from the catalog: a few dozen
 def time_dependent(condition: str) -> bool:
     """Does the condition's truth change with time alone (``days_since_…``, ``now``)?"""
     return _TIME_WORDS.search(condition) is not None
@@ -105,30 +106,39 @@ def _may_hold(condition: str, scope: dict[str, Any], world: World, now: datetime
         return True
     if not time_dependent(condition):
         return False
-    profile = scope["profile"]
+    later = _Later(scope["profile"])
+    probe = {**scope, "profile": later.view}
     for days in PROBE_DAYS:
-        later = dict(scope)
-        later["profile"] = _later(profile, days)
-        later["now"] = (now + timedelta(days=days)).isoformat()
-        if _holds(condition, later, world):
+        later.move(days)
+        probe["now"] = (now + timedelta(days=days)).isoformat()
+        if _holds(condition, probe, world):
             return True
     return False
 
 
-def _later(profile: dict[str, Any], days: int) -> dict[str, Any]:
-    """The profile view ``days`` later: the day counters moved on, the rest read from ``profile``.
+class _Later:
+    """The profile view some days later: the day counters moved on, the rest read from ``profile``.
 
     The view is lazy (``core.view``): its long histories are dumped on first read, so the
     probe is a lazy view too, over the same values, rather than a copy that would dump them.
+    One probe view serves every probe: only its day counters change between them (conditions
+    cannot change a view: the sandbox refuses it).
     """
-    moved = {name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None}
-    if not isinstance(profile, LazyDict):
-        return {**profile, **moved}
-    # What the view holds already, read without completing it (dict.copy would: it iterates).
-    ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
-    ready.update(moved)
-    pending = {name: partial(profile.__getitem__, name) for name in LAZY if not dict.__contains__(profile, name)}
-    return LazyDict(ready, pending, (*ready, *pending))
+
+    def __init__(self, profile: dict[str, Any]) -> None:
+        self.days = {name: profile[name] for name in _DAY_FIELDS if profile.get(name) is not None}
+        if not isinstance(profile, LazyDict):
+            self.view = {**profile}
+            return
+        # What the view holds already, read without completing it (dict.copy would: it iterates).
+        ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
+        unread = [name for name in LAZY if not dict.__contains__(profile, name)]
+        pending = {name: partial(profile.__getitem__, name) for name in unread}
+        self.view = LazyDict(ready, pending, (*ready, *pending))
+
+    def move(self, days: int) -> None:
+        for name, value in self.days.items():
+            dict.__setitem__(self.view, name, value + days)
 
 
 def _holds(condition: str, scope: dict[str, Any], world: World) -> bool:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestrator.audiences import Cursor, Entry, Membership, changes, membership, time_dependent
+from orchestrator.audiences import PROBE_DAYS, Cursor, Entry, Membership, changes, membership, time_dependent
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.audiences.schedule import finished, first_occurrence, start
 from orchestrator.core import CustomerState, World
@@ -69,6 +69,25 @@ def test_a_rule_on_elapsed_time_takes_the_customer_before_it_holds() -> None:
     later = _world(later={"when": "now and orders"})  # a probe reads the histories and its own 'now'
     assert membership(_customer(later, ordered=True), later, NOW).journeys == {"later"}
     assert membership(_customer(later), later, NOW).journeys == frozenset()
+
+
+def test_each_probe_sees_its_own_day_counters_and_now_over_the_same_histories() -> None:
+    seen: list[tuple[str, int, int, int]] = []
+
+    def record(c: Any) -> bool:  # reads a lazy history (loaded by the first read) and the moving figures
+        profile = c["profile"]
+        seen.append(
+            (c["now"], profile["days_since_last_order"], profile["days_since_first_seen"], len(profile["order_log"]))
+        )
+        return False
+
+    world = make_world(
+        journey(id="probe", trigger={"schedule": "0 10 * * 2"}, entry={"when": "now and never"}, steps=SEND),
+        conditions=FakeConditions({"now and never": record}),
+    )
+    assert membership(_customer(world, ordered=True), world, NOW).journeys == frozenset()
+    probes = [(NOW, 0)] + [(NOW + timedelta(days=d), d) for d in PROBE_DAYS]
+    assert seen == [(at.isoformat(), days, days + 1, 1) for at, days in probes]
 
 
 def test_a_condition_that_fails_counts_as_yes_and_never_again_as_no() -> None:
