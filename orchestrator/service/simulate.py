@@ -42,6 +42,7 @@ _LEFT_OUT = {"log": (), "observations": (), "timers_set": (), "timers_cancelled"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NEVER = 2**31 - 1  # a collection threshold never reached
+_FIELD_NAMES: dict[frozenset[str], set[str]] = {}  # the sets of assigned field names kept outcomes share (_kept)
 
 
 @dataclass
@@ -83,12 +84,14 @@ def _replay(world: World, lines: Iterable[bytes], until: datetime | None, progre
         events = [e for e in events if e[0] <= until]
     clock = _Clock(sim, world)
     sim.identity_graph = clock.identity.graph
-    for done, (moment, _, _, event) in enumerate(events, start=1):
+    total, end = len(events), until or (events[-1][0] if events else None)
+    events.reverse()  # popped from the end as they are replayed: a replayed event is not held to the end
+    while events:
+        moment, _, _, event = events.pop()
         clock.fire_due(moment)
         clock.apply(clock.identity.route(event), event, moment)  # OneID: as the identify stage routes it
         if progress:
-            progress(done, len(events))
-    end = until or (events[-1][0] if events else None)
+            progress(total - len(events), total)
     if end is not None:
         clock.fire_due(end)
     return sim
@@ -193,7 +196,7 @@ class _Clock:
             self._track(outcome.state)
         sim.inputs += 1
         if outcome.actions or outcome.hits or outcome.suppressed or outcome.failures or outcome.conversions:
-            sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT}))
+            sim.outcomes.append(_kept(outcome))
         for timer in outcome.timers_set:
             self.queue(timer.due_at, cid, timer.id)
         records = [
@@ -219,6 +222,21 @@ class _Clock:
             timer = self.sim.states[who].timers.get(timer_id)
             if timer is not None:
                 self.queue(timer.due_at, who, timer_id)
+
+
+def _kept(outcome: Outcome) -> Outcome:
+    """The outcome as a dry run keeps it (see ``Simulation.outcomes``).
+
+    Every outcome and hit carries pydantic's set of the field names it was given (728 bytes for
+    five names or more) and a year of history keeps a hundred thousand of them: the kept outcome
+    and its hits share one set per distinct content. The models are frozen, so nothing changes
+    a set (a copy gets its own).
+    """
+    kept = outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT})
+    for model in (kept, *kept.hits):
+        names = model.__pydantic_fields_set__
+        object.__setattr__(model, "__pydantic_fields_set__", _FIELD_NAMES.setdefault(frozenset(names), names))
+    return kept
 
 
 def _instant(moment: datetime) -> int:
