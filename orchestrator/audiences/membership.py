@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache, partial
 from typing import Any
 
@@ -35,6 +35,7 @@ from orchestrator.errors import StepError
 PROBE_DAYS = (3650, 365, 90, 30, 7)
 _TIME_WORDS = re.compile(r"\bdays_since_\w+|\bnow\b")
 _DAY_FIELDS = ("days_since_last_order", "days_since_first_seen")
+_PROBE_MOMENTS: dict[tuple[str, tzinfo | None], tuple[tuple[int, str], ...]] = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -108,12 +109,25 @@ def _may_hold(condition: str, scope: dict[str, Any], world: World, now: datetime
         return False
     later = _Later(scope["profile"])
     probe = {**scope, "profile": later.view}
-    for days in PROBE_DAYS:
+    for days, moment in _probe_moments(now):
         later.move(days)
-        probe["now"] = (now + timedelta(days=days)).isoformat()
+        probe["now"] = moment
         if _holds(condition, probe, world):
             return True
     return False
+
+
+def _probe_moments(now: datetime) -> tuple[tuple[int, str], ...]:
+    """Each probe's days ahead and its ``now`` as conditions see it, worked out once per moment (a walk
+    judges every customer at the same one). Keyed by the moment as written and its zone: equal instants
+    in other zones read differently."""
+    key = (now.isoformat(), now.tzinfo)
+    found = _PROBE_MOMENTS.get(key)
+    if found is None:
+        if len(_PROBE_MOMENTS) >= 64:
+            _PROBE_MOMENTS.clear()
+        found = _PROBE_MOMENTS[key] = tuple((d, (now + timedelta(days=d)).isoformat()) for d in PROBE_DAYS)
+    return found
 
 
 class _Later:

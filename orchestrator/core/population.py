@@ -50,6 +50,8 @@ def _value(bucket: int) -> float:
 class Sketch:
     counts: Mapping[int, int] = field(default_factory=dict)
     total: int = 0
+    # q → quantile, worked out once per sketch (a value: ``add`` makes a new one); read for every input.
+    _quantiles: dict[float, float | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, value: float, weight: int = 1) -> Sketch:
         bucket = _bucket(value)
@@ -62,6 +64,11 @@ class Sketch:
         return Sketch(counts, max(0, self.total + weight))
 
     def quantile(self, q: float) -> float | None:
+        if q not in self._quantiles:
+            self._quantiles[q] = self._quantile(q)
+        return self._quantiles[q]
+
+    def _quantile(self, q: float) -> float | None:
         if self.total <= 0:
             return None
         rank = q * self.total

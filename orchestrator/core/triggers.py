@@ -151,7 +151,8 @@ def _as_date(value: object) -> date | None:
 def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
     if condition is None:
         return True
-    site = StepFailure(
+    # Built for every evaluation, used only when it fails: constructed without validation (plain values).
+    site = StepFailure.model_construct(
         customer_id=str(scope["customer_id"]),
         journey_id=journey.id,
         version=journey.version,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from orchestrator.audiences import PROBE_DAYS, Cursor, Entry, Membership, changes, membership, time_dependent
+from orchestrator.audiences.membership import _probe_moments
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.audiences.schedule import finished, first_occurrence, start
 from orchestrator.core import CustomerState, World
@@ -153,3 +154,11 @@ def test_the_memory_index_judges_at_the_walk_and_walks_in_id_order() -> None:
     index.touch(merged)
     index.flush("club", world, NOW)
     assert index.audience("club", "Asia/Shanghai") == ["M1"]
+
+
+def test_probe_moments_are_written_in_the_zone_of_the_moment_they_follow() -> None:
+    shanghai = datetime(2026, 3, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    berlin = shanghai.astimezone(BERLIN)  # the same instant: remembered apart
+    assert [m for _, m in _probe_moments(shanghai)] == [(shanghai + timedelta(days=d)).isoformat() for d in PROBE_DAYS]
+    assert [m for _, m in _probe_moments(berlin)] == [(berlin + timedelta(days=d)).isoformat() for d in PROBE_DAYS]
+    assert _probe_moments(berlin)[3][1].endswith("+02:00")  # 30 days on: summer time in Berlin

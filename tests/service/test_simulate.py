@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
 from orchestrator.core import dedupe
-from orchestrator.service.simulate import _instant, simulate
-from tests.builders import make_world
+from orchestrator.core.journey_spec import EventTrigger
+from orchestrator.core.population import Observation
+from orchestrator.service.simulate import _instant, _with_population, simulate
+from tests.builders import NOW, journey, make_world
 
 CST = timezone(timedelta(hours=8))
 
@@ -93,3 +96,14 @@ def test_kept_outcomes_and_their_hits_share_their_sets_of_field_names() -> None:
     assert first.hits[0].__pydantic_fields_set__ is second.hits[0].__pydantic_fields_set__
     assert first.state.customer_id == "-"  # kept without the state (``states`` holds the last one)
     assert first.log == ()
+
+
+def test_a_new_population_keeps_what_the_journeys_alone_decide() -> None:
+    world = make_world(journey(id="a"), journey(id="b", trigger={"event": "order.paid"}))
+    live = world.live(EventTrigger, NOW)
+    observed = world.population.observe([Observation(key="frequency", value=2.0)])
+    moved = _with_population(world, observed)
+    assert moved.population is observed
+    assert world.population is not observed  # the world it came from is unchanged
+    assert moved.live(EventTrigger, NOW) is live  # worked out once, not again for every order
+    assert moved == replace(world, population=observed)
