@@ -151,8 +151,7 @@ def _as_date(value: object) -> date | None:
 def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
     if condition is None:
         return True
-    # Built for every evaluation, used only when it fails: constructed without validation (plain values).
-    site = StepFailure.model_construct(
+    site = StepFailure(
         customer_id=str(scope["customer_id"]),
         journey_id=journey.id,
         version=journey.version,

@@ -28,6 +28,7 @@ import orjson
 from orchestrator.audiences import schedule
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
+from orchestrator.core.identity import Identifier
 from orchestrator.core.population import Population
 from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
@@ -89,9 +90,9 @@ def _replay(world: World, lines: Iterable[bytes], until: datetime | None, progre
     total, end = len(events), until or (events[-1][0] if events else None)
     events.reverse()  # popped from the end as they are replayed: a replayed event is not held to the end
     while events:
-        moment, _, _, event = events.pop()
+        moment, _, _, event, found = events.pop()
         clock.fire_due(moment)
-        clock.apply(clock.identity.route(event), event, moment)  # OneID: as the identify stage routes it
+        clock.apply(clock.identity.owner(found), event, moment)  # OneID: as the identify stage routes it
         if progress:
             progress(total - len(events), total)
     if end is not None:
@@ -117,18 +118,21 @@ def _no_full_collections() -> Iterator[None]:
         gc.set_threshold(young, middle, old)
 
 
-def _decode(sim: Simulation, lines: Iterable[bytes], world: World) -> list[tuple[datetime, int, str, Event]]:
+def _decode(
+    sim: Simulation, lines: Iterable[bytes], world: World
+) -> list[tuple[datetime, int, str, Event, list[Identifier]]]:
+    """(time, line number, key, event, its routing identifiers) for each event that can be routed."""
     events = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             cid, event = codec.decode_event(line)
-            routable(event.identity, world.identity)  # the identify stage's DLQ
+            found = routable(event.identity, world.identity)  # the identify stage's DLQ
         except InputError as exc:
             sim.rejected.append((number, exc.reason))
             continue
-        events.append((event.time, number, cid, event))
+        events.append((event.time, number, cid, event, found))
     return events
 
 

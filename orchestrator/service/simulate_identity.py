@@ -10,12 +10,13 @@ shows the merges and refused links (as ``<prefix>.identity`` records) a live run
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from orchestrator.core import CustomerState, Event, Input, World
+from orchestrator.core.identity import Identifier
 from orchestrator.service.handler import InRecord
 from orchestrator.service.identify import owner_of, routable
 from orchestrator.service.memory_identity import MemoryIdentityGraph
@@ -60,7 +61,11 @@ class SimIdentity:
 
     def route(self, event: Event) -> str:
         """The customer an event reaches: its owner in the graph, through any redirects."""
-        return self._follow(owner_of(routable(event.identity, self.oneid.world.identity), self.graph.owners), {})
+        return self.owner(routable(event.identity, self.oneid.world.identity))
+
+    def owner(self, found: Sequence[Identifier]) -> str:
+        """``route`` for an event whose routing identifiers (``identify.routable``) were read already."""
+        return self._follow(owner_of(found, self.graph.owners), {})
 
     def after(self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime) -> After:
         """Links of ``event`` for ``cid`` (state ``before`` → ``after``) and every merge step they start."""

@@ -132,7 +132,7 @@ def _reschedule(state: CustomerState, sig: Signal, moments: list[datetime]) -> C
     current = state.timers.get(STANDING_TIMER)
     if current is not None and current.due_at == due and current.data == data:
         return state  # the same timer (a re-evaluation that moved nothing): not set again
-    return sig.fx.set_timer(state, Timer.model_construct(id=STANDING_TIMER, due_at=due, data=data))  # plain values
+    return sig.fx.set_timer(state, Timer(id=STANDING_TIMER, due_at=due, data=data))
 
 
 def _change(profile: Profile, changes: dict[str, Any], **values: Any) -> None:
