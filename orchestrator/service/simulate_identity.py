@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from orchestrator.core import CustomerState, Event, Input, World
-from orchestrator.core.identity import Identifier
+from orchestrator.core.identity import Identifier, usable_identifiers
 from orchestrator.service.handler import InRecord
 from orchestrator.service.identify import owner_of, routable
 from orchestrator.service.memory_identity import MemoryIdentityGraph
@@ -69,6 +69,25 @@ class SimIdentity:
 
     def after(self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime) -> After:
         """Links of ``event`` for ``cid`` (state ``before`` → ``after``) and every merge step they start."""
+        if self.settled(after, event):
+            return After(states={cid: after})
+        return self.linked(cid, before, after, event, now)
+
+    def settled(self, state: CustomerState, event: Event) -> bool:
+        """Whether OneID has nothing to do for ``event``: it names only identifiers ``state`` owns
+        already, none malformed, and links nothing else (``identity.linked`` may). Then
+        ``OneId.before_commit`` claims nothing, refuses nothing and keeps the state as it is, which
+        is what most events of a long history do: they are answered without it."""
+        if event.type == "identity.linked":
+            return False
+        found, errors = usable_identifiers(event.identity, self.oneid.world.identity)
+        owned = state.identifiers
+        return not errors and all(i.key in owned for i in found)
+
+    def linked(
+        self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime
+    ) -> After:
+        """``after`` through ``OneId.before_commit``, and every merge step it starts."""
         done = After()
         work: list[tuple[str, CustomerState | None, CustomerState, Input | MergeInput, bytes]] = [
             (cid, before, after, event, b"")
