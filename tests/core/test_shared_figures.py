@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.core import CustomerState
-from orchestrator.core.population import INTERVAL, Observation, Population
+from orchestrator.core.population import INTERVAL, Observation, Population, Sketch, _bucket
 from orchestrator.core.runtime import Ctx, Effects
 from orchestrator.core.scenario_spec import LifecycleSettings, ScenarioSettings, ValueTierSettings
 from orchestrator.core.scenarios import lifecycle, standing, value_tier
@@ -107,3 +107,29 @@ def test_an_evaluation_that_changes_nothing_keeps_the_same_objects_and_the_timer
     assert later.profile.rfm != first.profile.rfm
     assert later.profile.lifecycle == first.profile.lifecycle
     assert fx.timers_set == {}  # the next crossing is where it was
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b"]), st.floats(0, 1e6), st.sampled_from([1, -1])), max_size=30),
+    st.lists(st.tuples(st.sampled_from(["a", "b"]), st.floats(0, 1e6)), max_size=10),
+)
+def test_observing_a_batch_is_observing_one_value_after_another(
+    batch: list[tuple[str, float, int]], seen: list[tuple[str, float]]
+) -> None:
+    start = Population().observe(Observation(key=k, value=v) for k, v in seen)
+    one_by_one = start
+    for key, value, weight in batch:  # the plain reading: a sketch copied for every value
+        sketches = dict(one_by_one.sketches)
+        old = sketches.get(key, Sketch())
+        counts = dict(old.counts)
+        bucket = _bucket(value)
+        count = counts.get(bucket, 0) + weight
+        if count > 0:
+            counts[bucket] = count
+        else:
+            counts.pop(bucket, None)
+        sketches[key] = Sketch(counts, max(0, old.total + weight))
+        one_by_one = Population(sketches)
+    together = start.observe(Observation(key=k, value=v, weight=w) for k, v, w in batch)
+    assert together == one_by_one
