@@ -3,8 +3,9 @@
 The 49k orders of CDNOW's 23,570 customers up to 1997-09-30 (bench/predictive/data.py), as
 ``order.paid`` events, through ``service.simulate`` with ``journeys/`` and ``templates/`` as
 ``orchestrator simulate`` loads them. Prints one line: events, customers, actions, inputs
-processed (events and fired timers), seconds, peak RSS. ``--limit N`` replays the first N
-orders only; ``--profile FILE`` writes a cProfile of the run.
+processed (events and fired timers), seconds (wall and CPU), peak RSS, and the machine's load
+average before and after. ``--limit N`` replays the first N orders only; ``--profile FILE``
+writes a cProfile of the run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def main() -> None:
     world = load_config(ROOT / "journeys", ROOT / "templates", calendar_years=years).world()
     until = datetime(UNTIL.year, UNTIL.month, UNTIL.day, 23, 59, tzinfo=UTC)
     profiler = cProfile.Profile() if args.profile else None
+    load_before = _load()
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
@@ -53,8 +55,16 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"simulate CDNOW: {len(records)} events, {len(sim.states)} customers, {len(sim.actions)} actions, "
-        f"{sim.inputs} inputs processed, {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {peak_mb:.0f} MB"
+        f"{sim.inputs} inputs processed, {seconds:.1f} s ({cpu:.1f} s CPU), peak RSS {peak_mb:.0f} MB, "
+        f"load {load_before} -> {_load()} (1-min average, the machine's other work)"
     )
+
+
+def _load() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache, partial
 from typing import Any
 
 from orchestrator.core import CustomerState, World
@@ -35,6 +35,7 @@ from orchestrator.errors import StepError
 PROBE_DAYS = (3650, 365, 90, 30, 7)
 _TIME_WORDS = re.compile(r"\bdays_since_\w+|\bnow\b")
 _DAY_FIELDS = ("days_since_last_order", "days_since_first_seen")
+_PROBE_MOMENTS: dict[tuple[str, tzinfo | None], tuple[tuple[int, str], ...]] = {}
 
 
 @dataclass(frozen=True, order=True)
@@ -56,6 +57,7 @@ class Membership:
         return frozenset(Entry(j, self.tz, self.customer_id) for j in self.journeys)
 
 
+@lru_cache(maxsize=1024)  # conditions come from the catalog: a few dozen
 def time_dependent(condition: str) -> bool:
     """Does the condition's truth change with time alone (``days_since_…``, ``now``)?"""
     return _TIME_WORDS.search(condition) is not None
@@ -105,30 +107,52 @@ def _may_hold(condition: str, scope: dict[str, Any], world: World, now: datetime
         return True
     if not time_dependent(condition):
         return False
-    profile = scope["profile"]
-    for days in PROBE_DAYS:
-        later = dict(scope)
-        later["profile"] = _later(profile, days)
-        later["now"] = (now + timedelta(days=days)).isoformat()
-        if _holds(condition, later, world):
+    later = _Later(scope["profile"])
+    probe = {**scope, "profile": later.view}
+    for days, moment in _probe_moments(now):
+        later.move(days)
+        probe["now"] = moment
+        if _holds(condition, probe, world):
             return True
     return False
 
 
-def _later(profile: dict[str, Any], days: int) -> dict[str, Any]:
-    """The profile view ``days`` later: the day counters moved on, the rest read from ``profile``.
+def _probe_moments(now: datetime) -> tuple[tuple[int, str], ...]:
+    """Each probe's days ahead and its ``now`` as conditions see it, worked out once per moment (a walk
+    judges every customer at the same one). Keyed by the moment as written and its zone: equal instants
+    in other zones read differently."""
+    key = (now.isoformat(), now.tzinfo)
+    found = _PROBE_MOMENTS.get(key)
+    if found is None:
+        if len(_PROBE_MOMENTS) >= 64:
+            _PROBE_MOMENTS.clear()
+        found = _PROBE_MOMENTS[key] = tuple((d, (now + timedelta(days=d)).isoformat()) for d in PROBE_DAYS)
+    return found
+
+
+class _Later:
+    """The profile view some days later: the day counters moved on, the rest read from ``profile``.
 
     The view is lazy (``core.view``): its long histories are dumped on first read, so the
     probe is a lazy view too, over the same values, rather than a copy that would dump them.
+    One probe view serves every probe: only its day counters change between them (conditions
+    cannot change a view: the sandbox refuses it).
     """
-    moved = {name: profile[name] + days for name in _DAY_FIELDS if profile.get(name) is not None}
-    if not isinstance(profile, LazyDict):
-        return {**profile, **moved}
-    # What the view holds already, read without completing it (dict.copy would: it iterates).
-    ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
-    ready.update(moved)
-    pending = {name: partial(profile.__getitem__, name) for name in LAZY if not dict.__contains__(profile, name)}
-    return LazyDict(ready, pending, (*ready, *pending))
+
+    def __init__(self, profile: dict[str, Any]) -> None:
+        self.days = {name: profile[name] for name in _DAY_FIELDS if profile.get(name) is not None}
+        if not isinstance(profile, LazyDict):
+            self.view = {**profile}
+            return
+        # What the view holds already, read without completing it (dict.copy would: it iterates).
+        ready = {name: dict.__getitem__(profile, name) for name in dict.keys(profile)}
+        unread = [name for name in LAZY if not dict.__contains__(profile, name)]
+        pending = {name: partial(profile.__getitem__, name) for name in unread}
+        self.view = LazyDict(ready, pending, (*ready, *pending))
+
+    def move(self, days: int) -> None:
+        for name, value in self.days.items():
+            dict.__setitem__(self.view, name, value + days)
 
 
 def _holds(condition: str, scope: dict[str, Any], world: World) -> bool:

@@ -50,7 +50,10 @@ class MemoryAudiences:
 
     def _apply(self, journey: str, cid: str, after: Membership) -> None:
         members, known = self.members[journey], self._known[journey]
-        added, removed = changes(known.get(cid), after)
+        before = known.get(cid)
+        if before == after:
+            return  # judged as last time (most are): the index stays as it is
+        added, removed = changes(before, after)
         for entry in removed:
             members[entry.tz].discard(cid)
         for entry in added:

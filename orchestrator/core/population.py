@@ -50,18 +50,31 @@ def _value(bucket: int) -> float:
 class Sketch:
     counts: Mapping[int, int] = field(default_factory=dict)
     total: int = 0
+    # q → quantile, worked out once per sketch (a value: ``add`` makes a new one); read for every input.
+    _quantiles: dict[float, float | None] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def add(self, value: float, weight: int = 1) -> Sketch:
-        bucket = _bucket(value)
-        counts = dict(self.counts)
-        count = counts.get(bucket, 0) + weight
-        if count > 0:
-            counts[bucket] = count
-        else:
-            counts.pop(bucket, None)
-        return Sketch(counts, max(0, self.total + weight))
+        return self.add_all([(value, weight)])
+
+    def add_all(self, values: Iterable[tuple[float, int]]) -> Sketch:
+        """Each (value, weight) added in turn, as ``add`` after ``add`` would."""
+        counts, total = dict(self.counts), self.total
+        for value, weight in values:
+            bucket = _bucket(value)
+            count = counts.get(bucket, 0) + weight
+            if count > 0:
+                counts[bucket] = count
+            else:
+                counts.pop(bucket, None)
+            total = max(0, total + weight)
+        return Sketch(counts, total)
 
     def quantile(self, q: float) -> float | None:
+        if q not in self._quantiles:
+            self._quantiles[q] = self._quantile(q)
+        return self._quantiles[q]
+
+    def _quantile(self, q: float) -> float | None:
         if self.total <= 0:
             return None
         rank = q * self.total
@@ -78,9 +91,13 @@ class Population:
     sketches: Mapping[str, Sketch] = field(default_factory=dict)
 
     def observe(self, observations: Iterable[Observation]) -> Population:
-        sketches = dict(self.sketches)
+        """The population with ``observations`` folded in, in order (each key's counts copied once)."""
+        by_key: dict[str, list[tuple[float, int]]] = {}
         for obs in observations:
-            sketches[obs.key] = sketches.get(obs.key, Sketch()).add(obs.value, obs.weight)
+            by_key.setdefault(obs.key, []).append((obs.value, obs.weight))
+        sketches = dict(self.sketches)
+        for key, values in by_key.items():
+            sketches[key] = sketches.get(key, Sketch()).add_all(values)
         return Population(sketches)
 
     def count(self, key: str) -> int:

@@ -15,16 +15,21 @@ order they happened. Same input → same bytes. ``log`` holds the journey-log re
 
 from __future__ import annotations
 
+import copy
+import gc
 import heapq
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from orchestrator.audiences import schedule
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
+from orchestrator.core.identity import Identifier
+from orchestrator.core.population import Population
 from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
 from orchestrator.service import codec
@@ -37,6 +42,10 @@ WALK = "\x00walk"  # a heap entry's customer for an occurrence to walk: before a
 Progress = Callable[[int, int], None]
 _NO_STATE = CustomerState.new("-")  # stands for the state in the outcomes a dry run keeps
 _LEFT_OUT = {"log": (), "observations": (), "timers_set": (), "timers_cancelled": (), "journey_events": ()}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NEVER = 2**31 - 1  # a collection threshold never reached
+_FIELD_NAMES: dict[frozenset[str], set[str]] = {}  # the sets of assigned field names kept outcomes share (_kept)
 
 
 @dataclass
@@ -66,6 +75,11 @@ def simulate(
     world: World, lines: Iterable[bytes], until: datetime | None = None, progress: Progress | None = None
 ) -> Simulation:
     """Events in time order; timers fire between them; nothing after ``until`` (default: the last event)."""
+    with _no_full_collections():
+        return _replay(world, lines, until, progress)
+
+
+def _replay(world: World, lines: Iterable[bytes], until: datetime | None, progress: Progress | None) -> Simulation:
     sim = Simulation()
     events = sorted(_decode(sim, lines, world), key=lambda e: (e[0], e[1]))
     if until is not None:
@@ -73,29 +87,52 @@ def simulate(
         events = [e for e in events if e[0] <= until]
     clock = _Clock(sim, world)
     sim.identity_graph = clock.identity.graph
-    for done, (moment, _, _, event) in enumerate(events, start=1):
+    total, end = len(events), until or (events[-1][0] if events else None)
+    events.reverse()  # popped from the end as they are replayed: a replayed event is not held to the end
+    while events:
+        moment, _, _, event, found = events.pop()
         clock.fire_due(moment)
-        clock.apply(clock.identity.route(event), event, moment)  # OneID: as the identify stage routes it
+        clock.apply(clock.identity.owner(found), event, moment)  # OneID: as the identify stage routes it
         if progress:
-            progress(done, len(events))
-    end = until or (events[-1][0] if events else None)
+            progress(total - len(events), total)
     if end is not None:
         clock.fire_due(end)
     return sim
 
 
-def _decode(sim: Simulation, lines: Iterable[bytes], world: World) -> list[tuple[datetime, int, str, Event]]:
+@contextmanager
+def _no_full_collections() -> Iterator[None]:
+    """Only the young generations are collected while a dry run replays.
+
+    A dry run keeps every customer's state: millions of long-lived objects that the
+    collector's automatic full collections scanned again and again (a fifth of a year of
+    CDNOW history) to find no garbage: states are trees, freed by reference counting when
+    replaced. Cycles are still found young; one that outlived two collections waits for
+    the first full collection after the run.
+    """
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, _NEVER)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, old)
+
+
+def _decode(
+    sim: Simulation, lines: Iterable[bytes], world: World
+) -> list[tuple[datetime, int, str, Event, list[Identifier]]]:
+    """(time, line number, key, event, its routing identifiers) for each event that can be routed."""
     events = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             cid, event = codec.decode_event(line)
-            routable(event.identity, world.identity)  # the identify stage's DLQ
+            found = routable(event.identity, world.identity)  # the identify stage's DLQ
         except InputError as exc:
             sim.rejected.append((number, exc.reason))
             continue
-        events.append((event.time, number, cid, event))
+        events.append((event.time, number, cid, event, found))
     return events
 
 
@@ -106,14 +143,20 @@ class _Clock:
         self.sim = sim
         self.world = world
         self.now: datetime | None = None
-        self.due: list[tuple[datetime, str, str]] = []  # heap of (due, customer, timer id); stale entries skipped
+        # Heap of (due in µs since the epoch, customer, timer id, due); stale entries are skipped.
+        # An integer orders as the instant does, at a fraction of an aware datetime's comparison.
+        self.due: list[tuple[int, str, str, datetime]] = []
         self.identity = SimIdentity(world, sim.states)
         self.scheduled = {j.id: j for j in schedule.scheduled_journeys(world)}
         self.audiences = MemoryAudiences(self.scheduled)
 
+    def queue(self, due_at: datetime, cid: str, timer_id: str) -> None:
+        heapq.heappush(self.due, (_instant(due_at), cid, timer_id, due_at))
+
     def fire_due(self, until: datetime) -> None:
-        while self.due and self.due[0][0] <= until:
-            due_at, cid, timer_id = heapq.heappop(self.due)
+        last = _instant(until)
+        while self.due and self.due[0][0] <= last:
+            _, cid, timer_id, due_at = heapq.heappop(self.due)
             if cid == WALK:
                 self._walk(due_at, timer_id)
                 continue
@@ -133,8 +176,8 @@ class _Clock:
             return
         self.audiences.flush(journey_id, self.world, now)
         for cid in self.audiences.audience(journey_id, tz):
-            heapq.heappush(self.due, (occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}"))
-        heapq.heappush(self.due, (schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk))
+            self.queue(occurrence, cid, f"{SCHEDULE_PREFIX}{journey_id}")
+        self.queue(schedule.following_occurrence(journey, tz, occurrence, now, self.world), WALK, walk)
 
     def _track(self, state: CustomerState) -> None:
         """A commit: the audience index judges the customer before the next walk; a new zone
@@ -145,7 +188,7 @@ class _Clock:
         tz = state.profile.tz
         for journey in self.scheduled.values():
             first = schedule.first_occurrence(journey, tz, self.now, self.world)
-            heapq.heappush(self.due, (first, WALK, f"{journey.id}\x1f{tz}"))
+            self.queue(first, WALK, f"{journey.id}\x1f{tz}")
 
     def apply(self, cid: str, inp: Input, now: datetime) -> None:
         self.now = max(now, self.now) if self.now else now
@@ -153,15 +196,15 @@ class _Clock:
         before = sim.states.get(cid)
         outcome = process(before or CustomerState.new(cid), inp, self.now, self.world)
         if outcome.observations:  # the population's running figures, as a worker keeps them
-            self.world = replace(self.world, population=self.world.population.observe(outcome.observations))
+            self.world = _with_population(self.world, self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
         if not outcome.duplicate:
             self._track(outcome.state)
         sim.inputs += 1
         if outcome.actions or outcome.hits or outcome.suppressed or outcome.failures or outcome.conversions:
-            sim.outcomes.append(outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT}))
+            sim.outcomes.append(_kept(outcome))
         for timer in outcome.timers_set:
-            heapq.heappush(self.due, (timer.due_at, cid, timer.id))
+            self.queue(timer.due_at, cid, timer.id)
         records = [
             *(codec.encode_hit(h) for h in outcome.hits),
             *(codec.encode_action(a) for a in outcome.actions),
@@ -184,7 +227,35 @@ class _Clock:
         for who, timer_id in done.timers:
             timer = self.sim.states[who].timers.get(timer_id)
             if timer is not None:
-                heapq.heappush(self.due, (timer.due_at, who, timer_id))
+                self.queue(timer.due_at, who, timer_id)
+
+
+def _with_population(world: World, population: Population) -> World:
+    """``replace(world, population=population)`` without working out again what the journeys alone
+    decide (versions, lookups and the cache of live journeys, which ``replace`` would empty):
+    a dry run moves the population after every order."""
+    moved = copy.copy(world)
+    object.__setattr__(moved, "population", population)  # a new frozen value, set as dataclasses set one
+    return moved
+
+
+def _kept(outcome: Outcome) -> Outcome:
+    """The outcome as a dry run keeps it (see ``Simulation.outcomes``).
+
+    Every outcome and hit carries pydantic's set of the field names it was given (728 bytes for
+    five names or more) and a year of history keeps a hundred thousand of them: the kept outcome
+    and its hits share one set per distinct content. The models are frozen, so nothing changes
+    a set (a copy gets its own).
+    """
+    kept = outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT})
+    for model in (kept, *kept.hits):
+        names = model.__pydantic_fields_set__
+        object.__setattr__(model, "__pydantic_fields_set__", _FIELD_NAMES.setdefault(frozenset(names), names))
+    return kept
+
+
+def _instant(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _compact(record: bytes) -> bytes:

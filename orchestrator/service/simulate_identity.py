@@ -10,12 +10,13 @@ shows the merges and refused links (as ``<prefix>.identity`` records) a live run
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
 from orchestrator.core import CustomerState, Event, Input, World
+from orchestrator.core.identity import Identifier, usable_identifiers
 from orchestrator.service.handler import InRecord
 from orchestrator.service.identify import owner_of, routable
 from orchestrator.service.memory_identity import MemoryIdentityGraph
@@ -60,10 +61,33 @@ class SimIdentity:
 
     def route(self, event: Event) -> str:
         """The customer an event reaches: its owner in the graph, through any redirects."""
-        return self._follow(owner_of(routable(event.identity, self.oneid.world.identity), self.graph.owners), {})
+        return self.owner(routable(event.identity, self.oneid.world.identity))
+
+    def owner(self, found: Sequence[Identifier]) -> str:
+        """``route`` for an event whose routing identifiers (``identify.routable``) were read already."""
+        return self._follow(owner_of(found, self.graph.owners), {})
 
     def after(self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime) -> After:
         """Links of ``event`` for ``cid`` (state ``before`` → ``after``) and every merge step they start."""
+        if self.settled(after, event):
+            return After(states={cid: after})
+        return self.linked(cid, before, after, event, now)
+
+    def settled(self, state: CustomerState, event: Event) -> bool:
+        """Whether OneID has nothing to do for ``event``: it names only identifiers ``state`` owns
+        already, none malformed, and links nothing else (``identity.linked`` may). Then
+        ``OneId.before_commit`` claims nothing, refuses nothing and keeps the state as it is, which
+        is what most events of a long history do: they are answered without it."""
+        if event.type == "identity.linked":
+            return False
+        found, errors = usable_identifiers(event.identity, self.oneid.world.identity)
+        owned = state.identifiers
+        return not errors and all(i.key in owned for i in found)
+
+    def linked(
+        self, cid: str, before: CustomerState | None, after: CustomerState, event: Event, now: datetime
+    ) -> After:
+        """``after`` through ``OneId.before_commit``, and every merge step it starts."""
         done = After()
         work: list[tuple[str, CustomerState | None, CustomerState, Input | MergeInput, bytes]] = [
             (cid, before, after, event, b"")

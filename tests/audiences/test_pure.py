@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from orchestrator.audiences import Cursor, Entry, Membership, changes, membership, time_dependent
+from orchestrator.audiences import PROBE_DAYS, Cursor, Entry, Membership, changes, membership, time_dependent
+from orchestrator.audiences.membership import _probe_moments
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.audiences.schedule import finished, first_occurrence, start
 from orchestrator.core import CustomerState, World
@@ -69,6 +70,25 @@ def test_a_rule_on_elapsed_time_takes_the_customer_before_it_holds() -> None:
     later = _world(later={"when": "now and orders"})  # a probe reads the histories and its own 'now'
     assert membership(_customer(later, ordered=True), later, NOW).journeys == {"later"}
     assert membership(_customer(later), later, NOW).journeys == frozenset()
+
+
+def test_each_probe_sees_its_own_day_counters_and_now_over_the_same_histories() -> None:
+    seen: list[tuple[str, int, int, int]] = []
+
+    def record(c: Any) -> bool:  # reads a lazy history (loaded by the first read) and the moving figures
+        profile = c["profile"]
+        seen.append(
+            (c["now"], profile["days_since_last_order"], profile["days_since_first_seen"], len(profile["order_log"]))
+        )
+        return False
+
+    world = make_world(
+        journey(id="probe", trigger={"schedule": "0 10 * * 2"}, entry={"when": "now and never"}, steps=SEND),
+        conditions=FakeConditions({"now and never": record}),
+    )
+    assert membership(_customer(world, ordered=True), world, NOW).journeys == frozenset()
+    probes = [(NOW, 0)] + [(NOW + timedelta(days=d), d) for d in PROBE_DAYS]
+    assert seen == [(at.isoformat(), days, days + 1, 1) for at, days in probes]
 
 
 def test_a_condition_that_fails_counts_as_yes_and_never_again_as_no() -> None:
@@ -134,3 +154,11 @@ def test_the_memory_index_judges_at_the_walk_and_walks_in_id_order() -> None:
     index.touch(merged)
     index.flush("club", world, NOW)
     assert index.audience("club", "Asia/Shanghai") == ["M1"]
+
+
+def test_probe_moments_are_written_in_the_zone_of_the_moment_they_follow() -> None:
+    shanghai = datetime(2026, 3, 1, 10, tzinfo=ZoneInfo("Asia/Shanghai"))
+    berlin = shanghai.astimezone(BERLIN)  # the same instant: remembered apart
+    assert [m for _, m in _probe_moments(shanghai)] == [(shanghai + timedelta(days=d)).isoformat() for d in PROBE_DAYS]
+    assert [m for _, m in _probe_moments(berlin)] == [(berlin + timedelta(days=d)).isoformat() for d in PROBE_DAYS]
+    assert _probe_moments(berlin)[3][1].endswith("+02:00")  # 30 days on: summer time in Berlin

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import gc
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 
 from orchestrator.core import dedupe
-from orchestrator.service.simulate import simulate
-from tests.builders import make_world
+from orchestrator.core.journey_spec import EventTrigger
+from orchestrator.core.population import Observation
+from orchestrator.service.simulate import _instant, _with_population, simulate
+from tests.builders import NOW, journey, make_world
 
 CST = timezone(timedelta(hours=8))
 
@@ -47,3 +51,59 @@ def test_due_timers_fire_in_order_at_their_time() -> None:
     assert hit.at == datetime(2026, 10, 26, 20, 30, tzinfo=CST)
     [action] = sim.actions
     assert action.created_at == hit.at
+
+
+def test_a_dry_run_collects_only_young_objects_and_restores_the_collector() -> None:
+    # A dry run keeps every state: full collections would scan them all again and again.
+    before = gc.get_threshold()
+    during: list[tuple[int, int, int]] = []
+    simulate(
+        make_world(),
+        LINES,
+        until=datetime(2026, 11, 12, tzinfo=CST),
+        progress=lambda *_: during.append(gc.get_threshold()),
+    )
+    assert during
+    assert all(t[:2] == before[:2] and t[2] >= 2**31 - 1 for t in during)
+    assert gc.get_threshold() == before
+
+
+def test_the_timer_queue_orders_instants_whatever_their_zone() -> None:
+    shanghai_ten = datetime(2026, 10, 1, 10, tzinfo=CST)
+    assert _instant(shanghai_ten) == _instant(shanghai_ten.astimezone(UTC))
+    assert _instant(shanghai_ten) < _instant(datetime(2026, 10, 1, 3, tzinfo=UTC))  # 11:00 in Shanghai
+    assert _instant(shanghai_ten + timedelta(microseconds=1)) == _instant(shanghai_ten) + 1
+
+
+def test_kept_outcomes_and_their_hits_share_their_sets_of_field_names() -> None:
+    # A year of history keeps ~100k outcomes: a set of names per outcome and hit cost ~150 MB.
+    lines = [
+        orjson.dumps(
+            {
+                "id": f"e{n}",
+                "type": "order.paid",
+                "time": "2026-10-01T20:30:00+08:00",
+                "identity": {"member_id": f"X{n}"},
+                "data": {**ORDER, "order_id": f"O{n}"},
+            }
+        )
+        for n in (1, 2)
+    ]
+    sim = simulate(make_world(), lines, until=datetime(2026, 10, 30, tzinfo=CST))
+    first, second = [o for o in sim.outcomes if o.hits]
+    assert first.hits[0].customer_id != second.hits[0].customer_id
+    assert first.__pydantic_fields_set__ is second.__pydantic_fields_set__
+    assert first.hits[0].__pydantic_fields_set__ is second.hits[0].__pydantic_fields_set__
+    assert first.state.customer_id == "-"  # kept without the state (``states`` holds the last one)
+    assert first.log == ()
+
+
+def test_a_new_population_keeps_what_the_journeys_alone_decide() -> None:
+    world = make_world(journey(id="a"), journey(id="b", trigger={"event": "order.paid"}))
+    live = world.live(EventTrigger, NOW)
+    observed = world.population.observe([Observation(key="frequency", value=2.0)])
+    moved = _with_population(world, observed)
+    assert moved.population is observed
+    assert world.population is not observed  # the world it came from is unchanged
+    assert moved.live(EventTrigger, NOW) is live  # worked out once, not again for every order
+    assert moved == replace(world, population=observed)

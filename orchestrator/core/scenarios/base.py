@@ -22,7 +22,7 @@ from orchestrator.core.ports import World
 from orchestrator.core.runtime import Ctx, Effects
 from orchestrator.core.scenario_spec import ScenarioSettings
 from orchestrator.core.scenarios.intents import IntentMatch
-from orchestrator.core.state import CustomerState, Profile
+from orchestrator.core.state import CustomerState, OrderRecord, Profile
 
 DAY = timedelta(days=1)
 Found = tuple[CustomerState, list[ScenarioHit]]
@@ -72,6 +72,12 @@ def chat_evidence(match: IntentMatch, event: Event) -> dict[str, Any]:
 
 def days(delta: timedelta) -> float:
     return delta / DAY
+
+
+def paid_until(profile: Profile, as_of: datetime) -> list[OrderRecord]:
+    """The paid orders dated up to ``as_of``, in event-time order: what the standing detectors
+    (lifecycle, value tier) read, taken once per input and handed to both."""
+    return [o for o in profile.order_log if not o.refunded and o.time <= as_of]
 
 
 def purchase_times(times: Iterable[datetime]) -> list[datetime]:

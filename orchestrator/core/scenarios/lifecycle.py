@@ -34,8 +34,8 @@ from orchestrator.core import forecast
 from orchestrator.core.figures import Figures, StageCuts
 from orchestrator.core.ports import World
 from orchestrator.core.scenario_spec import ChurnRisk, LifecycleSettings, Threshold
-from orchestrator.core.scenarios.base import DAY, Rhythm, days, gaps, purchase_times, rhythm
-from orchestrator.core.state import Profile
+from orchestrator.core.scenarios.base import DAY, Rhythm, days, gaps, paid_until, purchase_times, rhythm
+from orchestrator.core.state import OrderRecord, Profile
 
 REGISTERED, NEW, LOYAL, DORMANT, CHURNED = "registered", "new", "loyal", "dormant", "churned"
 
@@ -75,10 +75,18 @@ def legacy_stage(profile: Profile) -> str:
     return profile.lifecycle if profile.orders == 0 else (NEW if profile.orders == 1 else LOYAL)
 
 
-def evaluate(profile: Profile, as_of: datetime, settings: LifecycleSettings, world: World) -> Standing:
+def evaluate(
+    profile: Profile,
+    as_of: datetime,
+    settings: LifecycleSettings,
+    world: World,
+    orders: list[OrderRecord] | None = None,
+) -> Standing:
+    """The stage as of ``as_of``; ``orders``: ``base.paid_until(profile, as_of)`` when the caller has it."""
+    orders = paid_until(profile, as_of) if orders is None else orders
     if world.figures is not None:
-        return _fitted(profile, as_of, settings, world.figures)
-    paid = [o.time for o in profile.paid_orders() if o.time <= as_of]
+        return _fitted(profile, as_of, settings, world.figures, orders)
+    paid = [o.time for o in orders]
     moments = purchase_times(paid)
     found = rhythm(gaps(moments), "*", world, (settings.min_intervals, settings.population_min))
     pace = found or Rhythm(settings.default_interval_days, "default")
@@ -114,8 +122,9 @@ def churn_risk(moments: list[datetime], as_of: datetime, first_seen: datetime | 
     return round(1 - alive * (1 - quiet), 4)
 
 
-def _fitted(profile: Profile, as_of: datetime, settings: LifecycleSettings, figures: Figures) -> Standing:
-    orders = [o for o in profile.paid_orders() if o.time <= as_of]
+def _fitted(
+    profile: Profile, as_of: datetime, settings: LifecycleSettings, figures: Figures, orders: list[OrderRecord]
+) -> Standing:
     moments = purchase_times(o.time for o in orders)
     found = forecast.history(moments, [o.amount for o in orders], as_of)
     spans = gaps(moments)

@@ -18,9 +18,9 @@ from typing import Any
 
 from orchestrator.core.effects import ScenarioHit
 from orchestrator.core.scenarios import lifecycle, value_tier
-from orchestrator.core.scenarios.base import Found, Signal, hit
+from orchestrator.core.scenarios.base import Found, Signal, hit, paid_until
 from orchestrator.core.scenarios.names import LIFECYCLE_CHANGED, STANDING_TIMER, VALUE_TIER_CHANGED
-from orchestrator.core.state import CustomerState, Timer
+from orchestrator.core.state import CustomerState, OrderRecord, Profile, Timer
 
 
 def on_event(state: CustomerState, sig: Signal) -> Found:
@@ -36,27 +36,30 @@ def crossing_of(timer: Timer) -> datetime:
 
 
 def _evaluate(state: CustomerState, sig: Signal) -> Found:
-    hits: list[ScenarioHit] = []
+    """Both detectors read the same paid orders and only then is the profile copied (once)."""
+    paid = paid_until(state.profile, sig.as_of)
     moments: list[datetime] = []
-    state, found = _lifecycle(state, sig, moments)
-    hits.extend(found)
-    state, found = _value_tier(state, sig, moments)
-    hits.extend(found)
+    changes: dict[str, Any] = {}
+    hits = [*_lifecycle(state, sig, paid, moments, changes), *_value_tier(state, sig, paid, moments, changes)]
+    if changes:
+        state = state.model_copy(update={"profile": state.profile.model_copy(update=changes)})
     return _reschedule(state, sig, moments), hits
 
 
-def _lifecycle(state: CustomerState, sig: Signal, moments: list[datetime]) -> Found:
+def _lifecycle(
+    state: CustomerState, sig: Signal, paid: list[OrderRecord], moments: list[datetime], changes: dict[str, Any]
+) -> list[ScenarioHit]:
     settings = sig.settings.lifecycle
     profile = state.profile
     if settings is None:
-        stage = lifecycle.legacy_stage(profile)
-        return (state if stage == profile.lifecycle else _with(state, lifecycle=stage)), []
-    standing = lifecycle.evaluate(profile, sig.as_of, settings, sig.world)
+        _change(profile, changes, lifecycle=lifecycle.legacy_stage(profile))
+        return []
+    standing = lifecycle.evaluate(profile, sig.as_of, settings, sig.world, paid)
     moments.extend(standing.crossings())
     old = profile.lifecycle
-    state = _with(state, lifecycle=standing.stage, churn_risk=standing.churn_risk)
+    _change(profile, changes, lifecycle=standing.stage, churn_risk=standing.churn_risk)
     if standing.stage == old or _premature(state, sig, old, standing.stage):
-        return state, []
+        return []
     evidence: dict[str, Any] = {
         "rule": standing.rule(settings),
         "from": old,
@@ -68,7 +71,7 @@ def _lifecycle(state: CustomerState, sig: Signal, moments: list[datetime]) -> Fo
         "churn_risk": standing.churn_risk,
     }
     occurrence = f"{old}>{standing.stage}:{sig.at.isoformat()}"
-    return state, [hit(LIFECYCLE_CHANGED, state, occurrence, sig.at, evidence)]
+    return [hit(LIFECYCLE_CHANGED, state, occurrence, sig.at, evidence)]
 
 
 def _premature(state: CustomerState, sig: Signal, old: str, new: str) -> bool:
@@ -98,21 +101,25 @@ def _last_change(state: CustomerState) -> tuple[datetime, str] | None:
     return found
 
 
-def _value_tier(state: CustomerState, sig: Signal, moments: list[datetime]) -> Found:
+def _value_tier(
+    state: CustomerState, sig: Signal, paid: list[OrderRecord], moments: list[datetime], changes: dict[str, Any]
+) -> list[ScenarioHit]:
     settings = sig.settings.value_tier
     if settings is None:
-        return state, []
-    ranking = value_tier.evaluate(state.profile, sig.as_of, settings, sig.world.population)
+        return []
+    profile = state.profile
+    ranking = value_tier.evaluate(profile, sig.as_of, settings, sig.world.population, paid)
     if ranking is None:
-        return state, []
-    moments.extend(value_tier.crossings(state.profile, sig.as_of, settings))
-    old = state.profile.value_tier or value_tier.lowest(settings)
-    state = _with(state, value_tier=ranking.tier, rfm=ranking.figures())
+        return []
+    moments.extend(value_tier.crossings(profile, sig.as_of, settings, paid))
+    old = profile.value_tier or value_tier.lowest(settings)
+    figures = ranking.figures()
+    _change(profile, changes, value_tier=ranking.tier, rfm=figures)
     if ranking.tier == old:
-        return state, []
-    evidence = {"rule": f"R + F + M scores by {ranking.method}", "from": old, "to": ranking.tier, **ranking.figures()}
+        return []
+    evidence = {"rule": f"R + F + M scores by {ranking.method}", "from": old, "to": ranking.tier, **figures}
     occurrence = f"{old}>{ranking.tier}:{sig.at.isoformat()}"
-    return state, [hit(VALUE_TIER_CHANGED, state, occurrence, sig.at, evidence)]
+    return [hit(VALUE_TIER_CHANGED, state, occurrence, sig.at, evidence)]
 
 
 def _reschedule(state: CustomerState, sig: Signal, moments: list[datetime]) -> CustomerState:
@@ -121,14 +128,15 @@ def _reschedule(state: CustomerState, sig: Signal, moments: list[datetime]) -> C
         return sig.fx.cancel_timer(state, STANDING_TIMER)
     crossing = min(ahead)
     grace = sig.settings.lifecycle.grace if sig.settings.lifecycle else timedelta(days=1)
-    timer = Timer(id=STANDING_TIMER, due_at=crossing + grace, data={"at": crossing.isoformat()})
-    if state.timers.get(STANDING_TIMER) == timer:
-        return state
-    return sig.fx.set_timer(state, timer)
+    due, data = crossing + grace, {"at": crossing.isoformat()}
+    current = state.timers.get(STANDING_TIMER)
+    if current is not None and current.due_at == due and current.data == data:
+        return state  # the same timer (a re-evaluation that moved nothing): not set again
+    return sig.fx.set_timer(state, Timer(id=STANDING_TIMER, due_at=due, data=data))
 
 
-def _with(state: CustomerState, **changes: Any) -> CustomerState:
-    profile = state.profile
-    if all(getattr(profile, k) == v for k, v in changes.items()):
-        return state  # unchanged: keep the same objects (templates' profile view is cached by identity)
-    return state.model_copy(update={"profile": profile.model_copy(update=changes)})
+def _change(profile: Profile, changes: dict[str, Any], **values: Any) -> None:
+    """Add ``values`` to the profile's changes unless all of them are what it holds already
+    (then the same objects are kept: templates' profile view is cached by identity)."""
+    if any(getattr(profile, k) != v for k, v in values.items()):
+        changes.update(values)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 from orchestrator.core.population import FREQUENCY, MONETARY, Population
 from orchestrator.core.scenario_spec import ValueTierSettings
-from orchestrator.core.scenarios.base import days
-from orchestrator.core.state import Profile
+from orchestrator.core.scenarios.base import days, paid_until
+from orchestrator.core.state import OrderRecord, Profile
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,16 @@ class Ranking:
         }
 
 
-def evaluate(profile: Profile, as_of: datetime, settings: ValueTierSettings, population: Population) -> Ranking | None:
-    """The customer's RFM ranking as of ``as_of``; None before the first paid order."""
-    paid = [o for o in profile.paid_orders() if o.time <= as_of]
+def evaluate(
+    profile: Profile,
+    as_of: datetime,
+    settings: ValueTierSettings,
+    population: Population,
+    paid: list[OrderRecord] | None = None,
+) -> Ranking | None:
+    """The customer's RFM ranking as of ``as_of``; None before the first paid order.
+    ``paid``: ``base.paid_until(profile, as_of)`` when the caller has it."""
+    paid = paid_until(profile, as_of) if paid is None else paid
     if not paid:
         return None
     recency = round(days(as_of - max(o.time for o in paid)), 2)
@@ -68,12 +75,14 @@ def lowest(settings: ValueTierSettings) -> str:
     return settings.tiers[-1].name
 
 
-def crossings(profile: Profile, as_of: datetime, settings: ValueTierSettings) -> list[datetime]:
+def crossings(
+    profile: Profile, as_of: datetime, settings: ValueTierSettings, paid: list[OrderRecord] | None = None
+) -> list[datetime]:
     """When time alone would lower the recency score."""
-    paid = [o.time for o in profile.paid_orders() if o.time <= as_of]
+    paid = paid_until(profile, as_of) if paid is None else paid
     if not paid:
         return []
-    last = max(paid)
+    last = max(o.time for o in paid)
     return [last + timedelta(days=cut) for cut in settings.recency_days]
 
 
