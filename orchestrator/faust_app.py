@@ -141,7 +141,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     owned = lambda: sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)  # noqa: E731 - the walk asks at each round
     audiences = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks
     handler = Handler(wired.world, audiences.store, publisher, wired.clock, topics).use_identity_graph(graph)
-    reloading.install(app, wired, handler, also=audiences.use_world)  # changed journey files go live, no restart
+    reloader = reloading.install(app, wired, handler, also=audiences.use_world)  # changed files go live, no restart
     pacer = timers.Pacer(store, wired.clock, s.xo_timer_interval_s, limit=max(s.xo_batch_size, timers.BATCH))
     single = SinglePass(handler, pacer, _home(app, topics.by_customer, s.xo_partitions), graph, wired.world.identity)
     wait_s = min(s.xo_timer_interval_s, 1.0)
@@ -157,12 +157,12 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
             await topic.maybe_declare()
 
     app.on_partitions_assigned.connect(_log_assignment)
-    _serve(app, wired, store, bootstrap)
+    _serve(app, wired, store, bootstrap, lambda: len(reloader.world.journeys))
     return app
 
 
-def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str) -> None:
-    """The only pages the web server answers: /metrics, /healthz and /readyz."""
+def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str, journeys: Callable[[], int]) -> None:
+    """The only pages the web server answers: /metrics, /healthz and /readyz (``journeys``: the live set's count)."""
     watch = LoopWatch(wired.clock.monotonic)
     kafka = KafkaProbe(bootstrap, kafka_security(wired.settings).client_options())
     topics = {wired.topics.events, wired.topics.by_customer}
@@ -178,7 +178,7 @@ def _serve(app: faust.App, wired: Wired, store: RedisStore, bootstrap: str) -> N
         return "PONG"
 
     async def config() -> str:
-        return f"{len(wired.world.journeys)} journey(s) loaded"
+        return f"{journeys()} journey(s) loaded"
 
     probes = {"partitions": partitions, "redis": redis, "kafka": kafka.check, "config": config}
 

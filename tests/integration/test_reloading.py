@@ -9,10 +9,13 @@ written: the worker logs it by file and line, counts it refused, and keeps runni
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +153,18 @@ def _until(condition: Callable[[], bool], timeout: float = TIMEOUT) -> bool:
     return False
 
 
+def _journeys_ready(worker: WorkerProcess) -> str:
+    """What /readyz says of the journey set ("N journey(s) loaded"); empty while it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/readyz", timeout=5) as response:
+            body = response.read()
+    except urllib.error.HTTPError as error:
+        body = error.read()
+    except OSError:
+        return ""
+    return str(json.loads(body)["checks"]["config"]["detail"])
+
+
 def test_with_polling_off_sighup_loads_the_changed_set(
     kafka_bootstrap: str, redis_url: str, prefix: str, tmp_path: Path
 ) -> None:
@@ -168,6 +183,9 @@ def test_with_polling_off_sighup_loads_the_changed_set(
     try:
         assert _until(lambda: "on SIGHUP" in worker.log_path.read_text(errors="replace")), diagnose(worker)
         first_set = _live_set(worker)
+        before = _journeys_ready(worker)
+        loaded = int(before.split()[0]) if before.endswith("journey(s) loaded") else -1
+        assert loaded > 0, before
         (templates / "wait_and_send" / "first_v2.j2").write_text(TEMPLATE_V2, encoding="utf-8")
         (journeys / "wait_and_send_v2.yaml").write_text(V2.format(at="2026-01-01T00:00:00+08:00"), encoding="utf-8")
         assert not _until(lambda: _count(worker, "applied") >= 1, timeout=2.0)  # polling is off
@@ -175,6 +193,7 @@ def test_with_polling_off_sighup_loads_the_changed_set(
         worker.proc.send_signal(signal.SIGHUP)
         assert _until(lambda: _count(worker, "applied") >= 1), diagnose(worker)
         assert _live_set(worker) not in (None, first_set)
+        assert _journeys_ready(worker) == f"{loaded + 1} journey(s) loaded"  # /readyz follows the live set
         assert worker.alive()
     finally:
         worker.stop()
