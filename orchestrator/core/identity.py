@@ -89,6 +89,7 @@ class IdentifierError(ValueError):
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def normalise(kind: str, value: str, rule: IdentityType) -> str:
@@ -99,7 +100,7 @@ def normalise(kind: str, value: str, rule: IdentityType) -> str:
         raise IdentifierError(f"identity.{kind}: empty after normalising")
     if len(value) > MAX_VALUE_CHARS:
         raise IdentifierError(f"identity.{kind}: longer than {MAX_VALUE_CHARS} characters")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         raise IdentifierError(f"identity.{kind}: holds control characters")
     return value
 
