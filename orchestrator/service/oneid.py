@@ -145,8 +145,11 @@ class OneId:
     def _links(self, work: _Pending, event: Event) -> None:
         """Step 3: the event's new identifiers, checked; allowed ones wait for the batch's claim."""
         found, refusals = self._identifiers_of(event)
+        new = [i for i in found if i.key not in work.state.identifiers]
+        if not new and not refusals:  # the usual event: every identifier already the customer's
+            return
         held = [parse_key(k) for k in (*work.state.identifiers, *work.claims)]
-        refusals += check_links(held, [i for i in found if i.key not in work.state.identifiers], self.world.identity)
+        refusals += check_links(held, new, self.world.identity)
         refused = {r.identifier for r in refusals}
         for refusal in refusals:
             self._refused(work, refusal, None, event.id)
