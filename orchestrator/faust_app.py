@@ -28,7 +28,7 @@ from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
 from orchestrator import audience_worker, faust_batch, logs, reloading
-from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.kafka_partitioner import CachedPartitioner, partition_for
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
@@ -131,6 +131,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         datadir=str(s.xo_data_dir / s.xo_group_id),
         key_serializer="raw",
         value_serializer="raw",
+        producer_partitioner=CachedPartitioner(),  # the default's partitions, murmur2 of recent keys remembered
     )
     topics = wired.topics
     for name in (topics.events, topics.by_customer):  # consumed by faust_batch, not by an agent: no acks
