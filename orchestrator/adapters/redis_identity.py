@@ -46,7 +46,7 @@ class RedisIdentityGraph:
         if self.cluster:  # every identifier is its own slot: one GET each, pipelined
             replies = await execute(self.client, [("GET", self.key(k)) for k in keys])
         else:  # one Redis holds them all: one command
-            [replies] = await execute(self.client, [("MGET", *(self.key(k) for k in keys))])
+            [replies] = await execute(self.client, [("MGET", *(self.key(k) for k in keys))], raw=True)
         return {k: v.decode() for k, v in zip(keys, replies, strict=True) if v is not None}
 
     async def claim(self, claims: Sequence[tuple[str, str]]) -> dict[str, str]:

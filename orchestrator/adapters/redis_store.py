@@ -107,7 +107,7 @@ class RedisStore:
         index = self._index_adds([ref for commit in commits for ref in commit.timers_due])
         calls = [self._commit_call(commit) for commit in commits]
         if self.cluster:
-            await execute(self.client, index)  # indexes acknowledged before any state is written
+            await execute(self.client, index, raw=True)  # indexes acknowledged before any state is written
             replies = await eval_many(self.client, COMMIT, calls)
         else:  # one connection runs the pipeline in order: one round trip keeps the same order
             replies = await eval_many(self.client, COMMIT, calls, before=index)
@@ -140,7 +140,7 @@ class RedisStore:
             for ref in settle.timers_done:
                 done[self.timer_key(ref.partition, ref.customer_id)].append(_member(ref))
         commands += [("ZREM", key, *members) for key, members in done.items()]
-        await execute(self.client, commands)
+        await execute(self.client, commands, raw=True)
 
     async def due_timers(self, partitions: Sequence[int], now_ms: int, limit: int) -> list[TimerRef]:
         keys = [(p, key) for p in partitions for key in (*self.timer_keys(p), self.legacy_timer_key(p))]
