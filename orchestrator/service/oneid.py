@@ -36,7 +36,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.core import CustomerState, Event, TimerFired, World
-from orchestrator.core.identity import Identifier, IdentifierError, Refusal, check_links, identifiers
+from orchestrator.core.identity import (
+    Identifier,
+    IdentifierError,
+    IdentityRules,
+    Refusal,
+    check_links,
+    identifiers,
+)
 from orchestrator.service import codec
 from orchestrator.service.merging import (
     MergeInput,
@@ -51,6 +58,8 @@ from orchestrator.service.merging import (
 from orchestrator.service.ports import IdentityGraph, Loaded, OutRecord, TimerRef
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
+
+REMEMBERED_IDENTIFIERS = 50_000  # normalised identifiers a worker keeps (a few MB)
 
 if TYPE_CHECKING:
     from orchestrator.core import Input
@@ -107,6 +116,8 @@ class OneId:
     world: World
     graph: IdentityGraph
     topics: Topics
+    _memo: dict[tuple[str, str], tuple[Identifier, ...] | str] = field(default_factory=dict, repr=False)
+    _rules: IdentityRules | None = field(default=None, repr=False)
 
     async def before_commit(self, customers: Mapping[str, Slice], now: datetime, report: BatchReport) -> None:
         """Steps 2-5 for the whole batch, with one claim round trip (and one for moves, if any)."""
@@ -166,11 +177,30 @@ class OneId:
             raw.update({str(k): v for k, v in extra.items() if isinstance(v, str)})
         found: list[Identifier] = []
         for kind, value in raw.items():
-            try:
-                found += identifiers({kind: value}, self.world.identity)
-            except IdentifierError as exc:
-                refusals.append(Refusal(Identifier(kind, value[:64]), str(exc)))
+            known = self._normalised(kind, value)
+            if isinstance(known, str):
+                refusals.append(Refusal(Identifier(kind, value[:64]), known))
+            else:
+                found += known
         return found, refusals
+
+    def _normalised(self, kind: str, value: str) -> tuple[Identifier, ...] | str:
+        """``identifiers({kind: value})`` under the world's rules, or why it fails; remembered, since
+        a customer's events carry the same identifiers batch after batch (forgotten when the rules change)."""
+        rules = self.world.identity
+        if self._rules is not rules:
+            self._memo.clear()
+            self._rules = rules
+        known = self._memo.get((kind, value))
+        if known is None:
+            try:
+                known = tuple(identifiers({kind: value}, rules))
+            except IdentifierError as exc:
+                known = str(exc)
+            if len(self._memo) >= REMEMBERED_IDENTIFIERS:
+                self._memo.clear()
+            self._memo[(kind, value)] = known
+        return known
 
     def _settle_claims(self, work: _Pending, owners: dict[str, str]) -> None:
         """Step 5: won claims recorded; lost ones refused by the quick check or sent as merge requests."""
