@@ -138,18 +138,19 @@ class Handler:
         dlq += await self._process(customers, report)
         if self.oneid is not None:
             await self.oneid.before_commit(customers, self.clock.now(), report)
-        conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
+        sweep_ms = int((self.clock.now() + OUTBOX_SWEEP_AFTER).timestamp() * 1000)  # read once per batch
+        commits = [self._commit(cid, c, sweep_ms) for cid, c in customers.items() if c.changed]
+        conflicts = await self.store.commit(commits)
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
         self._observe(customers)
         await self._publish(customers, [*dlq, *also], report)
         return report
 
-    def _commit(self, cid: str, customer: _Customer) -> Commit:
+    def _commit(self, cid: str, customer: _Customer, sweep_ms: int) -> Commit:
         assert customer.state is not None  # noqa: S101 - set by _process for every customer
         due = list(customer.timers_due)
         if customer.outbox:
-            sweep_ms = int((self.clock.now() + OUTBOX_SWEEP_AFTER).timestamp() * 1000)
             due.append(TimerRef(customer.partition, cid, OUTBOX_SWEEP, sweep_ms))
         version = customer.loaded.state.version if customer.loaded.state else 0
         return Commit(cid, version, customer.state, customer.outbox, tuple(due))
