@@ -15,6 +15,7 @@ format (logs).
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -45,6 +46,7 @@ from orchestrator.service.single_pass import Batch, SinglePass
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 STREAM_HEALTH_S = 5.0  # how often consumer lag is read
+GC_THRESHOLD = 20_000  # allocations between collections of the youngest generation (Python's default: 700)
 
 
 class _Web(faust_aiohttp.Web):
@@ -80,6 +82,10 @@ def unwrapping_send_errors(app: faust.App) -> Send:
 def run_worker(wired: Wired, store: RedisStore) -> None:
     """Run a worker until a stop signal; the process ends within XO_SHUTDOWN_TIMEOUT_S of it."""
     s = wired.settings
+    # A batch allocates many short-lived containers (states, views, records) that reference counting
+    # frees; the cyclic collector's youngest generation ran every 700 allocations, scanning them for
+    # nothing (measured: ~15 % of the worker's CPU per input). Cycles are still collected, later.
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     guard = ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     app = create_app(wired, store, guard)
     # JSON logs: faust keeps the JSON configuration and prints no banner, spinner or "OK".
