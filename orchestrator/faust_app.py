@@ -46,7 +46,7 @@ from orchestrator.service.single_pass import Batch, SinglePass
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 STREAM_HEALTH_S = 5.0  # how often consumer lag is read
-GC_THRESHOLD = 20_000  # allocations between collections of the youngest generation (Python's default: 700)
+GC_THRESHOLD = 100_000  # allocations between collections of the youngest generation (Python's default: 700)
 
 
 class _Web(faust_aiohttp.Web):
