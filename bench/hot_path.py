@@ -103,6 +103,7 @@ def _engine_row(env: runs.Env, prefix: str, events: int, label: str, round_: int
         "broker_cores": row["cores"].get("broker"),
         "redis_cores": row["cores"].get("redis"),
         "counts": row["counts"],
+        "peak_rss_mb": row.get("peak_rss_mb"),
     }
 
 
