@@ -204,6 +204,8 @@ class OneId:
 
     def _settle_claims(self, work: _Pending, owners: dict[str, str]) -> None:
         """Step 5: won claims recorded; lost ones refused by the quick check or sent as merge requests."""
+        if not work.claims:  # the usual customer: nothing claimed, nothing won, lost or asked
+            return
         cid, report = work.cid, work.report
         won = [k for k in dict.fromkeys(work.claims) if owners.get(k) == cid and k not in work.state.identifiers]
         lost = [(key, owners[key]) for key in dict.fromkeys(work.claims) if owners.get(key, cid) != cid]
@@ -254,7 +256,7 @@ class OneId:
 
 def _store(customer: Slice, state: CustomerState) -> None:
     """The OneID changes become part of the customer's commit (version raised once if needed)."""
-    if state == customer.state:
+    if state is customer.state or state == customer.state:
         return
     loaded = customer.loaded.state.version if customer.loaded.state else 0
     if state.version <= loaded:
