@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from bench.perf import procs, runs, workload
+from bench.perf import procs, runs, variants, workload
 from orchestrator.embedded import EmbeddedKafka, EmbeddedRedis, free_port
 from orchestrator.service.topics import Topics
 
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--customers", type=int, default=4000)
     parser.add_argument("--events", type=int, default=20000)
-    parser.add_argument("--counter-events", type=int, default=100000, help="records for the consumption rows")
+    parser.add_argument("--counter-events", type=int, default=0, help="records for the consumption rows (0: none)")
     parser.add_argument(
         "--wecom-keyed",
         action="store_true",
@@ -91,22 +91,19 @@ def _code_from(path: Path) -> Iterator[None]:
             os.environ["PYTHONPATH"] = before_path
 
 
-def _engine_row(env: runs.Env, prefix: str, events: int, label: str) -> dict[str, Any]:
-    run, worker, _ = runs.run_engine(env, prefix, events, label=label)
-    worker.stop()
-    cores = run.cpu_cores
+def _engine_row(env: runs.Env, prefix: str, events: int, label: str, round_: int) -> dict[str, Any]:
+    row = variants.run_engine(env, prefix, events, variants.Which(label, round_)).row()
     return {
         "variant": label,
-        "inputs": run.inputs,
-        "timers_fired": run.timers_fired,
-        "window_s": run.window_s,
-        "inputs_per_s": run.inputs_per_s,
-        "worker_cpu_us_per_input": round(cores["worker"] / run.inputs_per_s * 1e6, 1) if run.inputs_per_s else None,
-        "others_cores": cores.get("others"),
-        "broker_cores": cores.get("broker"),
-        "redis_cores": cores.get("redis"),
-        "duplicates": run.duplicates,
-        "rejected": run.rejected,
+        "inputs": row["inputs"],
+        "window_s": row["window_s"],
+        "inputs_per_s": row["inputs_per_s"],
+        "worker_cpu_us_per_input": row["us_per_input"].get("worker"),
+        "others_cores": row["cores"].get("others"),
+        "broker_cores": row["cores"].get("broker"),
+        "redis_cores": row["cores"].get("redis"),
+        "counts": row["counts"],
+        "peak_rss_mb": row.get("peak_rss_mb"),
     }
 
 
@@ -197,24 +194,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine: list[dict[str, Any]] = []
     counters: list[dict[str, Any]] = []
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="xo-hot-") as tmp:
-        variants = {
+        trees = {
             "before": _export(args.before, Path(tmp) / "before"),
             "after": _export(None, Path(tmp) / "after"),
         }
-        env = runs.Env(_servers(stack), runs.Knobs(), out)
+        env = runs.Env(_servers(stack), runs.Knobs(partitions=8), out)
         counted = [(str(n), v) for n, (_, v) in enumerate(records * (1 + args.counter_events // len(records)))]
         for round_ in range(args.rounds):
-            for label, path in variants.items():
+            order = list(trees.items())
+            for label, path in order[round_ % 2 :] + order[: round_ % 2]:  # each goes first in turn
                 prefix = f"hot-{run_id}-{round_}-{label}"
                 runs.produce_backlog(env.servers, prefix, env.knobs, records)
                 with _code_from(path):
-                    row = _engine_row(env, prefix, len(records), label)
+                    row = _engine_row(env, prefix, len(records), label, round_ + 1)
                 out(f"round {round_ + 1} {label}: {row}")
                 engine.append({**row, "round": round_ + 1})
-            for batch in (False, True):
+            for batch in (False, True) if args.counter_events else ():
                 prefix = f"hot-{run_id}-{round_}-counter-{int(batch)}"
                 runs.produce_backlog(env.servers, prefix, env.knobs, counted[: args.counter_events])
-                with _code_from(variants["after"]):
+                with _code_from(trees["after"]):
                     row = _counter_row(env, prefix, args.counter_events, batch)
                 out(f"round {round_ + 1} counter: {row}")
                 counters.append({**row, "round": round_ + 1})

@@ -15,6 +15,7 @@ format (logs).
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import signal
@@ -28,7 +29,7 @@ from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
 from orchestrator import audience_worker, faust_batch, logs, reloading
-from orchestrator.adapters.kafka_partitioner import partition_for
+from orchestrator.adapters.kafka_partitioner import CachedPartitioner, partition_for
 from orchestrator.adapters.kafka_probe import KafkaProbe
 from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
@@ -45,6 +46,7 @@ from orchestrator.service.single_pass import Batch, SinglePass
 log = logging.getLogger("orchestrator.worker")
 READY_TIMEOUT_S = 2.0  # each readiness check; probes usually time out after 1-5 s
 STREAM_HEALTH_S = 5.0  # how often consumer lag is read
+GC_THRESHOLD = 100_000  # allocations between collections of the youngest generation (Python's default: 700)
 
 
 class _Web(faust_aiohttp.Web):
@@ -80,6 +82,10 @@ def unwrapping_send_errors(app: faust.App) -> Send:
 def run_worker(wired: Wired, store: RedisStore) -> None:
     """Run a worker until a stop signal; the process ends within XO_SHUTDOWN_TIMEOUT_S of it."""
     s = wired.settings
+    # A batch allocates many short-lived containers (states, views, records) that reference counting
+    # frees; the cyclic collector's youngest generation ran every 700 allocations, scanning them for
+    # nothing (measured: ~15 % of the worker's CPU per input). Cycles are still collected, later.
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
     guard = ShutdownGuard(s.xo_shutdown_timeout_s, os._exit)
     app = create_app(wired, store, guard)
     # JSON logs: faust keeps the JSON configuration and prints no banner, spinner or "OK".
@@ -131,6 +137,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         datadir=str(s.xo_data_dir / s.xo_group_id),
         key_serializer="raw",
         value_serializer="raw",
+        producer_partitioner=CachedPartitioner(),  # the default's partitions, murmur2 of recent keys remembered
     )
     topics = wired.topics
     for name in (topics.events, topics.by_customer):  # consumed by faust_batch, not by an agent: no acks

@@ -2,9 +2,10 @@
 
     <prefix>:id:{<type>:<value>}   string  canonical customer id
 
-Each key is its own hash tag, so every command and script touches exactly one slot and the
-graph spreads over a Redis Cluster (``redis_ops``). Reads are one pipelined round trip per
-batch; claims, re-points and drops are one-key scripts (compare, then set), pipelined.
+Each key is its own hash tag, so on a Redis Cluster every command and script touches exactly
+one slot and the graph spreads over the nodes (``redis_ops``). Reads are one round trip per
+batch: one MGET on a single Redis, a pipelined GET per identifier on a cluster; claims,
+re-points and drops are one-key scripts (compare, then set), pipelined.
 Memory: about 90–110 bytes per identifier (key + value + dict entry) on Redis 7; see
 docs/identity.md for sizing.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute
+from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 
 # SET NX, then the owner either way (SET … NX GET needs Redis 7; this runs on 6.2 too).
 CLAIM = Script.of("""
@@ -34,12 +35,18 @@ class RedisIdentityGraph:
     def __init__(self, client: Client, prefix: str = "xo") -> None:
         self.client = client
         self.prefix = prefix
+        self.cluster = is_cluster(client)
 
     def key(self, identifier: str) -> str:
         return f"{self.prefix}:id:{{{identifier}}}"
 
     async def resolve(self, keys: Sequence[str]) -> dict[str, str]:
-        replies = await execute(self.client, [("GET", self.key(k)) for k in keys])
+        if not keys:
+            return {}
+        if self.cluster:  # every identifier is its own slot: one GET each, pipelined
+            replies = await execute(self.client, [("GET", self.key(k)) for k in keys])
+        else:  # one Redis holds them all: one command
+            [replies] = await execute(self.client, [("MGET", *(self.key(k) for k in keys))], raw=True)
         return {k: v.decode() for k, v in zip(keys, replies, strict=True) if v is not None}
 
     async def claim(self, claims: Sequence[tuple[str, str]]) -> dict[str, str]:

@@ -53,6 +53,10 @@ for i = 1, #ARGV - 1, 2 do
 end
 return n
 """)
+# A customer's stored state and pending outbox in one command (one slot: both keys are the customer's).
+LOAD = Script.of("""
+return {redis.call('HGET', KEYS[1], 's') or false, redis.call('HGETALL', KEYS[2])}
+""")
 SEP = "\x1f"
 TIMER_SHARDS = 8  # per partition; every worker must agree (see docs/operations.md)
 
@@ -88,14 +92,11 @@ class RedisStore:
         return [self.shard_key(partition, shard) for shard in range(self.shards)]
 
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
-        commands: list[tuple[Any, ...]] = []
-        for cid in customer_ids:
-            commands += [("HGET", self.state_key(cid), "s"), ("HGETALL", self.outbox_key(cid))]
-        replies = await execute(self.client, commands)
+        calls = [Call([self.state_key(cid), self.outbox_key(cid)], ()) for cid in customer_ids]
+        replies = await eval_many(self.client, LOAD, calls)
         loaded: dict[str, Loaded] = {}
-        for index, cid in enumerate(customer_ids):
-            raw_state, raw_outbox = replies[2 * index], replies[2 * index + 1]
-            outbox = {k.decode(): _record(v) for k, v in raw_outbox.items()}
+        for cid, (raw_state, raw_outbox) in zip(customer_ids, replies, strict=True):
+            outbox = {raw_outbox[i].decode(): _record(raw_outbox[i + 1]) for i in range(0, len(raw_outbox), 2)}
             try:
                 state = _state(raw_state, cid) if raw_state else None
             except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
@@ -107,10 +108,10 @@ class RedisStore:
     async def commit(self, commits: Sequence[Commit]) -> list[str]:
         if not commits:
             return []
-        index = [self._zadd(ref) for commit in commits for ref in commit.timers_due]
+        index = self._index_adds([ref for commit in commits for ref in commit.timers_due])
         calls = [self._commit_call(commit) for commit in commits]
         if self.cluster:
-            await execute(self.client, index)  # indexes acknowledged before any state is written
+            await execute(self.client, index, raw=True)  # indexes acknowledged before any state is written
             replies = await eval_many(self.client, COMMIT, calls)
         else:  # one connection runs the pipeline in order: one round trip keeps the same order
             replies = await eval_many(self.client, COMMIT, calls, before=index)
@@ -126,17 +127,24 @@ class RedisStore:
             args += [key, _dump_record(record)]
         return Call([self.state_key(commit.customer_id), self.outbox_key(commit.customer_id)], args)
 
-    def _zadd(self, ref: TimerRef) -> tuple[Any, ...]:
-        return ("ZADD", self.timer_key(ref.partition, ref.customer_id), ref.due_ms, _member(ref))
+    def _index_adds(self, refs: Sequence[TimerRef]) -> list[tuple[Any, ...]]:
+        """One ZADD per index shard for all of ``refs`` (pairs in order: a timer set twice in one
+        batch ends at its last due time, as one ZADD per timer did)."""
+        pairs: dict[str, list[str | int]] = defaultdict(list)
+        for ref in refs:
+            pairs[self.timer_key(ref.partition, ref.customer_id)] += [ref.due_ms, _member(ref)]
+        return [("ZADD", key, *args) for key, args in pairs.items()]
 
     async def settle(self, settles: Sequence[Settle]) -> None:
         commands: list[tuple[Any, ...]] = []
+        done: dict[str, list[str]] = defaultdict(list)  # one ZREM per index shard
         for settle in settles:
             if settle.sent:
                 commands.append(("HDEL", self.outbox_key(settle.customer_id), *settle.sent))
             for ref in settle.timers_done:
-                commands.append(("ZREM", self.timer_key(ref.partition, ref.customer_id), _member(ref)))
-        await execute(self.client, commands)
+                done[self.timer_key(ref.partition, ref.customer_id)].append(_member(ref))
+        commands += [("ZREM", key, *members) for key, members in done.items()]
+        await execute(self.client, commands, raw=True)
 
     async def due_timers(self, partitions: Sequence[int], now_ms: int, limit: int) -> list[TimerRef]:
         keys = [(p, key) for p in partitions for key in (*self.timer_keys(p), self.legacy_timer_key(p))]
@@ -156,7 +164,7 @@ class RedisStore:
 
     async def _move_legacy(self, refs: Sequence[TimerRef]) -> None:
         """Entries of the pre-shard key go to their shard first, then leave the old key."""
-        await execute(self.client, [self._zadd(ref) for ref in refs])
+        await execute(self.client, self._index_adds(refs))
         await execute(self.client, [("ZREM", self.legacy_timer_key(r.partition), _member(r)) for r in refs])
 
     async def lease_timers(self, timers: Sequence[TimerRef], until_ms: int) -> None:

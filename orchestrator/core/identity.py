@@ -89,6 +89,10 @@ class IdentifierError(ValueError):
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CN_DOMESTIC = re.compile(r"1[3-9][0-9]{9}|[48]00[0-9]{7}")  # mobiles, 400/800 service numbers
+_CN_TRUNK = re.compile(r"0[1-9][0-9]{8,10}")  # landlines with their trunk 0
+_CN_NO_PLUS = re.compile(r"861[3-9][0-9]{9}")
 
 
 def normalise(kind: str, value: str, rule: IdentityType) -> str:
@@ -99,7 +103,7 @@ def normalise(kind: str, value: str, rule: IdentityType) -> str:
         raise IdentifierError(f"identity.{kind}: empty after normalising")
     if len(value) > MAX_VALUE_CHARS:
         raise IdentifierError(f"identity.{kind}: longer than {MAX_VALUE_CHARS} characters")
-    if any(ord(c) < 0x20 or c == "\x7f" for c in value):
+    if _CONTROL.search(value):
         raise IdentifierError(f"identity.{kind}: holds control characters")
     return value
 
@@ -110,11 +114,11 @@ def _phone_cn(value: str) -> str:
     digits = _PHONE_NOISE.sub("", value.strip())
     if digits.startswith("00"):
         digits = "+" + digits[2:]
-    if re.fullmatch(r"1[3-9][0-9]{9}|[48]00[0-9]{7}", digits):
+    if _CN_DOMESTIC.fullmatch(digits):
         digits = "+86" + digits
-    elif re.fullmatch(r"0[1-9][0-9]{8,10}", digits):
+    elif _CN_TRUNK.fullmatch(digits):
         digits = "+86" + digits[1:]
-    elif re.fullmatch(r"861[3-9][0-9]{9}", digits):
+    elif _CN_NO_PLUS.fullmatch(digits):
         digits = "+" + digits
     if not _E164.match(digits):
         raise IdentifierError(f"identity.phone: {value!r} is not a phone number (E.164 or a mainland mobile)")
@@ -143,8 +147,11 @@ def usable_identifiers(
     found: list[Identifier] = []
     errors: list[IdentifierError] = []
     for kind, raw in identity.items():
+        rule = rules.rule(kind)
+        if rule is None or not isinstance(raw, str) or not raw.strip():
+            continue
         try:
-            found += identifiers({kind: raw}, rules)
+            found.append(Identifier(kind, normalise(kind, raw, rule)))
         except IdentifierError as exc:
             errors.append(exc)
     return sorted(found, key=lambda i: (_priority(i.kind, rules), i.kind, i.value)), errors

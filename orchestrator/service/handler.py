@@ -138,18 +138,19 @@ class Handler:
         dlq += await self._process(customers, report)
         if self.oneid is not None:
             await self.oneid.before_commit(customers, self.clock.now(), report)
-        conflicts = await self.store.commit([self._commit(cid, c) for cid, c in customers.items() if c.changed])
+        sweep_ms = int((self.clock.now() + OUTBOX_SWEEP_AFTER).timestamp() * 1000)  # read once per batch
+        commits = [self._commit(cid, c, sweep_ms) for cid, c in customers.items() if c.changed]
+        conflicts = await self.store.commit(commits)
         if conflicts:
             raise StateConflict(f"state of {len(conflicts)} customer(s) changed concurrently, e.g. {conflicts[0]}")
         self._observe(customers)
         await self._publish(customers, [*dlq, *also], report)
         return report
 
-    def _commit(self, cid: str, customer: _Customer) -> Commit:
+    def _commit(self, cid: str, customer: _Customer, sweep_ms: int) -> Commit:
         assert customer.state is not None  # noqa: S101 - set by _process for every customer
         due = list(customer.timers_due)
         if customer.outbox:
-            sweep_ms = int((self.clock.now() + OUTBOX_SWEEP_AFTER).timestamp() * 1000)
             due.append(TimerRef(customer.partition, cid, OUTBOX_SWEEP, sweep_ms))
         version = customer.loaded.state.version if customer.loaded.state else 0
         return Commit(cid, version, customer.state, customer.outbox, tuple(due))
@@ -180,7 +181,7 @@ class Handler:
         for cid, record, inp in decoded:
             customer = customers.get(cid)
             if customer is None:
-                found = loaded.get(cid, Loaded(None))
+                found = loaded.get(cid) or Loaded(None)  # the store answers for every id asked
                 customer = customers[cid] = _Customer(found, record.partition, quarantined=found.unloadable)
             customer.inputs.append((record, inp))
         return customers
@@ -266,14 +267,10 @@ class Handler:
             customer.outbox[hit.hit_id] = out
             report.hits[hit.scenario] += 1
         self._journal(customer, inp, outcome, report)
-        report.limited.update(outcome.limited)
         for timer in outcome.timers_set:
             customer.timers_due.append(TimerRef(customer.partition, cid, timer.id, _ms(timer)))
         customer.timers_done.extend(TimerRef(customer.partition, cid, t, 0) for t in outcome.timers_cancelled)
-        report.journeys.update(outcome.journey_events)
-        report.failures.extend(outcome.failures)
-        report.suppressed.update((s.reason.split(",")[0], s.channel, _fate(s)) for s in outcome.suppressed)
-        report.conversions.update((c.journey_id, c.version, c.variant or "") for c in outcome.conversions)
+        _count(outcome, report)
 
     def _journal(self, customer: _Customer, inp: Input, outcome: Outcome, report: BatchReport) -> None:
         """One outbox entry per input holds its journey-log records: exactly as reliable as the actions."""
@@ -313,6 +310,20 @@ class Handler:
                 settles.append(Settle(cid, (*c.loaded.outbox, *c.outbox), tuple(done)))
         if settles:
             await self.store.settle(settles)
+
+
+def _count(outcome: Outcome, report: BatchReport) -> None:
+    """The outcome's figures into the batch's report. Most are empty for most inputs, and a
+    Counter's ``update`` costs even with nothing to add (it checks for a Mapping first)."""
+    if outcome.limited:
+        report.limited.update(outcome.limited)
+    if outcome.journey_events:
+        report.journeys.update(outcome.journey_events)
+    report.failures.extend(outcome.failures)
+    if outcome.suppressed:
+        report.suppressed.update((s.reason.split(",")[0], s.channel, _fate(s)) for s in outcome.suppressed)
+    if outcome.conversions:
+        report.conversions.update((c.journey_id, c.version, c.variant or "") for c in outcome.conversions)
 
 
 def _ms(timer: Timer) -> int:

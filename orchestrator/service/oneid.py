@@ -36,7 +36,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from orchestrator.core import CustomerState, Event, TimerFired, World
-from orchestrator.core.identity import Identifier, IdentifierError, Refusal, check_links, identifiers
+from orchestrator.core.identity import (
+    Identifier,
+    IdentifierError,
+    IdentityRules,
+    Refusal,
+    check_links,
+    identifiers,
+)
 from orchestrator.service import codec
 from orchestrator.service.merging import (
     MergeInput,
@@ -51,6 +58,8 @@ from orchestrator.service.merging import (
 from orchestrator.service.ports import IdentityGraph, Loaded, OutRecord, TimerRef
 from orchestrator.service.report import BatchReport
 from orchestrator.service.topics import Topics
+
+REMEMBERED_IDENTIFIERS = 50_000  # normalised identifiers a worker keeps (a few MB)
 
 if TYPE_CHECKING:
     from orchestrator.core import Input
@@ -107,6 +116,8 @@ class OneId:
     world: World
     graph: IdentityGraph
     topics: Topics
+    _memo: dict[tuple[str, str], tuple[Identifier, ...] | str] = field(default_factory=dict, repr=False)
+    _rules: IdentityRules | None = field(default=None, repr=False)
 
     async def before_commit(self, customers: Mapping[str, Slice], now: datetime, report: BatchReport) -> None:
         """Steps 2-5 for the whole batch, with one claim round trip (and one for moves, if any)."""
@@ -145,8 +156,11 @@ class OneId:
     def _links(self, work: _Pending, event: Event) -> None:
         """Step 3: the event's new identifiers, checked; allowed ones wait for the batch's claim."""
         found, refusals = self._identifiers_of(event)
+        new = [i for i in found if i.key not in work.state.identifiers]
+        if not new and not refusals:  # the usual event: every identifier already the customer's
+            return
         held = [parse_key(k) for k in (*work.state.identifiers, *work.claims)]
-        refusals += check_links(held, [i for i in found if i.key not in work.state.identifiers], self.world.identity)
+        refusals += check_links(held, new, self.world.identity)
         refused = {r.identifier for r in refusals}
         for refusal in refusals:
             self._refused(work, refusal, None, event.id)
@@ -163,14 +177,35 @@ class OneId:
             raw.update({str(k): v for k, v in extra.items() if isinstance(v, str)})
         found: list[Identifier] = []
         for kind, value in raw.items():
-            try:
-                found += identifiers({kind: value}, self.world.identity)
-            except IdentifierError as exc:
-                refusals.append(Refusal(Identifier(kind, value[:64]), str(exc)))
+            known = self._normalised(kind, value)
+            if isinstance(known, str):
+                refusals.append(Refusal(Identifier(kind, value[:64]), known))
+            else:
+                found += known
         return found, refusals
+
+    def _normalised(self, kind: str, value: str) -> tuple[Identifier, ...] | str:
+        """``identifiers({kind: value})`` under the world's rules, or why it fails; remembered, since
+        a customer's events carry the same identifiers batch after batch (forgotten when the rules change)."""
+        rules = self.world.identity
+        if self._rules is not rules:
+            self._memo.clear()
+            self._rules = rules
+        known = self._memo.get((kind, value))
+        if known is None:
+            try:
+                known = tuple(identifiers({kind: value}, rules))
+            except IdentifierError as exc:
+                known = str(exc)
+            if len(self._memo) >= REMEMBERED_IDENTIFIERS:
+                self._memo.clear()
+            self._memo[(kind, value)] = known
+        return known
 
     def _settle_claims(self, work: _Pending, owners: dict[str, str]) -> None:
         """Step 5: won claims recorded; lost ones refused by the quick check or sent as merge requests."""
+        if not work.claims:  # the usual customer: nothing claimed, nothing won, lost or asked
+            return
         cid, report = work.cid, work.report
         won = [k for k in dict.fromkeys(work.claims) if owners.get(k) == cid and k not in work.state.identifiers]
         lost = [(key, owners[key]) for key in dict.fromkeys(work.claims) if owners.get(key, cid) != cid]
@@ -221,7 +256,7 @@ class OneId:
 
 def _store(customer: Slice, state: CustomerState) -> None:
     """The OneID changes become part of the customer's commit (version raised once if needed)."""
-    if state == customer.state:
+    if state is customer.state or state == customer.state:
         return
     loaded = customer.loaded.state.version if customer.loaded.state else 0
     if state.version <= loaded:

@@ -59,6 +59,21 @@ class StateStoreContract:
         assert (await store.load(["C1"]))["C1"].outbox == {"b": ACTION}
         assert await store.due_timers([1], NOW_MS, 10) == []
 
+    async def test_one_batch_sets_and_settles_many_timers_of_one_partition(self, store: StateStore) -> None:
+        """A batch's timers go out together (on Redis one ZADD / ZREM per index shard): a timer set
+        twice in one batch ends at the due time set last, and settling removes exactly those named."""
+        refs = [TimerRef(0, f"C{n}", "t", NOW_MS + n) for n in range(40)]
+        twice = (TimerRef(0, "C0", "w", NOW_MS + 500), TimerRef(0, "C0", "w", NOW_MS + 55))
+        commits = [Commit(r.customer_id, 0, _state(r.customer_id, 1), {}, (r,)) for r in refs[1:]]
+        await store.commit([Commit("C0", 0, _state("C0", 1), {}, (refs[0], *twice)), *commits])
+        due = await store.due_timers([0], NOW_MS + 1000, 100)
+        assert due == sorted([*refs, twice[1]], key=lambda r: r.due_ms)
+        await store.settle([Settle(r.customer_id, (), (r,)) for r in refs[::2]])
+        left = await store.due_timers([0], NOW_MS + 1000, 100)
+        assert sorted((r.customer_id, r.timer_id) for r in left) == sorted(
+            [("C0", "w"), *((r.customer_id, "t") for r in refs[1::2])]
+        )
+
     async def test_due_timers_come_per_partition_oldest_first(self, store: StateStore) -> None:
         refs = [
             TimerRef(0, "C1", "late", NOW_MS + 10),

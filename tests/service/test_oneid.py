@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,10 +11,13 @@ import pytest
 
 from orchestrator.adapters.memory_store import MemoryStore
 from orchestrator.bootstrap import load_world
-from orchestrator.core import World, dedupe
+from orchestrator.core import World, dedupe, parse_event
+from orchestrator.core.identity import Identifier, IdentityRules, IdentityType
 from orchestrator.service.memory_identity import MemoryIdentityGraph
+from orchestrator.service.oneid import OneId
 from orchestrator.service.simulate import simulate
 from orchestrator.service.timers import pump_once
+from orchestrator.service.topics import Topics
 from orchestrator.settings import Settings
 from tests.oneid_bus import NOW, Bus, event
 
@@ -203,3 +207,19 @@ async def test_a_new_customers_events_in_one_batch_make_one_customer(bus: Bus) -
     assert set(store.states) == {"M1001"}
     assert set(store.states["M1001"].identifiers) == {"member_id:M1001", f"phone:{E164}", "wecom_external_id:wmA"}
     assert not bus.on("t.identity")  # no stranger, so no merge
+
+
+def test_identifiers_are_read_by_the_rules_of_the_world_in_use(world: World) -> None:
+    """The process stage remembers normalised identifiers; a reloaded world's rules apply at once."""
+    oneid = OneId(world, MemoryIdentityGraph(), Topics("xo"))
+    line = parse_event(orjson.loads(event("e1", "chat.message", 0, {"text": "hi"}, email=" Wang@Example.COM ")))
+    assert oneid._identifiers_of(line)[0] == [Identifier("email", "wang@example.com")]  # noqa: SLF001
+    assert oneid._identifiers_of(line)[0] == [Identifier("email", "wang@example.com")]  # noqa: SLF001 - remembered
+    oneid.world = replace(world, identity=IdentityRules(types={"email": IdentityType(priority=50)}))  # trim only
+    assert oneid._identifiers_of(line)[0] == [Identifier("email", "Wang@Example.COM")]  # noqa: SLF001
+    oneid.world = world
+    assert oneid._identifiers_of(line)[0] == [Identifier("email", "wang@example.com")]  # noqa: SLF001
+    bad = parse_event(orjson.loads(event("e2", "chat.message", 0, {"text": "hi"}, email="a\x01b")))
+    found, [refusal] = oneid._identifiers_of(bad)  # noqa: SLF001
+    assert found == []
+    assert "control characters" in refusal.reason
