@@ -2,8 +2,9 @@
 
 ``build`` produces each mature customer's history (a registration, then chunks of orders,
 chat lines and receipts over the past year, in event-time order) to a template prefix and
-lets one engine worker process it, chunk after chunk, until the median stored state reaches
-``TARGET_STATE_BYTES`` (``MEMORY USAGE`` of the state key) or the chunks run out. None of
+lets one engine worker process it, chunk after chunk, until the median state reaches
+``TARGET_STATE_BYTES`` (its stored form's JSON: states are stored packed, ~6× smaller, and
+sizing them by the packed bytes would grow six times the history) or the chunks run out. None of
 this is measured. ``clone`` copies every key of the template prefix (states, outboxes,
 identity graph, timer index) to a run's prefix with DUMP / RESTORE, so each round's
 mature run starts from the same states. ``measured`` is the mature mix itself: live-like
@@ -23,6 +24,7 @@ from redis import Redis
 
 from bench.perf import runs, workload
 from bench.perf.runs import Env, Probe, engine_counts, watch
+from orchestrator.core import packing
 
 TARGET_STATE_BYTES = 7_500
 SAMPLE = 200
@@ -95,10 +97,11 @@ class Sizes:
 
 
 def state_sizes(client: Redis, prefix: str, cids: Sequence[str]) -> Sizes:
+    """The states' JSON bytes (unpacked when stored packed)."""
     pipe = client.pipeline(transaction=False)
     for cid in cids:
-        pipe.memory_usage(f"{prefix}:{{{cid}}}:state", samples=0)
-    return Sizes.of([int(r) for r in pipe.execute() if r])
+        pipe.hget(f"{prefix}:{{{cid}}}:state", "s")
+    return Sizes.of([len(packing.unpack(raw)) for raw in pipe.execute() if raw])
 
 
 @dataclass(frozen=True)

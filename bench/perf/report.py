@@ -53,7 +53,7 @@ def _header(r: dict[str, Any]) -> list[str]:
         s = mature["state_bytes"]
         lines.append(
             f"mature mix: {mature['customers']:,} customers after {mature['history_events_per_customer']:,} history"
-            f" events each (preloaded, not measured) · state key p10 / median / p90 / max {n(s['p10'])} /"
+            f" events each (preloaded, not measured) · state JSON p10 / median / p90 / max {n(s['p10'])} /"
             f" {n(s['median'])} / {n(s['p90'])} / {n(s['max'])} B · {mature['events']:,} events per run"
         )
     return lines

@@ -9,6 +9,7 @@ from redis import Redis
 
 from bench.perf.mature import clone, state_sizes
 from bench.perf.redis_stats import drop_prefix, prefix_memory
+from orchestrator.core import packing
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +32,10 @@ def test_clone_copies_every_key_of_the_template_under_the_new_prefix(redis_url: 
     assert client.zscore(f"{target}:timers:{{p0:1}}", "C1\x1fcycle") == 1
     assert client.get(f"{target}:id:phone:+8613900000000") == b"C1"
     assert client.exists(f"other-{target}:{{C1}}:state") == 0
+    client.hset(f"{target}:{{C19}}:state", "s", packing.pack(b"y" * 5_000))  # a packed state: its JSON counts
     sizes = state_sizes(client, target, [f"C{n}" for n in range(20)])
-    assert sizes.max > sizes.median > sizes.p10 > 100
+    assert (sizes.p10, sizes.max) == (200, 5_000)
+    assert sizes.median == 575
     client.close()
 
 
