@@ -19,9 +19,11 @@ into their shard as they come due (``due_timers``), so an upgrade loses no timer
 
 from __future__ import annotations
 
+import heapq
 import zlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -147,20 +149,24 @@ class RedisStore:
         await execute(self.client, commands, raw=True)
 
     async def due_timers(self, partitions: Sequence[int], now_ms: int, limit: int) -> list[TimerRef]:
-        keys = [(p, key) for p in partitions for key in (*self.timer_keys(p), self.legacy_timer_key(p))]
+        shards = [(p, key) for p in partitions for key in self.timer_keys(p)]
+        keys = [*shards, *((p, self.legacy_timer_key(p)) for p in partitions)]
         replies = await execute(
-            self.client, [("ZRANGEBYSCORE", key, "-inf", now_ms, "LIMIT", 0, limit, "WITHSCORES") for _, key in keys]
+            self.client,
+            [("ZRANGEBYSCORE", key, "-inf", now_ms, "LIMIT", 0, limit, "WITHSCORES") for _, key in keys],
+            raw=True,
         )
-        due: list[TimerRef] = []
-        legacy: list[TimerRef] = []
-        for (partition, key), entries in zip(keys, replies, strict=True):
-            for member, score in entries:  # redis-py pairs them up (WITHSCORES)
-                cid, _, timer_id = member.decode().partition(SEP)
-                ref = TimerRef(partition, cid, timer_id, int(float(score)))
-                (legacy if key == self.legacy_timer_key(partition) else due).append(ref)
+        # Every key may give ``limit`` entries and only ``limit`` of them all are used: plain tuples
+        # first (shards before the legacy keys, as the stable order of ties), refs for the chosen.
+        found = [
+            (int(float(score)), partition, member, n >= len(shards))
+            for n, ((partition, _), reply) in enumerate(zip(keys, replies, strict=True))
+            for member, score in _pairs(reply)
+        ]
+        legacy = [_ref(entry) for entry in found if entry[3]]
         if legacy:
             await self._move_legacy(legacy)
-        return sorted([*due, *legacy], key=lambda r: r.due_ms)[:limit]
+        return [_ref(entry) for entry in heapq.nsmallest(limit, found, key=itemgetter(0))]
 
     async def _move_legacy(self, refs: Sequence[TimerRef]) -> None:
         """Entries of the pre-shard key go to their shard first, then leave the old key."""
@@ -172,6 +178,19 @@ class RedisStore:
         for ref in timers:
             by_key[self.timer_key(ref.partition, ref.customer_id)] += [_member(ref), ref.due_ms]
         await eval_many(self.client, LEASE, [Call([key], [*pairs, until_ms]) for key, pairs in by_key.items()])
+
+
+def _pairs(reply: Sequence[Any]) -> Iterable[tuple[bytes, bytes | float]]:
+    """(member, score) of a WITHSCORES reply: flat as Redis sends it (a single Redis, raw) or paired
+    by redis-py's parser (a cluster's pipeline parses every reply)."""
+    if reply and isinstance(reply[0], list | tuple):
+        return reply  # redis-py's pairs
+    return zip(reply[::2], reply[1::2], strict=True)
+
+
+def _ref(entry: tuple[int, int, bytes, bool]) -> TimerRef:
+    cid, _, timer_id = entry[2].decode().partition(SEP)
+    return TimerRef(entry[1], cid, timer_id, entry[0])
 
 
 def describe(exc: ValueError) -> str:
