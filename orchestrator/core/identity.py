@@ -130,13 +130,10 @@ _NORMALISERS: dict[str, Callable[[str], str]] = {"trim": str.strip, "casefold": 
 
 def identifiers(identity: Mapping[str, str], rules: IdentityRules) -> list[Identifier]:
     """The event's known identifiers, normalised, highest priority first; unknown types are ignored."""
-    found = []
-    for kind, raw in identity.items():
-        rule = rules.rule(kind)
-        if rule is None or not isinstance(raw, str) or not raw.strip():
-            continue
-        found.append(Identifier(kind, normalise(kind, raw, rule)))
-    return sorted(found, key=lambda i: (_priority(i.kind, rules), i.kind, i.value))
+    found, errors = usable_identifiers(identity, rules)
+    if errors:
+        raise errors[0]
+    return found
 
 
 def usable_identifiers(

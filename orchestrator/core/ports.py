@@ -7,6 +7,7 @@ the core never loads a file or a template engine itself.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +72,14 @@ class World:
         object.__setattr__(self, "by_version", {(j.id, j.version): j for j in self.journeys})
         object.__setattr__(self, "versions", versions)
         object.__setattr__(self, "newest", versions.latest())
+
+    def with_population(self, population: Population) -> World:
+        """This world with ``population``. ``replace`` would work out again what the journeys alone
+        decide (versions, lookups) and empty the cache of live journeys; the population moves
+        with every batch of a worker and every order of a dry run."""
+        moved = copy.copy(self)
+        object.__setattr__(moved, "population", population)  # a new frozen value, set as dataclasses set one
+        return moved
 
     def current(self, journey_id: str, now: datetime) -> JourneySpec | None:
         """The version of ``journey_id`` in force at ``now`` (it alone takes new entries)."""

@@ -45,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from orchestrator.core import CustomerState, Event, Input, Outcome, Timer, TimerFired, World, process
@@ -237,7 +237,7 @@ class Handler:
         """
         observed = [o for c in customers.values() for o in c.observations]
         if observed:
-            self.world = replace(self.world, population=self.world.population.observe(observed))
+            self.world = self.world.with_population(self.world.population.observe(observed))
 
     def _account(
         self, customer: _Customer, record: InRecord, inp: Input, outcome: Outcome, report: BatchReport

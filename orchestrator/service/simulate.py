@@ -15,7 +15,6 @@ order they happened. Same input → same bytes. ``log`` holds the journey-log re
 
 from __future__ import annotations
 
-import copy
 import gc
 import heapq
 from collections.abc import Callable, Iterable, Iterator
@@ -29,7 +28,6 @@ from orchestrator.audiences import schedule
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
 from orchestrator.core.identity import Identifier
-from orchestrator.core.population import Population
 from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
 from orchestrator.service import codec
@@ -196,7 +194,7 @@ class _Clock:
         before = sim.states.get(cid)
         outcome = process(before or CustomerState.new(cid), inp, self.now, self.world)
         if outcome.observations:  # the population's running figures, as a worker keeps them
-            self.world = _with_population(self.world, self.world.population.observe(outcome.observations))
+            self.world = self.world.with_population(self.world.population.observe(outcome.observations))
         sim.states[cid] = outcome.state
         if not outcome.duplicate:
             self._track(outcome.state)
@@ -228,15 +226,6 @@ class _Clock:
             timer = self.sim.states[who].timers.get(timer_id)
             if timer is not None:
                 self.queue(timer.due_at, who, timer_id)
-
-
-def _with_population(world: World, population: Population) -> World:
-    """``replace(world, population=population)`` without working out again what the journeys alone
-    decide (versions, lookups and the cache of live journeys, which ``replace`` would empty):
-    a dry run moves the population after every order."""
-    moved = copy.copy(world)
-    object.__setattr__(moved, "population", population)  # a new frozen value, set as dataclasses set one
-    return moved
 
 
 def _kept(outcome: Outcome) -> Outcome:

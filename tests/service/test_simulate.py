@@ -11,7 +11,7 @@ import orjson
 from orchestrator.core import dedupe
 from orchestrator.core.journey_spec import EventTrigger
 from orchestrator.core.population import Observation
-from orchestrator.service.simulate import _instant, _with_population, simulate
+from orchestrator.service.simulate import _instant, simulate
 from tests.builders import NOW, journey, make_world
 
 CST = timezone(timedelta(hours=8))
@@ -102,7 +102,7 @@ def test_a_new_population_keeps_what_the_journeys_alone_decide() -> None:
     world = make_world(journey(id="a"), journey(id="b", trigger={"event": "order.paid"}))
     live = world.live(EventTrigger, NOW)
     observed = world.population.observe([Observation(key="frequency", value=2.0)])
-    moved = _with_population(world, observed)
+    moved = world.with_population(observed)
     assert moved.population is observed
     assert world.population is not observed  # the world it came from is unchanged
     assert moved.live(EventTrigger, NOW) is live  # worked out once, not again for every order
