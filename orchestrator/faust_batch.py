@@ -14,7 +14,8 @@ upgrade that changes them fails there first): ``Consumer._drain_messages(fetcher
 the Fetcher service; ``_wait_next_records(timeout) -> (records, active partitions)``;
 ``flow_active`` and ``perform_seek()`` (records fetched while a rebalance stopped the flow
 are dropped and the positions reset to the committed offsets, as faust's ``getmany``
-does); ``wait_empty()``, awaited by faust before partitions are revoked and at stop;
+does; a seek that meets a partition already handed on is tried again before the next
+records are used); ``wait_empty()``, awaited by faust before partitions are revoked and at stop;
 ``_commit(offsets)``; ``topic_partitions(topic)``; ``_stopped`` and ``consumer_stopped_errors``.
 
 A rebalance waits for the batch in hand: ``wait_empty`` first awaits it (it commits its own
@@ -85,20 +86,34 @@ class BatchConsumer(faust_aiokafka.Consumer):
         if runner is None:  # an app without the single pass: faust's own loop
             await super()._drain_messages(fetcher)
             return
+        seek_owed = False
         try:
             # mode's Service keeps its stop flag private; faust's own drain loop reads the same two.
             while not (self._stopped.is_set() or fetcher._stopped.is_set()):  # noqa: SLF001
                 records, active = await self._wait_next_records(runner.wait_s)
                 if records is None or self.should_stop:
                     return
-                if not self.flow_active:  # fetched while a rebalance stopped the flow: drop them
-                    await self.perform_seek()
+                if seek_owed or not self.flow_active:
+                    # Fetched while a rebalance stopped the flow, or past records dropped before a
+                    # seek back that failed: drop them and go back to the committed offsets.
+                    seek_owed = not await self._seek_back()
                     continue
                 await self._run(runner, records, frozenset(active or ()))
         except self.consumer_stopped_errors:
             if not self.transport.app.should_stop:
                 raise
             log.info("broker stopped the consumer while the worker stops")
+
+    async def _seek_back(self) -> bool:
+        """Seek every assigned partition to its committed offset; False if the assignment moved
+        under the seek (aiokafka: "No current assignment for partition"), to be tried again
+        after the next fetch, which waits for the flow to resume."""
+        try:
+            await self.perform_seek()
+        except Exception as exc:  # faust's getmany also survives a failed seek (a warning)
+            log.warning("seek back to committed offsets failed (%s); again after the next fetch", exc)
+            return False
+        return True
 
     async def _run(self, runner: Runner, records: Mapping[Any, Sequence[Any]], active: frozenset[Any]) -> None:
         fetched = {tp: batch for tp, batch in records.items() if tp in active}
