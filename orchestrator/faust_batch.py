@@ -16,7 +16,8 @@ the Fetcher service; ``_wait_next_records(timeout) -> (records, active partition
 are dropped and the positions reset to the committed offsets, as faust's ``getmany``
 does; a seek that meets a partition already handed on is tried again before the next
 records are used); ``wait_empty()``, awaited by faust before partitions are revoked and at stop;
-``_commit(offsets)``; ``topic_partitions(topic)``; ``_stopped`` and ``consumer_stopped_errors``.
+``_commit(offsets)``; ``seek_to_committed()`` (wrapped: a rebalance may revoke a
+partition in the middle of it); ``topic_partitions(topic)``; ``_stopped`` and ``consumer_stopped_errors``.
 
 A rebalance waits for the batch in hand: ``wait_empty`` first awaits it (it commits its own
 offsets), so a revoked partition's records are either committed here or redelivered to
@@ -34,6 +35,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
@@ -103,6 +105,18 @@ class BatchConsumer(faust_aiokafka.Consumer):
             if not self.transport.app.should_stop:
                 raise
             log.info("broker stopped the consumer while the worker stops")
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        """faust's seek (its own drain and its recovery after a rebalance call it), surviving a
+        partition revoked under it: aiokafka awaits each partition's committed offset in turn,
+        and a rebalance that lands meanwhile makes the next seek raise IllegalStateError. The
+        revocation has stopped the flow first, and the assignment that follows is sought again
+        by faust's recovery before the flow resumes, so nothing is read from a stale position."""
+        try:
+            return await super().seek_to_committed()
+        except IllegalStateError as exc:
+            log.warning("a rebalance moved partitions during a seek to committed offsets (%s)", exc)
+            return {}
 
     async def _seek_back(self) -> bool:
         """Seek every assigned partition to its committed offset; False if the assignment moved

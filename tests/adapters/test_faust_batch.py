@@ -126,3 +126,25 @@ def test_a_seek_back_that_meets_a_moved_assignment_is_retried_and_no_record_is_u
     asyncio.run(faust_batch.BatchConsumer._drain_messages(consumer, fetcher))  # type: ignore[arg-type]
     assert consumer.seeks == [False, True]
     assert consumer.ran == ["a", "d"]
+
+
+def test_the_seek_to_committed_offsets_the_subclass_wraps() -> None:
+    # faust's consumer delegates to its consumer thread, which calls aiokafka's seek per partition.
+    assert "self._thread.seek_to_committed()" in inspect.getsource(
+        faust_consumer.ThreadDelegateConsumer.seek_to_committed
+    )
+    assert "self._ensure_consumer().seek_to_committed" in inspect.getsource(
+        faust_aiokafka.AIOKafkaConsumerThread.seek_to_committed
+    )
+    assert "IllegalStateError" in inspect.getsource(aiokafka.AIOKafkaConsumer.seek_to_committed)
+
+
+class _RevokedThread:
+    async def seek_to_committed(self) -> dict[Any, int]:
+        raise aiokafka.errors.IllegalStateError("No current assignment for partition events-0")
+
+
+def test_a_partition_revoked_during_a_seek_to_committed_offsets_does_not_crash_the_worker() -> None:
+    consumer = faust_batch.BatchConsumer.__new__(faust_batch.BatchConsumer)
+    consumer._thread = _RevokedThread()  # type: ignore[assignment]
+    assert asyncio.run(consumer.seek_to_committed()) == {}
