@@ -29,15 +29,18 @@ def medians(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     }
 
 
-def paired(rows: Sequence[dict[str, Any]], top: str, bottom: str, key: str) -> dict[str, Any]:
-    """``top`` / ``bottom`` within each round (they ran minutes apart under the same load), summarised."""
+def paired(
+    rows: Sequence[dict[str, Any]], top: str, bottom: str, key: str, top_key: str | None = None
+) -> dict[str, Any]:
+    """``top`` / ``bottom`` within each round (they ran minutes apart under the same load), summarised;
+    ``top_key``: read ``top``'s figure under another name."""
     ratios: list[float | None] = []
     rounds = sorted({r["round"] for r in rows})
     for round_ in rounds:
         a = next((r for r in rows if r["round"] == round_ and r["variant"] == top), None)
         b = next((r for r in rows if r["round"] == round_ and r["variant"] == bottom), None)
-        if a and b and _value(b, key):
-            ratios.append(_value(a, key) / _value(b, key))
+        if a and b and _value(b, key) and (top_key is None or top_key in a):
+            ratios.append(_value(a, top_key or key) / _value(b, key))
     return summary(ratios)
 
 
@@ -55,6 +58,8 @@ def figures_of(result: dict[str, Any]) -> dict[str, Any]:
     rows, med = result.get("runs", []), result.get("medians", {})
     over_faust = paired(rows, "engine_fresh_1", "faust_counter", "events_per_s")
     two_over_one = paired(rows, "engine_fresh_2", "engine_fresh_1", "inputs_per_s")
+    # The same while both processes were busy: the backlog's uneven split leaves one working alone at the end.
+    all_busy = paired(rows, "engine_fresh_2", "engine_fresh_1", "inputs_per_s", top_key="inputs_per_s_all_busy")
     latency = result.get("latency") or {}
     memory = result.get("redis_memory") or {}
     sched = result.get("scheduled") or {}
@@ -66,6 +71,7 @@ def figures_of(result: dict[str, Any]) -> dict[str, Any]:
         "cpu_us_mature": _median_cpu(med, "engine_mature_1"),
         "two_over_one": two_over_one["median"],
         "two_over_one_range": [two_over_one["min"], two_over_one["max"]],
+        "two_over_one_all_busy": all_busy["median"],
         "p99_ms_half": (latency.get("engine_ms") or {}).get("p99"),
         "redis_bytes_fresh": memory.get("bytes_per_customer"),
         "timers_per_s": sched.get("fired_per_s"),

@@ -210,10 +210,28 @@ def run_engine(env: Env, prefix: str, events: int, which: Which, workers: int = 
     run = _measure(which, samples, started, started=opened)
     run.extra["events_per_s"] = round(window(samples, "events", opened).per_s, 1)
     run.extra["workers"] = workers
+    if workers > 1:
+        run.extra.update(_all_busy(samples, every, opened))
     run.extra["peak_rss_mb"] = [procs.peak_rss_mb(w.proc.pid) for w in procs_ if w.proc is not None]
     for w in procs_:
         w.stop()
     return run
+
+
+def _all_busy(samples: Sequence[Sample], every: list[str], opened: Callable[[Sample], bool]) -> dict[str, Any]:
+    """When each worker had done its share (seconds into the window), and the rate while all were
+    busy: a backlog splits unevenly across partitions, so the last worker runs alone at the end."""
+    start = samples[max(next(i for i, s in enumerate(samples) if opened(s)) - 1, 0)]
+    done = [_first_at(samples, key).t - start.t for key in every]
+    end = _first_at(samples, every[min(range(len(every)), key=done.__getitem__)])
+    count = end.counts.get("inputs", 0.0) - start.counts.get("inputs", 0.0)
+    seconds = max(end.t - start.t, 1e-9)
+    return {"worker_done_s": [round(d, 2) for d in done], "inputs_per_s_all_busy": round(count / seconds, 1)}
+
+
+def _first_at(samples: Sequence[Sample], key: str) -> Sample:
+    final = samples[-1].counts.get(key, 0.0)
+    return next(s for s in samples if s.counts.get(key, 0.0) >= final)
 
 
 def topic_of(prefix: str) -> str:

@@ -195,3 +195,14 @@ def test_a_scheduled_journey_walked_through_the_audience_index() -> None:
     line = next(x for x in table(r).splitlines() if x.startswith("scheduled journey"))
     assert "audience 100,000 (audience-index): the walk handed 100,000 customers over in 8.0s = 12,500/s" in line
     assert "engine inputs caused 100,000 (1 per audience member)" in line
+
+
+def test_two_over_one_while_both_were_busy_pairs_the_two_process_rate_before_the_first_finished() -> None:
+    rows = [
+        _row("engine_fresh_1", 0, 3_000, 300),
+        {**_row("engine_fresh_2", 0, 4_800, 300), "inputs_per_s_all_busy": 5_400},
+        _row("engine_fresh_1", 1, 3_000, 300),
+        _row("engine_fresh_2", 1, 4_900, 300),  # a run from before the figure: left out
+    ]
+    both = paired(rows, "engine_fresh_2", "engine_fresh_1", "inputs_per_s", top_key="inputs_per_s_all_busy")
+    assert both == {"median": pytest.approx(1.8), "min": pytest.approx(1.8), "max": pytest.approx(1.8), "n": 1}

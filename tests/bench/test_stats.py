@@ -66,3 +66,25 @@ def test_a_window_needs_samples_and_a_start() -> None:
         window([_sample(0.0, 0, 0.0, 0.0)], "inputs")
     only = window([_sample(0.0, 10, 0.0, 0.0)], "inputs")  # progress in the very first sample: it opens there
     assert (only.count, only.seconds) == (0, 0)
+
+
+def test_the_window_while_every_worker_was_busy_ends_when_the_first_had_done_its_share() -> None:
+    from bench.perf.variants import _all_busy  # noqa: PLC0415 - the one helper of the engine runs tested here
+
+    def at(t: float, w0: float, w1: float) -> Sample:
+        return Sample(t, {"inputs": w0 + w1, "inputs_w0": w0, "inputs_w1": w1}, {})
+
+    samples = [
+        at(0.0, 0, 0),
+        at(1.0, 100, 0),
+        at(2.0, 300, 200),
+        at(3.0, 500, 400),
+        at(4.0, 500, 600),
+        at(5.0, 500, 700),
+    ]
+    busy = _all_busy(
+        samples, ["inputs_w0", "inputs_w1"], lambda s: s.counts["inputs_w0"] > 0 and s.counts["inputs_w1"] > 0
+    )
+    # opened at t=2 (both moved): the window starts at the sample before it (t=1, 100 done) and
+    # ends when worker 0 reached its 500 (t=3, 900 done): 800 inputs in 2 s.
+    assert busy == {"worker_done_s": [2.0, 4.0], "inputs_per_s_all_busy": 400.0}
