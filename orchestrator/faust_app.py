@@ -19,19 +19,18 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import faust
-from aiokafka.errors import KafkaError
-from faust.exceptions import ProducerSendError
+from aiokafka import AIOKafkaProducer
 from faust.web.drivers import DRIVERS as WEB_DRIVERS
 from faust.web.drivers import aiohttp as faust_aiohttp
 
 from orchestrator import audience_worker, faust_batch, logs, reloading
 from orchestrator.adapters.kafka_partitioner import CachedPartitioner, partition_for
 from orchestrator.adapters.kafka_probe import KafkaProbe
-from orchestrator.adapters.kafka_publisher import KafkaPublisher, Send
+from orchestrator.adapters.kafka_publisher import KafkaPublisher
 from orchestrator.adapters.redis_identity import RedisIdentityGraph
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import Wired, kafka_security
@@ -62,21 +61,17 @@ class _Web(faust_aiohttp.Web):
 WEB_DRIVERS["xoaiohttp"] = f"{__name__}:_Web"
 
 
-def unwrapping_send_errors(app: faust.App) -> Send:
-    """``app.producer.send`` for the publisher. faust wraps a KafkaError raised while enqueueing
-    (no metadata within the request timeout while the broker is away, a full buffer) in its
-    ProducerSendError; hand the publisher the KafkaError itself, which it retries."""
+def producer_of(app: faust.App) -> Callable[[], AIOKafkaProducer]:
+    """The aiokafka producer faust makes when the app starts (its NotReady before then), for the
+    publisher's record batches (adapters/kafka_batches.py), which faust's per-record ``send`` has
+    no way to pass; pinned by tests/adapters/test_faust_batch.py."""
 
-    async def send(topic: str, key: bytes, value: bytes) -> Awaitable[Any]:
-        try:
-            ack: Awaitable[Any] = await app.producer.send(topic, key, value, None, None, None)
-        except ProducerSendError as exc:
-            if isinstance(exc.__cause__, KafkaError):
-                raise exc.__cause__ from exc
-            raise
-        return ack
+    def producer() -> AIOKafkaProducer:
+        faust_producer: Any = app.producer  # made on first use; faust types it as ProducerT
+        made: AIOKafkaProducer = faust_producer._ensure_producer()  # noqa: SLF001 - see above
+        return made
 
-    return send
+    return producer
 
 
 def run_worker(wired: Wired, store: RedisStore) -> None:
@@ -120,6 +115,7 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
     # aiokafka logs every produced record at debug level; at scale even the level checks show.
     # INFO keeps its group messages (partition assignments), which operators and tests read.
     logging.getLogger("aiokafka").setLevel(logging.INFO)
+    partitioner = CachedPartitioner()  # the producer's, and the publisher's record batches'
     app = faust.App(
         s.xo_group_id,
         broker=[f"xokafka://{host}" for host in bootstrap.split(",")],
@@ -137,13 +133,13 @@ def create_app(wired: Wired, store: RedisStore, guard: ShutdownGuard | None = No
         datadir=str(s.xo_data_dir / s.xo_group_id),
         key_serializer="raw",
         value_serializer="raw",
-        producer_partitioner=CachedPartitioner(),  # the default's partitions, murmur2 of recent keys remembered
+        producer_partitioner=partitioner,  # the default's partitions, murmur2 of recent keys remembered
     )
     topics = wired.topics
     for name in (topics.events, topics.by_customer):  # consumed by faust_batch, not by an agent: no acks
         app.topics.add(app.topic(name, partitions=s.xo_partitions, key_type=bytes, value_type=bytes, acks=False))
     outputs = [app.topic(name, partitions=s.xo_partitions) for name in _output_topics(wired)]
-    publisher = KafkaPublisher(unwrapping_send_errors(app))
+    publisher = KafkaPublisher.batching(producer_of(app), partitioner)  # the producer's partitions
     graph = RedisIdentityGraph(store.client, prefix=store.prefix)  # OneID: the identity graph
     owned = lambda: sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == topics.by_customer)  # noqa: E731 - the walk asks at each round
     audiences = audience_worker.install(app, wired, store, publisher, owned)  # audiences: index on commit, walks

@@ -24,6 +24,9 @@ from orchestrator.errors import InputError
 
 _HALF = 12  # hex characters of each half of an entry (48 bits: collisions are not a concern)
 LEGACY = "-" * _HALF  # the content half of an id remembered without its content
+# What ``json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)``
+# builds on every call (it makes a new encoder whenever an option is given), made once.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def id_hash(event_id: str) -> str:
@@ -33,7 +36,7 @@ def id_hash(event_id: str) -> str:
 def digest(event: Event) -> str:
     """The entry kept for ``event``: hash of its id, then hash of its content."""
     content = [event.type, event.time.isoformat(), event.identity, event.data]
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = _CANONICAL.encode(content)
     return id_hash(event.id) + id_hash(canonical)
 
 

@@ -10,7 +10,18 @@ from orchestrator.core import journal
 from orchestrator.core.effects import Conversion, StepFailure
 from orchestrator.core.events import Event
 from orchestrator.core.journey_spec import JourneySpec, ScheduleTrigger, SendStep, TaskStep, WaitForStep
-from orchestrator.core.runtime import Ctx, Effects, End, Occurrence, Park, holds, log_failure, variables, wait_timer_id
+from orchestrator.core.runtime import (
+    Ctx,
+    Effects,
+    End,
+    Occurrence,
+    Park,
+    Site,
+    holds,
+    log_failure,
+    variables,
+    wait_timer_id,
+)
 from orchestrator.core.state import Attribution, CustomerState, Instance, Timer
 from orchestrator.core.steps import EXECUTORS, Run, deadline_of
 from orchestrator.errors import StepError
@@ -34,14 +45,7 @@ def enter(state: CustomerState, journey: JourneySpec, occurrence: Occurrence, ct
         journal.refused(fx, ctx, state.customer_id, journey, refusal)
         return state
     condition = journey.entry.when
-    site = StepFailure(
-        customer_id=state.customer_id,
-        journey_id=journey.id,
-        version=journey.version,
-        step="entry",
-        instance_id="-",
-        reason="",
-    )
+    site = Site(state.customer_id, journey.id, journey.version, "entry", "-")
     if condition and not holds(condition, variables(state, None, ctx, fx, scenario), ctx, fx, site):
         if not isinstance(journey.trigger, ScheduleTrigger):  # a schedule asks everyone: no is not news
             journal.refused(fx, ctx, state.customer_id, journey, ("entry.when", condition))
@@ -206,14 +210,7 @@ def _attributed(state: CustomerState, event: Event, ctx: Ctx, fx: Effects) -> Cu
 
 
 def _goal_holds(state: CustomerState, condition: str, item: Attribution, ctx: Ctx, fx: Effects) -> bool:
-    site = StepFailure(
-        customer_id=state.customer_id,
-        journey_id=item.journey_id,
-        version=item.version,
-        step="goal",
-        instance_id=item.instance_id,
-        reason="",
-    )
+    site = Site(state.customer_id, item.journey_id, item.version, "goal", item.instance_id)
     return holds(condition, variables(state, None, ctx, fx), ctx, fx, site)
 
 
@@ -273,14 +270,7 @@ def _move_on(state: CustomerState, instance: Instance, target: str | None, ctx: 
 
 
 def _evaluate(state: CustomerState, instance: Instance, condition: str, ctx: Ctx, fx: Effects) -> bool:
-    site = StepFailure(
-        customer_id=state.customer_id,
-        journey_id=instance.journey_id,
-        version=instance.version,
-        step=str(instance.step),
-        instance_id=instance.id,
-        reason="",
-    )
+    site = Site(state.customer_id, instance.journey_id, instance.version, str(instance.step), instance.id)
     return holds(condition, variables(state, instance, ctx, fx), ctx, fx, site)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
@@ -128,12 +128,23 @@ class Occurrence:
     scenario: dict[str, Any] = field(default_factory=dict)
 
 
-def holds(condition: str, scope: dict[str, Any], ctx: Ctx, fx: Effects, site: StepFailure) -> bool:
+class Site(NamedTuple):
+    """Where a condition is evaluated: what the StepFailure of a condition that raised names. A
+    plain tuple: most conditions hold or not, and the failure is built only when one raises."""
+
+    customer_id: str
+    journey_id: str
+    version: int
+    step: str
+    instance_id: str
+
+
+def holds(condition: str, scope: dict[str, Any], ctx: Ctx, fx: Effects, site: Site) -> bool:
     """Evaluate a condition; a failure is recorded at ``site`` and counts as false."""
     try:
         return ctx.world.conditions.evaluate(condition, scope)
     except StepError as exc:
-        failure = site.model_copy(update={"reason": str(exc)})
+        failure = StepFailure(**site._asdict(), reason=str(exc))
         fx.failures.append(failure)
         log_failure(fx, ctx, failure)
         return False

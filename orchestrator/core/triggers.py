@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.core import journal, machine
-from orchestrator.core.effects import ScenarioHit, StepFailure
+from orchestrator.core.effects import ScenarioHit
 from orchestrator.core.events import Event, TimerFired
 from orchestrator.core.journey_spec import (
     DateTrigger,
@@ -18,7 +18,7 @@ from orchestrator.core.journey_spec import (
     SegmentTrigger,
 )
 from orchestrator.core.ports import World
-from orchestrator.core.runtime import Ctx, Effects, Occurrence, holds, variables
+from orchestrator.core.runtime import Ctx, Effects, Occurrence, Site, holds, variables
 from orchestrator.core.state import CustomerState, Timer
 
 SCHEDULE_PREFIX = "sched:"
@@ -151,14 +151,7 @@ def _as_date(value: object) -> date | None:
 def _when(journey: JourneySpec, condition: str | None, scope: dict[str, Any], ctx: Ctx, fx: Effects) -> bool:
     if condition is None:
         return True
-    site = StepFailure(
-        customer_id=str(scope["customer_id"]),
-        journey_id=journey.id,
-        version=journey.version,
-        step="trigger",
-        instance_id="-",
-        reason="",
-    )
+    site = Site(str(scope["customer_id"]), journey.id, journey.version, "trigger", "-")
     return holds(condition, scope, ctx, fx, site)
 
 

@@ -148,3 +148,24 @@ def test_a_partition_revoked_during_a_seek_to_committed_offsets_does_not_crash_t
     consumer = faust_batch.BatchConsumer.__new__(faust_batch.BatchConsumer)
     consumer._thread = _RevokedThread()  # type: ignore[assignment]
     assert asyncio.run(consumer.seek_to_committed()) == {}
+
+
+def test_the_producer_the_publisher_hands_record_batches_to() -> None:
+    # faust_app.producer_of: faust's Producer keeps the aiokafka producer it starts, configured
+    # with the app's producer_partitioner, which the publisher is given too.
+    assert _params(faust_aiokafka.Producer._ensure_producer) == ["self"]
+    assert "return self._producer" in inspect.getsource(faust_aiokafka.Producer._ensure_producer)
+    assert '"partitioner": self.partitioner' in inspect.getsource(faust_aiokafka.Producer._settings_default)
+    # adapters/kafka_batches.py does what send() does around the batch: the partitioner over the
+    # same partition list, the same size check, and hands batches over with send_batch.
+    producer = aiokafka.AIOKafkaProducer
+    assert "all_partitions = list(self._metadata.partitions_for_topic(topic))" in inspect.getsource(producer._partition)
+    assert "return self._partitioner(serialized_key, all_partitions, available)" in inspect.getsource(
+        producer._partition
+    )
+    assert "self._metadata = self.client.cluster" in inspect.getsource(producer.__init__)
+    assert "return await self.client._wait_on_metadata(topic)" in inspect.getsource(producer.partitions_for)
+    assert "self._max_request_size = max_request_size" in inspect.getsource(producer.__init__)
+    assert "message_size > self._max_request_size" in inspect.getsource(producer._serialize)
+    assert _params(producer.send_batch) == ["self", "batch", "topic", "partition"]
+    assert _params(producer.create_batch) == ["self"]
