@@ -60,8 +60,13 @@ def _head(raw: bytes, size: int) -> bytes:
     return raw[:size]  # not text: the DLQ record carries it as hex
 
 
-def deeper_than(value: object, limit: int) -> bool:
-    """Whether lists and objects nest more than ``limit`` levels (iterative: no recursion limit)."""
+def deeper_than(value: object, limit: int, raw: bytes | None = None) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (iterative: no recursion limit).
+
+    ``raw``: JSON that holds ``value``. Nesting ``limit + 1`` levels takes that many opening
+    brackets, so JSON with fewer of them (as good as every event) needs no walk."""
+    if raw is not None and raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -166,7 +166,7 @@ class Handler:
                 cid, inp = (merge.to, merge) if merge else _decoded(record)
                 if record.key and not isinstance(inp, TimerFired):
                     cid = record.key.decode(errors="replace")  # the canonical id (routing checked or set it)
-                if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH):
+                if isinstance(inp, Event) and deeper_than(inp.data, MAX_DATA_DEPTH, record.value):
                     raise InputError(f"invalid event: data: nested deeper than {MAX_DATA_DEPTH} levels", "schema")
             except InputError as exc:
                 dlq.append(self._reject(record, exc, report))

@@ -100,7 +100,33 @@ async def sort(
 
 
 def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]:
-    """The identifiers that route an event, highest priority first; InputError when there are none."""
+    """The identifiers that route an event, highest priority first; InputError when there are none.
+
+    Remembered per identity (a customer's events carry the same identifiers batch after batch;
+    at most ``REMEMBERED_ROUTES``, all forgotten when the rules change): a copy of the list, or
+    a new InputError with the same reason."""
+    if _ROUTES.rules is not rules:
+        _ROUTES.memo.clear()
+        _ROUTES.rules = rules
+    key = tuple(identity.items())
+    try:
+        known = _ROUTES.memo.get(key)
+    except TypeError:  # a value that is not hashable (not from a validated event): not remembered
+        return _routable(identity, rules)
+    if known is None:
+        try:
+            known = tuple(_routable(identity, rules))
+        except InputError as exc:
+            known = _Refused(exc.reason, exc.code)
+        if len(_ROUTES.memo) >= REMEMBERED_ROUTES:
+            _ROUTES.memo.clear()
+        _ROUTES.memo[key] = known
+    if isinstance(known, _Refused):
+        raise InputError(known.reason, known.code)
+    return list(known)
+
+
+def _routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]:
     found, errors = usable_identifiers(identity, rules)
     usable = [i for i in found if i.value not in _blocked(i.kind, rules)]
     if not usable and errors:  # a malformed identifier beside a usable one is refused at linking, not here
@@ -109,6 +135,22 @@ def routable(identity: dict[str, str], rules: IdentityRules) -> list[Identifier]
         what = "only blocked identifiers" if found else "no identifier of a known type"
         raise InputError(f"invalid event: identity: {what} ({', '.join(sorted(rules.types))})", "identity")
     return usable
+
+
+@dataclass(frozen=True)
+class _Refused:
+    reason: str
+    code: str
+
+
+@dataclass
+class _Remembered:
+    rules: IdentityRules | None = None
+    memo: dict[tuple[tuple[str, str], ...], tuple[Identifier, ...] | _Refused] = field(default_factory=dict)
+
+
+REMEMBERED_ROUTES = 50_000  # identities whose routing a process keeps (a few MB)
+_ROUTES = _Remembered()
 
 
 def needed(found: Sequence[Identifier]) -> list[str]:
