@@ -138,10 +138,19 @@ class Clause:
 
     def _anchors(self, pattern: Pattern) -> list[int]:
         found: set[int] = set()
+        starts = self.starts
         for slot in pattern.slots:
-            for word in slot.words:
-                self.meter.steps += 1
-                found.update(self.starts.get(word, ()))
+            # The same boundaries either way; walk the smaller side (a class may hold hundreds of
+            # words, a clause's vocabulary a handful).
+            if len(starts) < len(slot.words):
+                for words, at in starts.items():
+                    self.meter.steps += 1
+                    if words in slot.words:
+                        found.update(at)
+            else:
+                for word in slot.words:
+                    self.meter.steps += 1
+                    found.update(starts.get(word, ()))
             if not slot.optional:
                 break
         return sorted(found)
