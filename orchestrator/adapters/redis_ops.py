@@ -20,8 +20,8 @@ a third of the client's CPU per command). ``_raw`` sends the packed commands on 
 connection and reads every reply under one timeout of the same length; a connection whose
 round trip failed or was cancelled is disconnected, never reused half read. It packs the
 commands itself (``packed``: the bytes redis-py's ``pack_commands`` sends, each command by
-hiredis's C packer, ~1.2 µs a command less than packing them in Python and a sixth of
-redis-py's time; anything but str, bytes and int arguments is left to redis-py).
+hiredis's C packer, a sixth of redis-py's time; another encoding than UTF-8 and anything but
+str, bytes and int arguments are left to redis-py).
 """
 
 from __future__ import annotations
@@ -188,43 +188,21 @@ async def _raw(client: Redis, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
 
 
 def packed(connection: Any, commands: Sequence[tuple[Any, ...]]) -> bytes | list[bytes]:
-    """``commands`` in RESP as ``connection.pack_commands`` packs them (the same bytes), for
-    arguments that are str (encoded as the connection's encoder encodes), bytes or int;
-    anything else (a float, a bool, a memoryview, a name that is not a str or has a space)
-    goes to redis-py.
-
-    With UTF-8 (redis-py's default encoding) each command is packed by hiredis's C packer, the
-    one redis-py itself uses when hiredis is installed; its arguments' types are checked first
-    (``_PLAIN``), since hiredis would also pack a bool or a float, which redis-py refuses or
-    writes otherwise."""
+    """``commands`` in RESP as ``connection.pack_commands`` packs them (the same bytes): with
+    UTF-8 (redis-py's default encoding) and arguments that are str, bytes or int, each command
+    by hiredis's C packer, the one redis-py itself uses when hiredis is installed; anything else
+    (another encoding, a float, a bool, a memoryview, a name that is not a str or has a space)
+    goes to redis-py. Argument types are checked first (``_PLAIN``), since hiredis would also
+    pack a bool or a float, which redis-py refuses or writes otherwise."""
     encoding, errors = connection.encoder.encoding, connection.encoder.encoding_errors
-    if errors == "strict" and encoding.lower().replace("-", "") == "utf8":
-        out = []
-        for command in commands:
-            name = command[0]
-            if type(name) is not str or " " in name or not _PLAIN.issuperset(map(type, command)):
-                return connection.pack_commands(commands)  # type: ignore[no-any-return]  # redis-py: untyped
-            out.append(pack_command(command))
-        return b"".join(out)
-    return _packed_here(connection, commands, encoding, errors)
-
-
-def _packed_here(
-    connection: Any, commands: Sequence[tuple[Any, ...]], encoding: str, errors: str
-) -> bytes | list[bytes]:
-    """``packed`` in Python, for an encoding other than UTF-8."""
-    out: list[bytes] = []
+    if errors != "strict" or encoding.lower().replace("-", "") != "utf8":
+        return connection.pack_commands(commands)  # type: ignore[no-any-return]  # redis-py: untyped
+    out = []
     for command in commands:
         name = command[0]
-        if type(name) is not str or " " in name:
+        if type(name) is not str or " " in name or not _PLAIN.issuperset(map(type, command)):
             return connection.pack_commands(commands)  # type: ignore[no-any-return]  # redis-py: untyped
-        out.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            kind = type(arg)
-            data = arg.encode(encoding, errors) if kind is str else b"%d" % arg if kind is int else arg
-            if type(data) is not bytes:
-                return connection.pack_commands(commands)  # type: ignore[no-any-return]  # redis-py: untyped
-            out.append(b"$%d\r\n%b\r\n" % (len(data), data))
+        out.append(pack_command(command))
     return b"".join(out)
 
 

@@ -77,7 +77,7 @@ def input_key(inp: Input) -> str:
 def encode_log(key: str, records: tuple[LogRecord, ...]) -> bytes:
     """One input's journey-log records as one ``<prefix>.journey-log`` record: the bytes of
     ``orjson.dumps({"input": key, "records": [r.compact() for r in records]})``, each record's JSON
-    written by its serializer instead of going through a dict (pinned by tests/service/test_codec.py)."""
+    written by its serializer instead of going through a dict (pinned by tests/service/test_codec_bytes.py)."""
     return b'{"input":%b,"records":[%b]}' % (
         orjson.dumps(key),
         b",".join([_LOG.to_json(r, exclude_none=True) for r in records]),

@@ -25,11 +25,11 @@ RECORD = OutRecord("xo.actions.sms", "M1", b"{}")
 
 
 async def test_a_kafka_error_while_enqueueing_is_retried() -> None:
-    async def send(*_: object) -> Awaitable[Any]:
+    async def enqueue(*_: object) -> list[Awaitable[Any]]:
         raise KafkaTimeoutError()
 
     with pytest.raises(TransientError, match="kafka produce"):
-        await KafkaPublisher(send).publish([RECORD])
+        await KafkaPublisher(enqueue).publish([RECORD])
 
 
 async def test_a_batch_whose_topic_has_no_metadata_is_retried() -> None:
@@ -48,11 +48,11 @@ async def test_a_batch_whose_topic_has_no_metadata_is_retried() -> None:
 async def test_a_record_the_broker_refuses_for_good_is_a_permanent_error_and_never_retried() -> None:
     calls = []
 
-    async def send(*_: object) -> Awaitable[Any]:
+    async def enqueue(*_: object) -> list[Awaitable[Any]]:
         calls.append(1)
         raise MessageSizeTooLargeError()
 
-    publisher = KafkaPublisher(send)
+    publisher = KafkaPublisher(enqueue)
     with pytest.raises(PermanentError, match="MessageSizeTooLargeError"):
         await retrying(lambda: publisher.publish([RECORD]), "test publish")
     assert calls == [1]
