@@ -9,13 +9,14 @@ Rows, each measured on both states, interleaved (every round runs every row, in 
 rotated by one each round), median over the rounds of CPU µs per call (``time.thread_time``:
 the thread's own CPU, so a neighbour on a shared machine does not count):
 
-* ``json``: what releases before packing store — ``dump_state`` / ``load_state`` of the JSON;
+* ``json``: what releases before packing store — ``encode_state`` / ``load_state`` of the JSON;
 * ``packed``: what the store writes now — ``pack_state`` / ``load_state`` of its bytes
   (zstd level 1 with dictionary 1, ``core/packing.py``), and the packing alone;
 * ``zlib``: the stdlib alternative that was weighed — raw deflate level 6 with the same 4 KB
   as preset dictionary (``zlib.compressobj(zdict=…)``), compress / decompress alone;
-* ``orjson+validate`` / ``dump+orjson``: the other parse / dump paths weighed for the JSON
-  (orjson then ``model_validate``; ``model_dump`` then orjson).
+* ``pydantic model (before msgspec)``: the same JSON read and written by the pydantic models
+  the state was until msgspec structs replaced them (``state_check.CHECK``: generated from the
+  structs, field for field; written with ``exclude_unset``, as the store did).
 
 The load average and the cores the rest of the machine kept busy are printed with the table.
 """
@@ -31,14 +32,13 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
 from bench import core_speed
 from bench.perf import procs
 from bench.perf.stats import rotation
 from orchestrator.core import CustomerState, packing
-from orchestrator.core.migrations import dump_state, load_state, pack_state
+from orchestrator.core.migrations import dump_state, encode_state, load_state, pack_state
 from orchestrator.core.packing_dict_1 import DICTIONARY
+from orchestrator.core.state_check import CHECK
 
 Call = Callable[[], object]
 
@@ -58,19 +58,23 @@ def rows(state: CustomerState) -> dict[str, tuple[int, Call, Call]]:
     text = dump_state(state).encode()
     packed = pack_state(state)
     deflated = _zlib_pack(text)
+    checked = CHECK.model_validate_json(text)
     if load_state(packed) != state or _zlib_unpack(deflated) != text:
         raise SystemExit(f"state of {state.customer_id}: a round trip changed it")
     return {
-        "json": (len(text), lambda: dump_state(state).encode(), lambda: load_state(text)),
+        "json": (len(text), lambda: encode_state(state), lambda: load_state(text)),
         "packed": (len(packed), lambda: pack_state(state), lambda: load_state(packed)),
         "packing alone (zstd-1)": (len(packed), lambda: packing.pack(text), lambda: packing.unpack(packed)),
         "zlib-6 + same dictionary": (len(deflated), lambda: _zlib_pack(text), lambda: _zlib_unpack(deflated)),
-        "orjson+validate / dump+orjson": (
+        "pydantic model (before msgspec)": (
             len(text),
-            lambda: orjson.dumps(state.model_dump(mode="json", exclude_unset=True)),
-            lambda: CustomerState.model_validate(orjson.loads(text)),
+            lambda: _PYDANTIC.to_json(checked, exclude_unset=True),
+            lambda: CHECK.model_validate_json(text),
         ),
     }
+
+
+_PYDANTIC = CHECK.__pydantic_serializer__
 
 
 def per_call_us(call: Call, seconds: float = 0.05) -> float:

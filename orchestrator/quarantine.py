@@ -16,7 +16,7 @@ from pathlib import Path
 
 import redis
 
-from orchestrator.core import CustomerState
+from orchestrator.core.migrations import dump_state, load_state
 from orchestrator.core.packing import PackingError, unpack
 from orchestrator.service.quarantine import diagnose, repair
 
@@ -78,7 +78,7 @@ def _repair(request: QuarantineRequest, client: redis.Redis, stored: tuple[str, 
     dropped: tuple[str, ...] = ()
     try:
         if request.source is not None:
-            state = CustomerState.model_validate_json(request.source.read_bytes())
+            state = load_state(request.source.read_bytes(), cid)
             state = state.model_copy(update={"customer_id": cid, "version": version + 1})
         else:
             repaired = repair(raw, cid, version + 1)
@@ -92,7 +92,7 @@ def _repair(request: QuarantineRequest, client: redis.Redis, stored: tuple[str, 
         print(f"dry run: {len(dropped)} field(s) would be dropped; nothing written")
         return 0
     script = client.register_script(REPLACE_LUA)
-    if script(keys=[key], args=[str(version), str(version + 1), state.model_dump_json()]) != 1:
+    if script(keys=[key], args=[str(version), str(version + 1), dump_state(state)]) != 1:
         print(f"orchestrator quarantine repair {cid}: the state changed meanwhile; run it again", file=sys.stderr)
         return 1
     print(f"repaired {cid!r}: version {version + 1}, {len(dropped)} field(s) dropped; it loads again")

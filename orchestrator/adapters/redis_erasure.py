@@ -18,7 +18,8 @@ import orjson
 from orchestrator.adapters.redis_ops import Call, Client, Script, eval_many, execute, is_cluster
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.core import CustomerState
-from orchestrator.core.migrations import StoredStateError, load_state
+from orchestrator.core.migrations import StoredStateError, dump_state, load_state
+from orchestrator.core.view import builtins
 from orchestrator.errors import StateConflict
 from orchestrator.service.ports import Settle, TimerRef
 
@@ -44,7 +45,7 @@ class Held:
     def as_json(self) -> dict[str, Any]:
         return {
             "customer_id": self.customer_id,
-            "state": self.state.model_dump(mode="json") if self.state else None,
+            "state": builtins(self.state) if self.state else None,
             "outbox": self.outbox,
         }
 
@@ -74,7 +75,7 @@ class RedisErasure:
         version = held.state.version if held.state else 0
         tombstone = CustomerState.new(held.customer_id).model_copy(update={"version": version + 1, "forgotten_at": at})
         keys = [self.store.state_key(held.customer_id), self.store.outbox_key(held.customer_id)]
-        args = [str(version), str(version + 1), tombstone.model_dump_json(), str(keep_seconds)]
+        args = [str(version), str(version + 1), dump_state(tombstone), str(keep_seconds)]
         [done] = await eval_many(self.client, ERASE, [Call(keys, args)])
         if done != 1:
             raise StateConflict(f"state of {held.customer_id} changed while being erased")

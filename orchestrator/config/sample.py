@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
 from orchestrator.core.journey_spec import DateTrigger, EventTrigger, JourneySpec, ScenarioTrigger, ScheduleTrigger
 from orchestrator.core.products import ProductCatalog
 from orchestrator.core.recommend import recommend
 from orchestrator.core.scenarios import SAMPLE_EVIDENCE
 from orchestrator.core.state import Profile
+from orchestrator.core.view import plain
 
 SAMPLE_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 
@@ -21,15 +22,17 @@ def sample_context(
     journey: JourneySpec, on_event: bool = False, catalog: ProductCatalog | None = None
 ) -> dict[str, Any]:
     """A plausible customer for dry renders, overridden by the journey's ``sample:``."""
-    profile = Profile(
-        name="王女士",
-        identity={"member_id": "M0001", "phone": "+8613800000000", "wecom_external_id": "wm-0001"},
-        orders=2,
-        spent=398.0,
-        lifecycle="loyal",
-        first_seen_at=SAMPLE_NOW,
-        last_order_at=SAMPLE_NOW,
-    ).model_dump(mode="json")
+    profile: dict[str, Any] = plain(
+        Profile(
+            name="王女士",
+            identity={"member_id": "M0001", "phone": "+8613800000000", "wecom_external_id": "wm-0001"},
+            orders=2,
+            spent=398.0,
+            lifecycle="loyal",
+            first_seen_at=SAMPLE_NOW,
+            last_order_at=SAMPLE_NOW,
+        )
+    )
     profile.update(days_since_last_order=30, days_since_first_seen=200)
     sample = journey.sample
     profile = _merge(profile, sample.profile)
@@ -62,8 +65,8 @@ def sample_context(
 def _as_profile(view: dict[str, Any]) -> Profile:
     """The sample as a Profile, for recommend() (the sample's purchases, tags); empty if it is not one."""
     try:
-        return Profile.model_validate({k: v for k, v in view.items() if k in Profile.model_fields})
-    except ValidationError:
+        return msgspec.convert({k: v for k, v in view.items() if k in Profile.__struct_fields__}, Profile, strict=False)
+    except msgspec.ValidationError:
         return Profile()
 
 

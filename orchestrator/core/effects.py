@@ -97,6 +97,9 @@ def action_id(journey: str, version: int, instance: str, step: str, customer: st
 class Outcome(_Value):
     """Everything one input did to one customer. ``duplicate`` means it was seen before."""
 
+    # The state and its timers are msgspec structs (core.state): checked by type, never converted.
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
     state: CustomerState
     actions: tuple[Action, ...] = ()
     hits: tuple[ScenarioHit, ...] = ()

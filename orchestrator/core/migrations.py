@@ -2,7 +2,7 @@
 
 Every state a worker writes carries ``schema_version`` (``state.STATE_SCHEMA``). Reading:
 
-* the current form is parsed directly (the hot path: one pydantic call, no extra cost);
+* the current form is parsed directly (the hot path: one msgspec decode, which validates it);
 * an older form is upgraded one version at a time by the pure functions in ``STEPS``
   (``STEPS[n]`` turns form ``n`` into form ``n + 1``), then parsed;
 * a newer form than this release knows raises ``StateTooNew`` and is never written back:
@@ -23,10 +23,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
+import msgspec
 
-from orchestrator.core import dedupe, packing
-from orchestrator.core.events import describe_validation_error
+from orchestrator.core import dedupe, packing, state_check
 from orchestrator.core.state import SEEN_WINDOW, STATE_SCHEMA, CustomerState
 
 Doc = dict[str, Any]
@@ -113,24 +112,27 @@ STEPS: dict[int, Callable[[Doc], Doc]] = {
 }
 
 
+def encode_state(state: CustomerState) -> bytes:
+    """The stored form of ``state``: its JSON without the fields that hold their default (they
+    read back as it). A new customer's state is ``{"schema_version":…,"customer_id":…,"profile":{}}``.
+    Releases before msgspec wrote the fields ever assigned: each reads the other's form. So a
+    stored field's default never changes without a step here, and a step that needs a field's
+    value reads an absent one as its default."""
+    return _ENCODER.encode(state)
+
+
 def dump_state(state: CustomerState) -> str:
-    """The stored form of ``state``: its JSON without the fields never assigned (they hold their
-    defaults, and read back as them). A new customer's state is about a sixth smaller; it costs
-    about what the full dump costs. The same model reads both (no new form): so a stored
-    field's default never changes without a step here, and a step that needs a field's value
-    reads an absent one as its default."""
-    return state.model_dump_json(exclude_unset=True)
+    """``encode_state`` as text."""
+    return _ENCODER.encode(state).decode()
 
 
 def pack_state(state: CustomerState) -> bytes:
-    """What a store writes: the stored form (``dump_state``'s JSON), packed (``packing.pack``).
-
-    The JSON comes as bytes straight from the model's serializer (``model_dump_json`` is the
-    same call, decoded to text: ~15 % of its time for a text that would be encoded again)."""
-    return packing.pack(_SERIALIZER.to_json(state, exclude_unset=True))
+    """What a store writes: the stored form (``encode_state``), packed (``packing.pack``)."""
+    return packing.pack(_ENCODER.encode(state))
 
 
-_SERIALIZER = CustomerState.__pydantic_serializer__
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(CustomerState)
 
 
 def load_state(raw: bytes | str, customer_id: str | None = None) -> CustomerState:
@@ -141,9 +143,13 @@ def load_state(raw: bytes | str, customer_id: str | None = None) -> CustomerStat
     if isinstance(raw, bytes) and packing.is_packed(raw):
         raw = _unpacked(raw, customer_id)
     try:
-        return CustomerState.model_validate_json(raw)
-    except ValidationError as exc:
-        first_error = exc
+        state = _DECODER.decode(raw)
+    except msgspec.DecodeError as exc:  # not JSON, or not today's form (ValidationError is one)
+        first_error: msgspec.DecodeError | None = exc
+    else:
+        if state.schema_version == STATE_SCHEMA:
+            return state
+        first_error = None
     doc = _document(raw, customer_id)
     named = doc.get("customer_id") if isinstance(doc.get("customer_id"), str) else None
     cid = customer_id or named
@@ -153,11 +159,18 @@ def load_state(raw: bytes | str, customer_id: str | None = None) -> CustomerStat
     if form > STATE_SCHEMA:
         raise StateTooNew(f"written in form {form}; this release reads up to {STATE_SCHEMA}", cid)
     if form == STATE_SCHEMA:
-        raise StateUnreadable(_problems(first_error), cid) from first_error
+        raise StateUnreadable(_problems(doc, first_error), cid) from first_error
+    upgraded = upgrade(doc, form)
     try:
-        return CustomerState.model_validate_json(json.dumps(upgrade(doc, form)))
-    except ValidationError as exc:
-        raise StateUnreadable(f"form {form} upgraded to {STATE_SCHEMA}: {_problems(exc)}", cid) from exc
+        return _current(_DECODER.decode(json.dumps(upgraded)))
+    except msgspec.DecodeError as exc:
+        raise StateUnreadable(f"form {form} upgraded to {STATE_SCHEMA}: {_problems(upgraded, exc)}", cid) from exc
+
+
+def _current(state: CustomerState) -> CustomerState:
+    if state.schema_version != STATE_SCHEMA:  # a step that forgot to set it: a bug here, never the data's
+        raise msgspec.ValidationError(f"schema_version {state.schema_version} after the upgrade, not {STATE_SCHEMA}")
+    return state
 
 
 def upgrade(doc: Doc, form: int) -> Doc:
@@ -186,5 +199,6 @@ def _document(raw: bytes | str, customer_id: str | None) -> Doc:
     return doc
 
 
-def _problems(exc: ValidationError) -> str:
-    return describe_validation_error(exc)
+def _problems(doc: Doc, error: Exception | None) -> str:
+    """Every problem with its place (``state_check``); the decoder's own message if that finds none."""
+    return state_check.problems(doc) or str(error)

@@ -7,13 +7,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple
 
+import msgspec
+
 from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
 from orchestrator.core.journey_log import LogRecord
 from orchestrator.core.ports import World
 from orchestrator.core.recommend import recommend
 from orchestrator.core.state import CustomerState, Instance, Profile, Timer
-from orchestrator.core.view import LAZY, LazyDict
+from orchestrator.core.view import LAZY, LazyDict, builtins, plain
 from orchestrator.errors import StepError
 
 WAIT_PREFIX = "wait:"
@@ -172,19 +174,19 @@ def wait_timer_id(instance: Instance) -> str:
 
 
 def _view(profile: Profile, now: datetime) -> LazyDict:
-    """``profile.model_dump(mode="json")`` and the derived figures; the long histories dumped when read."""
-    ready = profile.model_dump(mode="json", exclude=set(LAZY))
-    pending = {name: partial(_field, profile, name) for name in LAZY}
+    """The profile as JSON-ready values (``view.plain``: times as ISO text, tuples as lists, every
+    field) and the derived figures; the long histories converted when read. The other fields
+    hold no struct, so ``view.builtins`` converts them whole, at C speed."""
+    fields = msgspec.structs.asdict(profile)
+    ready = builtins({name: fields[name] for name in _READY})
+    pending = {name: partial(plain, fields[name]) for name in LAZY}
     ready["days_since_last_order"] = _days(now, profile.last_order_at)
     ready["days_since_first_seen"] = _days(now, profile.first_seen_at)
     return LazyDict(ready, pending, _VIEW_ORDER)
 
 
-def _field(profile: Profile, name: str) -> Any:
-    return profile.model_dump(mode="json", include={name})[name]
-
-
-_VIEW_ORDER = (*Profile.model_fields, "days_since_last_order", "days_since_first_seen")
+_READY = tuple(name for name in Profile.__struct_fields__ if name not in LAZY)
+_VIEW_ORDER = (*Profile.__struct_fields__, "days_since_last_order", "days_since_first_seen")
 
 
 def _days(now: datetime, then: datetime | None) -> int | None:

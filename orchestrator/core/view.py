@@ -5,18 +5,66 @@ JSON for every input that evaluates a condition cost more than the rest of the i
 view is a ``dict`` whose small fields are dumped at once and whose long histories
 (``LAZY``) are dumped on the first read of their key. Anything that reads the view as a
 whole (iterating, ``len``, ``items``, comparing, JSON) completes it first, so what operator
-content sees is the same dict as ``profile.model_dump(mode="json")`` plus the derived
-figures. Its type reports itself as ``dict`` (name and module), so that the sandbox's
+content sees is the same dict as ``plain(profile)`` (every field, in JSON's types) plus the
+derived figures. Its type reports itself as ``dict`` (name and module), so that the sandbox's
 messages about it (``'dict object' has no attribute …``) read as they always did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, get_args
+
+import msgspec
 
 # The profile's long histories: dumped only when a template or condition reads them.
 LAZY = frozenset({"purchases", "order_log", "services", "refunded_orders", "experience"})
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON-ready data (``builtins``), every field of a state struct written: the
+    stored form leaves out the fields at their default, and content reads ``purchase.refunded``
+    whatever it holds."""
+    if isinstance(value, msgspec.Struct):
+        kind = type(value)
+        if kind not in _FULL:
+            fields = msgspec.structs.fields(kind)
+            _FULL[kind] = {f.name: builtins(_default(f)) for f in fields}
+            _LEAF[kind] = not any(_holds_struct(f.type) for f in fields)
+        if _LEAF[kind]:  # no struct inside: converted whole, at C speed
+            return {**_FULL[kind], **builtins(value)}
+        written = {name: plain(item) for name, item in msgspec.structs.asdict(value).items()}
+        return {**_FULL[kind], **written}
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return builtins(value)
+
+
+def builtins(value: Any) -> Any:
+    """JSON's own types, as pydantic's ``model_dump(mode="json")`` gave them: times as ISO text,
+    tuples as lists (``msgspec.to_builtins`` keeps tuples); a struct's defaults left out."""
+    return _decode(_encode(value))
+
+
+_encode, _decode = msgspec.json.Encoder().encode, msgspec.json.Decoder().decode
+_FULL: dict[type, dict[str, Any]] = {}  # per struct type: every field at its default (None if required), in order
+
+
+_LEAF: dict[type, bool] = {}
+
+
+def _holds_struct(kind: Any) -> bool:
+    if isinstance(kind, type) and issubclass(kind, msgspec.Struct):
+        return True
+    return any(_holds_struct(arg) for arg in get_args(kind))
+
+
+def _default(info: msgspec.structs.FieldInfo) -> Any:
+    if info.default_factory is not msgspec.NODEFAULT:
+        return info.default_factory()
+    return None if info.default is msgspec.NODEFAULT else info.default
 
 
 class LazyDict(dict[str, Any]):

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from orchestrator.core import CustomerState
 from orchestrator.core.identity import MEMBER_ID, Identifier, IdentityRules, Refusal, check_links, id_type, survivor
 from orchestrator.core.merge import absorb, merge_id
-from orchestrator.core.migrations import load_state
+from orchestrator.core.migrations import dump_state, load_state
 from orchestrator.core.ports import World
 from orchestrator.core.runtime import Ctx, Effects
 from orchestrator.core.state import STATE_SCHEMA
@@ -158,7 +158,7 @@ def _request(done: Step, step: MergeInput, now: datetime, rules: IdentityRules, 
         to=partner,
         partner=me,
         keys=tuple(dict.fromkeys((*state.identifiers, *claiming, *step.keys, key_of(me, rules)))),
-        retired=full.model_dump_json(),
+        retired=dump_state(full),
     )
     done.sends.append((f"merge:absorb:{me}>{partner}", handover))
     done.state = fence(full, partner)

@@ -19,6 +19,7 @@ from orchestrator.core import CustomerState
 from orchestrator.core.migrations import StoredStateError, load_state, upgrade
 from orchestrator.core.packing import PackingError, unpack
 from orchestrator.core.state import STATE_SCHEMA
+from orchestrator.core.state_check import CHECK
 
 MAX_REPAIR_ROUNDS = 100
 
@@ -56,11 +57,12 @@ def repair(raw: bytes, customer_id: str, version: int) -> Repaired:
     dropped: list[str] = []
     for _ in range(MAX_REPAIR_ROUNDS):
         try:
-            state = CustomerState.model_validate(data)
+            checked = CHECK.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 dropped.append(_drop(data, tuple(error["loc"]), error["type"] == "missing"))
             continue
+        state = load_state(orjson.dumps(checked.model_dump(mode="json")), customer_id)
         return Repaired(state.model_copy(update={"version": version}), tuple(dict.fromkeys(dropped)))
     raise ValueError(f"still invalid after dropping {len(dropped)} field(s): only `drop` can help")
 

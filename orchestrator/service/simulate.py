@@ -28,6 +28,7 @@ from orchestrator.audiences import schedule
 from orchestrator.audiences.memory import MemoryAudiences
 from orchestrator.core import Action, CustomerState, Event, Input, Outcome, TimerFired, World, process
 from orchestrator.core.identity import Identifier
+from orchestrator.core.migrations import dump_state
 from orchestrator.core.triggers import SCHEDULE_PREFIX
 from orchestrator.errors import InputError
 from orchestrator.service import codec
@@ -66,7 +67,7 @@ class Simulation:
         return [a for o in self.outcomes for a in o.actions]
 
     def dump_states(self) -> list[bytes]:
-        return [self.states[cid].model_dump_json().encode() for cid in sorted(self.states)]
+        return [dump_state(self.states[cid]).encode() for cid in sorted(self.states)]
 
 
 def simulate(

@@ -24,7 +24,7 @@ def test_the_table_has_every_row_for_both_states(capsys: pytest.CaptureFixture[s
             "packed",
             "packing alone (zstd-1)",
             "zlib-6 + same dictionary",
-            "orjson+validate / dump+orjson",
+            "pydantic model (before msgspec)",
         }
         assert by_name["packed"]["bytes"] < by_name["json"]["bytes"]
         assert all(f["write_us"] > 0 and f["read_us"] > 0 for f in by_name.values())

@@ -46,7 +46,9 @@ def test_dumped_profiles_feed_plan(tmp_path: Path, capsys: pytest.CaptureFixture
     _simulate(tmp_path, "out.jsonl", "--dump-profiles", str(dump))
     states = [orjson.loads(line) for line in dump.read_bytes().splitlines()]
     assert [s["customer_id"] for s in states] == sorted(s["customer_id"] for s in states)
-    assert {"profile", "instances", "timers"} <= set(states[0])
+    assert all("profile" in s for s in states)  # the stored form: fields at their default left out
+    assert any("instances" in s for s in states)
+    assert any("timers" in s for s in states)
     capsys.readouterr()
     assert main(["plan", "replenish@1", "replenish@1", "--dump", str(dump)]) == 0
     out = capsys.readouterr().out

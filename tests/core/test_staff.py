@@ -9,6 +9,7 @@ from pathlib import Path
 from orchestrator.core import CustomerState, World, dedupe
 from orchestrator.core.migrations import load_state
 from orchestrator.core.state import STATE_SCHEMA
+from orchestrator.core.view import plain
 from tests.builders import NOW, FakeConditions, journey, make_event, make_world, run
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def test_form_2_states_load_with_no_owner_and_keep_everything_else() -> None:
         assert old["schema_version"] == 2
         assert "owner" not in old["profile"]
         state = load_state(raw)
-        again = json.loads(state.model_dump_json())
+        again = plain(state)
         assert again["schema_version"] == STATE_SCHEMA == 5
         assert again["profile"].pop("owner") is None
         assert all(dedupe.seen(state, i) for i in old["seen"])  # form 5: hashed (tests/core/test_dedupe.py)

@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.core.runtime import Effects
 from orchestrator.core.state import OrderRecord, Profile, Purchase
-from orchestrator.core.view import LAZY, LazyDict
+from orchestrator.core.view import LAZY, LazyDict, plain
 from orchestrator.errors import StepError
 from orchestrator.templating import Templates
 
@@ -44,7 +44,7 @@ def _profile() -> Profile:
 
 
 def _expected(profile: Profile) -> dict[str, object]:
-    full = profile.model_dump(mode="json")
+    full = plain(profile)
     return {**full, "days_since_last_order": 30, "days_since_first_seen": 39}
 
 

@@ -26,6 +26,7 @@ from orchestrator.adapters.metrics import Metrics
 from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
 from orchestrator.core import CustomerState
+from orchestrator.core.view import plain
 from orchestrator.errors import TransientError
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.deadletter import MAX_OUT_BYTES, fits
@@ -174,7 +175,7 @@ async def test_an_oversize_entry_left_in_the_outbox_is_dead_lettered_and_settled
 async def test_an_unloadable_state_quarantines_its_customer_and_the_partition_goes_on(
     redis_client: Redis, prefix: str
 ) -> None:
-    broken = CustomerState.new("M1").model_copy(update={"version": 3}).model_dump(mode="json")
+    broken = plain(CustomerState.new("M1").model_copy(update={"version": 3}))
     broken["profile"]["spent"] = None  # what pydantic wrote for an infinite float
     await redis_client.hset(f"{prefix}:{{M1}}:state", mapping={"v": "3", "s": orjson.dumps(broken)})
     publisher = Recording()

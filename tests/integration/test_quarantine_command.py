@@ -14,7 +14,9 @@ from orchestrator.adapters.redis_store import RedisStore
 from orchestrator.bootstrap import load_world
 from orchestrator.cli import main
 from orchestrator.core import CustomerState
+from orchestrator.core.migrations import dump_state
 from orchestrator.core.packing import pack
+from orchestrator.core.view import plain
 from orchestrator.service.clock import SystemClock
 from orchestrator.service.handler import Handler, InRecord
 from orchestrator.service.quarantine import diagnose, repair
@@ -29,7 +31,7 @@ NOW = datetime.now(tz=UTC)
 
 def _broken() -> dict[str, object]:
     """A state as the engine used to store it after two orders of 1e308: spent written as null."""
-    state = CustomerState.new("M1").model_copy(update={"version": 3}).model_dump(mode="json")
+    state = plain(CustomerState.new("M1").model_copy(update={"version": 3}))
     state["profile"]["spent"] = None
     state["profile"]["order_log"] = [{"order_id": "O1", "time": "2026-11-01T00:00:00Z", "amount": None}]
     return state
@@ -45,7 +47,7 @@ def test_repair_drops_what_does_not_validate_and_says_what() -> None:
     assert repaired.dropped == ("profile.spent", "profile.order_log.0.amount")
     assert (repaired.state.profile.spent, repaired.state.version) == (0.0, 4)
     assert repaired.state.profile.order_log[0].order_id == "O1"  # the record stays, its amount defaults
-    assert diagnose(repaired.state.model_dump_json().encode()) is None
+    assert diagnose(dump_state(repaired.state).encode()) is None
     with pytest.raises(ValueError, match="only `drop` can help"):
         repair(b"{not json", "M1", 1)
 
