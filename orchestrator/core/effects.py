@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
+import msgspec
+from msgspec import Struct
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from orchestrator.core.journey_log import LogRecord
@@ -94,11 +97,12 @@ def action_id(journey: str, version: int, instance: str, step: str, customer: st
     return f"{journey}:{version}:{instance}:{step}:{customer}"
 
 
-class Outcome(_Value):
-    """Everything one input did to one customer. ``duplicate`` means it was seen before."""
+class Outcome(Struct, frozen=True, kw_only=True):
+    """Everything one input did to one customer. ``duplicate`` means it was seen before.
 
-    # The state and its timers are msgspec structs (core.state): checked by type, never converted.
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    A plain frozen struct: ``process`` builds one per input from values it already holds (its
+    state, validated records), so nothing here needs validating; it is never stored or sent.
+    """
 
     state: CustomerState
     actions: tuple[Action, ...] = ()
@@ -113,3 +117,7 @@ class Outcome(_Value):
     log: tuple[LogRecord, ...] = ()  # the journey log (see core.journey_log)
     limited: tuple[str, ...] = ()  # per-customer limits that refused something (see core.limits)
     duplicate: bool = False
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Outcome:
+        """A copy with ``update``'s fields replaced (as the core's other values are copied)."""
+        return msgspec.structs.replace(self, **(update or {}))

@@ -232,13 +232,12 @@ class _Clock:
 def _kept(outcome: Outcome) -> Outcome:
     """The outcome as a dry run keeps it (see ``Simulation.outcomes``).
 
-    Every outcome and hit carries pydantic's set of the field names it was given (728 bytes for
-    five names or more) and a year of history keeps a hundred thousand of them: the kept outcome
-    and its hits share one set per distinct content. The models are frozen, so nothing changes
-    a set (a copy gets its own).
+    Every hit carries pydantic's set of the field names it was given (728 bytes for five names
+    or more) and a year of history keeps a hundred thousand of them: the kept hits share one
+    set per distinct content. The models are frozen, so nothing changes a set (a copy gets its own).
     """
     kept = outcome.model_copy(update={"state": _NO_STATE, **_LEFT_OUT})
-    for model in (kept, *kept.hits):
+    for model in kept.hits:
         names = model.__pydantic_fields_set__
         object.__setattr__(model, "__pydantic_fields_set__", _FIELD_NAMES.setdefault(frozenset(names), names))
     return kept
