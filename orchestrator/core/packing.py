@@ -13,7 +13,7 @@ a change of the stored form: what is packed is the same JSON that ``migrations``
 is pinned in ``tests/core/test_packing.py``); a better one is the next codec, and the old ones
 stay readable.
 
-A fresh customer's state of ~1.5 kB packs into ~250 bytes in ~2.7 µs and unpacks in ~1.8 µs
+A fresh customer's state of ~1.5 kB packs into ~300 bytes in ~2.5 µs and unpacks in ~1.7 µs
 (a mature one of ~40 kB: ~7 kB, ~62 and ~21 µs); ``make bench-state`` measures it.
 """
 
