@@ -111,7 +111,7 @@ class RedisStore:
         if not commits:
             return []
         index = self._index_adds([ref for commit in commits for ref in commit.timers_due])
-        calls = [self._commit_call(commit) for commit in commits]
+        calls = (self._commit_call(commit) for commit in commits)  # built as the round trip is written
         if self.cluster:
             await execute(self.client, index, raw=True)  # indexes acknowledged before any state is written
             replies = await eval_many(self.client, COMMIT, calls)
