@@ -30,7 +30,7 @@ import asyncio
 import hashlib
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,8 @@ _PLAIN = frozenset((str, bytes, int))  # argument types packed here, as redis-py
 # A round trip's commands are written this many at a time (see ``_raw``): Redis runs a part while
 # the next is built (a batch's commits: states packed, ~30 µs each), and a part costs one write.
 SEND_EVERY = 64
+# Called with a command's index in its round trip and its reply, as each reply is read.
+Reply = Callable[[int, Any], None]
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # ReadOnly: a replica promoted during a failover; ClusterDown / TryAgain / Ask (and Moved, an
 # Ask): slots moving or a master away; RedisClusterException: no node reachable to map slots.
@@ -119,13 +121,20 @@ async def execute(client: Client, commands: Sequence[tuple[Any, ...]], *, raw: b
 
 
 async def eval_many(
-    client: Client, script: Script, calls: Iterable[Call], before: Sequence[tuple[Any, ...]] = ()
+    client: Client,
+    script: Script,
+    calls: Iterable[Call],
+    before: Sequence[tuple[Any, ...]] = (),
+    each: Reply | None = None,
 ) -> list[Any]:
     """EVALSHA every call in one round trip (after the commands ``before``, in the same pipeline);
     calls that found no script run again once it is loaded. Returns the calls' replies.
 
     ``calls`` may be a generator: on a single Redis it is read as the round trip is written
-    (``SEND_EVERY``), so Redis runs the first calls while the next are being built."""
+    (``SEND_EVERY``), so Redis runs the first calls while the next are being built. ``each(i,
+    reply)`` is called with every call's reply that is not an error, as soon as it is read (on a
+    single Redis, while Redis still runs the later calls); a call that found no script, when its
+    second run answers. An error reply still raises once every reply is in."""
     commands: list[tuple[Any, ...]] = []
 
     def evalsha(call: Call) -> tuple[Any, ...]:
@@ -133,7 +142,11 @@ async def eval_many(
         commands.append(command)  # kept for the calls that found no script
         return command
 
-    replies = await _pipelined(client, itertools.chain(before, map(evalsha, calls)), raw=True)
+    def forward(index: int, reply: Any) -> None:
+        if each is not None and index >= len(before) and not isinstance(reply, Exception):
+            each(index - len(before), reply)
+
+    replies = await _pipelined(client, itertools.chain(before, map(evalsha, calls)), raw=True, each=forward)
     _raise_first(replies[: len(before)])
     replies = replies[len(before) :]
     missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
@@ -142,6 +155,7 @@ async def eval_many(
         again = await _pipelined(client, [commands[i] for i in missing], raw=True)
         for index, reply in zip(missing, again, strict=True):
             replies[index] = reply
+            forward(index + len(before), reply)
     _raise_first(replies)
     return replies
 
@@ -160,9 +174,12 @@ async def _load(client: Client, script: Script) -> None:
         raise TransientError(f"redis: {exc}") from exc
 
 
-async def _pipelined(client: Client, commands: Iterable[tuple[Any, ...]], raw: bool = False) -> list[Any]:
+async def _pipelined(
+    client: Client, commands: Iterable[tuple[Any, ...]], raw: bool = False, each: Reply | None = None
+) -> list[Any]:
+    """The replies of ``commands``, in order; ``each(i, reply)`` called with each as it is read."""
     if raw and isinstance(client, Redis) and client.connection is None:  # pooled, single Redis
-        return await _raw(client, commands)
+        return await _raw(client, commands, each)
     commands = list(commands)
     if not commands:
         return []
@@ -171,15 +188,18 @@ async def _pipelined(client: Client, commands: Iterable[tuple[Any, ...]], raw: b
         for command in commands:
             pipe.execute_command(*command)
         replies: list[Any] = await pipe.execute(raise_on_error=False)
-        return replies
     except TRANSIENT as exc:
         raise TransientError(f"redis: {exc}") from exc
     finally:
         # Give the connection back to the pool even when execute() raised before its own reset.
         await pipe.reset()
+    if each is not None:
+        for index, reply in enumerate(replies):
+            each(index, reply)
+    return replies
 
 
-async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]]) -> list[Any]:
+async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]], each: Reply | None = None) -> list[Any]:
     """One round trip on a pooled connection: every reply read under one ``socket_timeout``.
 
     The commands are written ``SEND_EVERY`` at a time as they are read from ``commands``, then
@@ -202,7 +222,12 @@ async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]]) -> list[Any]:
                 for part in itertools.chain((first,), parts):
                     await connection.send_packed_command(packed(connection, part), check_health=sent == 0)
                     sent += len(part)
-                return [await _reply(connection) for _ in range(sent)]
+                replies = []
+                for index in range(sent):
+                    replies.append(reply := await _reply(connection))
+                    if each is not None:
+                        each(index, reply)
+                return replies
         except BaseException:
             await connection.disconnect(nowait=True)  # replies may be left unread: never reuse it
             raise

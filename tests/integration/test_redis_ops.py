@@ -116,3 +116,27 @@ def _appears(watcher: redis.Redis, key: str, within_s: float = 5.0) -> bool:
         if watcher.exists(key):
             return True
     return False
+
+
+@pytest.mark.integration
+async def test_each_reply_is_handed_over_in_order_and_errors_still_raise(redis_url: str, prefix: str) -> None:
+    client = connect(redis_url, socket_timeout=5)
+    script = Script.of(f"return ARGV[1] .. '{prefix}'")  # new to this Redis: the first run finds no script
+    seen: list[tuple[int, object]] = []
+    try:
+        calls = [Call([f"{prefix}:{n}"], [str(n)]) for n in range(3)]
+        replies = await eval_many(client, script, calls, before=[("SET", f"{prefix}:b", "b")], each=_into(seen))
+        assert replies == [f"{n}{prefix}".encode() for n in range(3)]
+        assert seen == [(n, f"{n}{prefix}".encode()) for n in range(3)]  # after its second run, without `before`
+        seen.clear()
+        failing = Script.of("if ARGV[1] == 'x' then return redis.error_reply('no x') end return ARGV[1]")
+        await eval_many(client, failing, [Call([f"{prefix}:w"], ["w"])])  # loaded
+        with pytest.raises(Exception, match="no x"):
+            await eval_many(client, failing, [Call([f"{prefix}:{c}"], [c]) for c in "axb"], each=_into(seen))
+        assert seen == [(0, b"a"), (2, b"b")]  # the error reply is not handed over; it raises at the end
+    finally:
+        await client.aclose()
+
+
+def _into(seen: list[tuple[int, object]]) -> redis_ops.Reply:
+    return lambda index, reply: seen.append((index, reply))
