@@ -57,10 +57,17 @@ def states(customers: int, events: int) -> list[CustomerState]:
     return list(found.values())
 
 
-async def _unpacked_after(store: RedisStore, ids: list[str]) -> dict[str, Loaded]:
+async def unpacked_after(store: RedisStore, ids: list[str]) -> dict[str, Loaded]:
     calls = [Call([store.state_key(cid), store.outbox_key(cid)], ()) for cid in ids]
     replies = await eval_many(store.client, LOAD, calls)
     return {cid: _loaded(cid, *reply) for cid, reply in zip(ids, replies, strict=True)}
+
+
+async def commit_all(store: RedisStore, found: list[CustomerState]) -> None:
+    """Store every state as a new customer's (version 0 → the state's), no outbox."""
+    conflicts = await store.commit([Commit(s.customer_id, 0, s, {}, ()) for s in found])
+    if conflicts:
+        raise RuntimeError(f"{len(conflicts)} conflicts on a fresh prefix")
 
 
 async def _commit(client: Client, found: list[CustomerState], send_every: int) -> None:
@@ -79,16 +86,16 @@ async def measure(url: str, found: list[CustomerState], rounds: int) -> dict[str
     client = connect(url, socket_timeout=30)
     store = RedisStore(client, prefix=f"bench-overlap-{uuid.uuid4().hex[:8]}")
     ids = [s.customer_id for s in found]
-    await store.commit([Commit(s.customer_id, 0, s, {}, ()) for s in found])
+    await commit_all(store, found)
     rows: dict[str, Row] = {
         "commit, one write": lambda: _commit(client, found, sys.maxsize),
         "commit, in parts": lambda: _commit(client, found, PARTS),
-        "load, unpacked after": lambda: _unpacked_after(store, ids),
+        "load, unpacked after": lambda: unpacked_after(store, ids),
         "load, unpacked as read": lambda: store.load(ids),
     }
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in rows}
     try:
-        await _unpacked_after(store, ids)  # scripts loaded, connection made
+        await unpacked_after(store, ids)  # scripts loaded, connection made
         for n in range(rounds):
             for name in rotation(list(rows), n):
                 wall, cpu = time.perf_counter(), time.thread_time()
