@@ -21,7 +21,9 @@ connection and reads every reply under one timeout of the same length; a connect
 round trip failed or was cancelled is disconnected, never reused half read. It packs the
 commands itself (``packed``: the bytes redis-py's ``pack_commands`` sends, each command by
 hiredis's C packer, a sixth of redis-py's time; another encoding than UTF-8 and anything but
-str, bytes and int arguments are left to redis-py).
+str, bytes and int arguments are left to redis-py). A long round trip is written in parts as its
+commands are built (``SEND_EVERY``), and ``eval_many`` can hand each reply over as it is read, so
+that Redis runs a batch's scripts while the worker packs the next states or unpacks the first.
 """
 
 from __future__ import annotations
