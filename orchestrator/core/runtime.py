@@ -7,8 +7,6 @@ from datetime import datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-import msgspec
-
 from orchestrator.core.effects import Action, Conversion, ScenarioHit, StepFailure, Suppressed
 from orchestrator.core.events import Event
 from orchestrator.core.journey_log import LogRecord
@@ -177,12 +175,15 @@ def _view(profile: Profile, now: datetime) -> LazyDict:
     """The profile as JSON-ready values (``view.plain``: times as ISO text, tuples as lists, every
     field) and the derived figures; the long histories converted when read. The other fields
     hold no struct, so ``view.builtins`` converts them whole, at C speed."""
-    fields = msgspec.structs.asdict(profile)
-    ready = builtins({name: fields[name] for name in _READY})
-    pending = {name: partial(plain, fields[name]) for name in LAZY}
+    ready = builtins({name: getattr(profile, name) for name in _READY})
+    pending = {name: partial(_field, profile, name) for name in LAZY}
     ready["days_since_last_order"] = _days(now, profile.last_order_at)
     ready["days_since_first_seen"] = _days(now, profile.first_seen_at)
     return LazyDict(ready, pending, _VIEW_ORDER)
+
+
+def _field(profile: Profile, name: str) -> Any:
+    return plain(getattr(profile, name))
 
 
 _READY = tuple(name for name in Profile.__struct_fields__ if name not in LAZY)
