@@ -21,18 +21,15 @@ connection and reads every reply under one timeout of the same length; a connect
 round trip failed or was cancelled is disconnected, never reused half read. It packs the
 commands itself (``packed``: the bytes redis-py's ``pack_commands`` sends, each command by
 hiredis's C packer, a sixth of redis-py's time; another encoding than UTF-8 and anything but
-str, bytes and int arguments are left to redis-py). A long round trip is written in parts as its
-commands are built (``SEND_EVERY``), and ``eval_many`` can hand each reply over as it is read, so
-that Redis runs a batch's scripts while the worker packs the next states or unpacks the first.
+str, bytes and int arguments are left to redis-py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,11 +52,6 @@ from orchestrator.errors import TransientError
 
 Client = Redis | RedisCluster
 _PLAIN = frozenset((str, bytes, int))  # argument types packed here, as redis-py packs them
-# A round trip's commands are written this many at a time (see ``_raw``): Redis runs a part while
-# the next is built (a batch's commits: states packed, ~30 µs each), and a part costs one write.
-SEND_EVERY = 64
-# Called with a command's index in its round trip and its reply, as each reply is read.
-Reply = Callable[[int, Any], None]
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 # ReadOnly: a replica promoted during a failover; ClusterDown / TryAgain / Ask (and Moved, an
 # Ask): slots moving or a master away; RedisClusterException: no node reachable to map slots.
@@ -123,32 +115,12 @@ async def execute(client: Client, commands: Sequence[tuple[Any, ...]], *, raw: b
 
 
 async def eval_many(
-    client: Client,
-    script: Script,
-    calls: Iterable[Call],
-    before: Sequence[tuple[Any, ...]] = (),
-    each: Reply | None = None,
+    client: Client, script: Script, calls: Sequence[Call], before: Sequence[tuple[Any, ...]] = ()
 ) -> list[Any]:
     """EVALSHA every call in one round trip (after the commands ``before``, in the same pipeline);
-    calls that found no script run again once it is loaded. Returns the calls' replies.
-
-    ``calls`` may be a generator: on a single Redis it is read as the round trip is written
-    (``SEND_EVERY``), so Redis runs the first calls while the next are being built. ``each(i,
-    reply)`` is called with every call's reply that is not an error, as soon as it is read (on a
-    single Redis, while Redis still runs the later calls); a call that found no script, when its
-    second run answers. An error reply still raises once every reply is in."""
-    commands: list[tuple[Any, ...]] = []
-
-    def evalsha(call: Call) -> tuple[Any, ...]:
-        command = ("EVALSHA", script.sha, len(call.keys), *call.keys, *call.args)
-        commands.append(command)  # kept for the calls that found no script
-        return command
-
-    def forward(index: int, reply: Any) -> None:
-        if each is not None and index >= len(before) and not isinstance(reply, Exception):
-            each(index - len(before), reply)
-
-    replies = await _pipelined(client, itertools.chain(before, map(evalsha, calls)), raw=True, each=forward)
+    calls that found no script run again once it is loaded. Returns the calls' replies."""
+    commands = [("EVALSHA", script.sha, len(c.keys), *c.keys, *c.args) for c in calls]
+    replies = await _pipelined(client, [*before, *commands], raw=True)
     _raise_first(replies[: len(before)])
     replies = replies[len(before) :]
     missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
@@ -157,7 +129,6 @@ async def eval_many(
         again = await _pipelined(client, [commands[i] for i in missing], raw=True)
         for index, reply in zip(missing, again, strict=True):
             replies[index] = reply
-            forward(index + len(before), reply)
     _raise_first(replies)
     return replies
 
@@ -176,41 +147,26 @@ async def _load(client: Client, script: Script) -> None:
         raise TransientError(f"redis: {exc}") from exc
 
 
-async def _pipelined(
-    client: Client, commands: Iterable[tuple[Any, ...]], raw: bool = False, each: Reply | None = None
-) -> list[Any]:
-    """The replies of ``commands``, in order; ``each(i, reply)`` called with each as it is read."""
-    if raw and isinstance(client, Redis) and client.connection is None:  # pooled, single Redis
-        return await _raw(client, commands, each)
-    commands = list(commands)
+async def _pipelined(client: Client, commands: Sequence[tuple[Any, ...]], raw: bool = False) -> list[Any]:
     if not commands:
         return []
+    if raw and isinstance(client, Redis) and client.connection is None:  # pooled, single Redis
+        return await _raw(client, commands)
     pipe: Any = client.pipeline(transaction=False)  # Pipeline or ClusterPipeline: the same calls here
     try:
         for command in commands:
             pipe.execute_command(*command)
         replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
     except TRANSIENT as exc:
         raise TransientError(f"redis: {exc}") from exc
     finally:
         # Give the connection back to the pool even when execute() raised before its own reset.
         await pipe.reset()
-    if each is not None:
-        for index, reply in enumerate(replies):
-            each(index, reply)
-    return replies
 
 
-async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]], each: Reply | None = None) -> list[Any]:
-    """One round trip on a pooled connection: every reply read under one ``socket_timeout``.
-
-    The commands are written ``SEND_EVERY`` at a time as they are read from ``commands``, then
-    every reply is read: the same commands on the same connection in the same order as one
-    write, but Redis starts on the first part while the caller still builds the next."""
-    parts = _parts(commands)
-    first = next(parts, None)
-    if first is None:
-        return []
+async def _raw(client: Redis, commands: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """One round trip on a pooled connection: every reply read under one ``socket_timeout``."""
     pool = client.connection_pool
     try:
         # redis-py leaves get_connection untyped; it returns a connected Connection.
@@ -220,16 +176,8 @@ async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]], each: Reply |
     try:
         try:
             async with asyncio.timeout(connection.socket_timeout):  # None: no timeout, as redis-py
-                sent = 0
-                for part in itertools.chain((first,), parts):
-                    await connection.send_packed_command(packed(connection, part), check_health=sent == 0)
-                    sent += len(part)
-                replies = []
-                for index in range(sent):
-                    replies.append(reply := await _reply(connection))
-                    if each is not None:
-                        each(index, reply)
-                return replies
+                await connection.send_packed_command(packed(connection, commands))
+                return [await _reply(connection) for _ in commands]
         except BaseException:
             await connection.disconnect(nowait=True)  # replies may be left unread: never reuse it
             raise
@@ -237,13 +185,6 @@ async def _raw(client: Redis, commands: Iterable[tuple[Any, ...]], each: Reply |
         raise TransientError(f"redis: {exc}") from exc
     finally:
         await pool.release(connection)
-
-
-def _parts(commands: Iterable[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    """``commands`` in lists of ``SEND_EVERY``, each read from ``commands`` only when asked for."""
-    it = iter(commands)
-    while part := list(itertools.islice(it, SEND_EVERY)):
-        yield part
 
 
 def packed(connection: Any, commands: Sequence[tuple[Any, ...]]) -> bytes | list[bytes]:

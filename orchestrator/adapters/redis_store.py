@@ -95,20 +95,23 @@ class RedisStore:
 
     async def load(self, customer_ids: Sequence[str]) -> dict[str, Loaded]:
         calls = [Call([self.state_key(cid), self.outbox_key(cid)], ()) for cid in customer_ids]
-        read: dict[str, Loaded] = {}
-
-        def loaded(index: int, reply: Any) -> None:  # as each reply is read, while Redis answers the next
-            cid = customer_ids[index]
-            read[cid] = _loaded(cid, *reply)
-
-        await eval_many(self.client, LOAD, calls, each=loaded)
-        return {cid: read[cid] for cid in customer_ids}
+        replies = await eval_many(self.client, LOAD, calls)
+        loaded: dict[str, Loaded] = {}
+        for cid, (raw_state, raw_outbox) in zip(customer_ids, replies, strict=True):
+            outbox = {raw_outbox[i].decode(): _record(raw_outbox[i + 1]) for i in range(0, len(raw_outbox), 2)}
+            try:
+                state = _state(raw_state, cid) if raw_state else None
+            except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
+                loaded[cid] = Loaded(None, outbox, unloadable=describe(exc))
+                continue
+            loaded[cid] = Loaded(state, outbox)
+        return loaded
 
     async def commit(self, commits: Sequence[Commit]) -> list[str]:
         if not commits:
             return []
         index = self._index_adds([ref for commit in commits for ref in commit.timers_due])
-        calls = (self._commit_call(commit) for commit in commits)  # built as the round trip is written
+        calls = [self._commit_call(commit) for commit in commits]
         if self.cluster:
             await execute(self.client, index, raw=True)  # indexes acknowledged before any state is written
             replies = await eval_many(self.client, COMMIT, calls)
@@ -175,15 +178,6 @@ class RedisStore:
         for ref in timers:
             by_key[self.timer_key(ref.partition, ref.customer_id)] += [_member(ref), ref.due_ms]
         await eval_many(self.client, LEASE, [Call([key], [*pairs, until_ms]) for key, pairs in by_key.items()])
-
-
-def _loaded(cid: str, raw_state: bytes | None, raw_outbox: Sequence[bytes]) -> Loaded:
-    outbox = {raw_outbox[i].decode(): _record(raw_outbox[i + 1]) for i in range(0, len(raw_outbox), 2)}
-    try:
-        state = _state(raw_state, cid) if raw_state else None
-    except StateUnreadable as exc:  # the customer is quarantined; the partition goes on
-        return Loaded(None, outbox, unloadable=describe(exc))
-    return Loaded(state, outbox)
 
 
 def _pairs(reply: Sequence[Any]) -> Iterable[tuple[bytes, bytes | float]]:
